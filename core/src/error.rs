@@ -1,0 +1,58 @@
+//! The errors a use case can end with. Each variant's name is the `errorType` a Lambda reports, which Step
+//! Functions turns into the error name a state's `Catch`/`Retry` matches on, so the names are part of the contract.
+
+use crate::ports::{FaultKind, PortError};
+
+/// Why a starter, completer or canceller call failed, typed so that callers can `Catch` on it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TaskerError {
+    /// The payload is malformed; the message names the field. Nothing was written.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A `singleton` statement with the same SQL is still running from this deployment.
+    #[error("{0}")]
+    ConcurrentExecution(String),
+    /// A statement id or `LATEST` that matches nothing this deployment knows of.
+    #[error("{0}")]
+    StatementNotFound(String),
+    /// The Data API refused or failed the call; `code` is its error name (for example
+    /// `ActiveStatementsExceededException`), kept so a `Retry` can match it.
+    #[error("{code}: {message}")]
+    DataApi { code: String, message: String },
+    /// The state table could not be read or written; the record is left for a retry or the sweeper.
+    #[error("{0}")]
+    StateTable(String),
+    /// Step Functions refused a callback for a reason other than a gone token.
+    #[error("{0}")]
+    Callback(String),
+}
+
+impl TaskerError {
+    /// The `errorType` reported by the Lambda (the Step Functions error name).
+    pub fn error_type(&self) -> &str {
+        match self {
+            TaskerError::InvalidInput(_) => "InvalidInput",
+            TaskerError::ConcurrentExecution(_) => "ConcurrentExecution",
+            TaskerError::StatementNotFound(_) => "StatementNotFound",
+            TaskerError::DataApi { code, .. } => code,
+            TaskerError::StateTable(_) => "StateTableError",
+            TaskerError::Callback(_) => "CallbackError",
+        }
+    }
+
+    /// Wraps a Data API port failure, keeping its error name.
+    pub fn data_api(err: PortError) -> Self {
+        match err.kind {
+            FaultKind::NotFound => TaskerError::StatementNotFound(err.message),
+            _ => TaskerError::DataApi {
+                code: err.code,
+                message: err.message,
+            },
+        }
+    }
+
+    /// Wraps a state-table port failure.
+    pub fn state_table(err: PortError) -> Self {
+        TaskerError::StateTable(format!("{}: {}", err.code, err.message))
+    }
+}

@@ -1,0 +1,209 @@
+//! The Data API's completion event, as it reaches the completer: an EventBridge envelope in an SQS body.
+
+use crate::naming::StatementPrefix;
+use crate::statement::{DataApiStatus, Ending};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// EventBridge `source` of Data API events.
+pub const EVENT_SOURCE: &str = "aws.redshift-data";
+/// EventBridge `detail-type` of statement completion events.
+pub const EVENT_DETAIL_TYPE: &str = "Redshift Data Statement Status Change";
+
+/// A completion event of one of this deployment's statements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub statement_name: String,
+    pub statement_id: String,
+    pub ending: Ending,
+    pub rows: Option<i64>,
+    pub time: Option<DateTime<Utc>>,
+}
+
+/// What an SQS body turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    Ours(StatusChange),
+    /// Well-formed but not for us (another source, another deployment's prefix): deleted without a write.
+    Foreign(String),
+}
+
+/// A body that cannot be understood; left to SQS's redrive so it ends in the DLQ.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("malformed event: {0}")]
+pub struct MalformedEvent(pub String);
+
+#[derive(Deserialize)]
+struct Envelope {
+    source: Option<String>,
+    #[serde(rename = "detail-type")]
+    detail_type: Option<String>,
+    time: Option<String>,
+    detail: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Detail {
+    statement_name: Option<String>,
+    statement_id: String,
+    state: String,
+    rows: Option<i64>,
+}
+
+/// Parses an SQS message body.
+pub fn parse_body(body: &str, prefix: &StatementPrefix) -> Result<Message, MalformedEvent> {
+    let envelope: Envelope =
+        serde_json::from_str(body).map_err(|e| MalformedEvent(format!("envelope: {e}")))?;
+    if envelope.source.as_deref() != Some(EVENT_SOURCE)
+        || envelope.detail_type.as_deref() != Some(EVENT_DETAIL_TYPE)
+    {
+        return Ok(Message::Foreign(format!(
+            "source {:?}, detail-type {:?}",
+            envelope.source, envelope.detail_type
+        )));
+    }
+    let detail = envelope
+        .detail
+        .ok_or_else(|| MalformedEvent("detail: missing".into()))?;
+    let detail: Detail =
+        serde_json::from_value(detail).map_err(|e| MalformedEvent(format!("detail: {e}")))?;
+    let Some(statement_name) = detail.statement_name.filter(|n| prefix.owns(n)) else {
+        return Ok(Message::Foreign(
+            "statement name of another deployment".into(),
+        ));
+    };
+    let ending = DataApiStatus::parse(&detail.state)
+        .and_then(DataApiStatus::ending)
+        .ok_or_else(|| {
+            MalformedEvent(format!(
+                "detail.state: {:?} is not an end state",
+                detail.state
+            ))
+        })?;
+    let time = envelope
+        .time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok(Message::Ours(StatusChange {
+        statement_name,
+        statement_id: detail.statement_id,
+        ending,
+        rows: detail.rows,
+        time,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::naming::{statement_name, EntryKey};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn prefix() -> StatementPrefix {
+        StatementPrefix::parse("etl").unwrap()
+    }
+
+    fn name() -> String {
+        statement_name(
+            &prefix(),
+            &EntryKey {
+                execution_arn: "a",
+                state_name: None,
+                state_entered_time: None,
+                sql_digest: "d",
+            },
+        )
+    }
+
+    fn body(detail: serde_json::Value) -> String {
+        json!({"version": "0", "id": "e", "detail-type": EVENT_DETAIL_TYPE, "source": EVENT_SOURCE,
+               "time": "2026-11-25T12:00:00Z", "region": "us-east-1", "resources": [], "detail": detail})
+        .to_string()
+    }
+
+    #[test]
+    fn parses_each_end_state() {
+        for (state, ending) in [
+            ("FINISHED", Ending::Finished),
+            ("FAILED", Ending::Failed),
+            ("ABORTED", Ending::Aborted),
+        ] {
+            let m = parse_body(
+                &body(
+                    json!({"statementName": name(), "statementId": "id", "state": state, "rows": 3}),
+                ),
+                &prefix(),
+            );
+            match m.unwrap() {
+                Message::Ours(e) => {
+                    assert_eq!(e.ending, ending);
+                    assert_eq!(e.rows, Some(3));
+                    assert!(e.time.is_some());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn foreign_and_malformed() {
+        let other = statement_name(
+            &StatementPrefix::parse("etl-dev").unwrap(),
+            &EntryKey {
+                execution_arn: "a",
+                state_name: None,
+                state_entered_time: None,
+                sql_digest: "d",
+            },
+        );
+        assert!(matches!(
+            parse_body(
+                &body(json!({"statementName": other, "statementId": "i", "state": "FINISHED"})),
+                &prefix()
+            ),
+            Ok(Message::Foreign(_))
+        ));
+        assert!(matches!(
+            parse_body(
+                &body(json!({"statementId": "i", "state": "FINISHED"})),
+                &prefix()
+            ),
+            Ok(Message::Foreign(_))
+        ));
+        assert!(matches!(
+            parse_body(r#"{"source":"aws.s3","detail-type":"x"}"#, &prefix()),
+            Ok(Message::Foreign(_))
+        ));
+        assert!(parse_body("not json", &prefix()).is_err());
+        assert!(parse_body(
+            &body(json!({"statementName": name(), "state": "FINISHED"})),
+            &prefix()
+        )
+        .is_err());
+        assert!(parse_body(
+            &body(json!({"statementName": name(), "statementId": "i", "state": "STARTED"})),
+            &prefix()
+        )
+        .is_err());
+        assert!(parse_body(
+            &json!({"source": EVENT_SOURCE, "detail-type": EVENT_DETAIL_TYPE}).to_string(),
+            &prefix()
+        )
+        .is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in ".*") {
+            let _ = parse_body(&s, &prefix());
+        }
+
+        #[test]
+        fn never_panics_on_json_shapes(state in ".*", rows in proptest::option::of(any::<i64>()), id in ".*") {
+            let _ = parse_body(&body(json!({"statementName": name(), "statementId": id, "state": state, "rows": rows})), &prefix());
+        }
+    }
+}

@@ -1,0 +1,445 @@
+//! The starter's payload (DESIGN section 2 and 2a), parsed strictly: any unknown field, wrong type, empty SQL or
+//! out-of-limit value is an `InvalidInput` whose message names the field, and nothing is written.
+
+use crate::error::TaskerError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// The Data API's limit on one SQL text.
+pub const MAX_SQL_BYTES: usize = 100 * 1024;
+/// The Data API's limit on statements in one `BatchExecuteStatement`.
+pub const MAX_BATCH_STATEMENTS: usize = 40;
+/// Most result rows a task output may carry; larger `resultRows` are capped to it (the output is also cut to
+/// Step Functions' 256 KiB).
+pub const MAX_RESULT_ROWS: u32 = 1000;
+/// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted (Step Functions' own limits
+/// are lower; this only stops absurd inputs).
+const MAX_FIELD_CHARS: usize = 8192;
+
+/// The SQL of one state: one statement, or a list run in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlText {
+    Single(String),
+    Batch(Vec<String>),
+}
+
+/// A request to run SQL for one state entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecuteRequest {
+    /// `None`: fire-and-forget (the seed's polling style); the call returns the statement id at once.
+    pub task_token: Option<String>,
+    pub execution_arn: String,
+    pub sql: SqlText,
+    pub parameters: BTreeMap<String, String>,
+    pub state_name: Option<String>,
+    pub state_entered_time: Option<String>,
+    pub result_rows: u32,
+    pub singleton: bool,
+}
+
+/// Which statement a seed-style request-response action is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementRef {
+    /// A Data API statement id.
+    Id(String),
+    /// The newest statement of an execution, looked up in the state table.
+    Latest { execution_arn: String },
+}
+
+/// Everything the starter can be asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StarterRequest {
+    Execute(ExecuteRequest),
+    Describe(StatementRef),
+    GetResult(StatementRef),
+    Cancel(StatementRef),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawPayload {
+    action: Option<String>,
+    task_token: Option<String>,
+    execution_arn: Option<String>,
+    sql_statement: Option<String>,
+    sql_statements: Option<Vec<String>>,
+    parameters: Option<BTreeMap<String, ParamValue>>,
+    state_name: Option<String>,
+    state_entered_time: Option<String>,
+    result_rows: Option<u64>,
+    singleton: Option<bool>,
+    statement_id: Option<String>,
+    // The seed accepted it and never used it; so do we.
+    #[allow(dead_code)]
+    next_token: Option<serde_json::Value>,
+}
+
+/// A parameter value: the Data API takes strings; numbers and booleans from JSONPath are accepted as their text.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ParamValue {
+    Text(String),
+    Number(serde_json::Number),
+    Bool(bool),
+}
+
+fn invalid(msg: impl Into<String>) -> TaskerError {
+    TaskerError::InvalidInput(msg.into())
+}
+
+/// Parses a starter payload.
+pub fn parse(payload: &serde_json::Value) -> Result<StarterRequest, TaskerError> {
+    if !payload.is_object() {
+        return Err(invalid("payload: expected a JSON object"));
+    }
+    let raw: RawPayload = serde_path_to_error::deserialize(payload).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        let inner = inner
+            .split(" at line ")
+            .next()
+            .unwrap_or(&inner)
+            .to_string();
+        if path == "." {
+            invalid(inner)
+        } else {
+            invalid(format!("{path}: {inner}"))
+        }
+    })?;
+    let action = raw.action.clone();
+    match action.as_deref() {
+        None | Some("executeStatement") => execute(raw, false),
+        Some("executeSingletonStatement") => execute(raw, true),
+        Some("describeStatement") => statement_ref(raw).map(StarterRequest::Describe),
+        Some("getStatementResult") => statement_ref(raw).map(StarterRequest::GetResult),
+        Some("cancelStatement") => statement_ref(raw).map(StarterRequest::Cancel),
+        Some(other) => Err(invalid(format!(
+            "action: unknown action {other:?}; expected executeStatement, executeSingletonStatement, \
+             describeStatement, getStatementResult or cancelStatement"
+        ))),
+    }
+}
+
+fn text_field(name: &str, value: Option<String>) -> Result<Option<String>, TaskerError> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(invalid(format!("{name}: must not be empty"))),
+        Some(v) if v.len() > MAX_FIELD_CHARS => Err(invalid(format!(
+            "{name}: longer than {MAX_FIELD_CHARS} characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {
+    if sql.trim().is_empty() {
+        return Err(invalid(format!("{field}: the SQL must not be empty")));
+    }
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(invalid(format!(
+            "{field}: the SQL is {} bytes; the Data API takes at most {MAX_SQL_BYTES}",
+            sql.len()
+        )));
+    }
+    Ok(())
+}
+
+fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, TaskerError> {
+    if raw.statement_id.is_some() {
+        return Err(invalid("statementId: not allowed when executing SQL"));
+    }
+    let execution_arn = text_field("executionArn", raw.execution_arn)?
+        .ok_or_else(|| invalid("executionArn: required (pass $$.Execution.Id)"))?;
+    let task_token = text_field("taskToken", raw.task_token)?;
+    let state_name = text_field("stateName", raw.state_name)?;
+    let state_entered_time = text_field("stateEnteredTime", raw.state_entered_time)?;
+    let sql = match (raw.sql_statement, raw.sql_statements) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "sqlStatement, sqlStatements: give exactly one, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(invalid(
+                "sqlStatement: required (or sqlStatements for a batch)",
+            ))
+        }
+        (Some(s), None) => {
+            check_sql("sqlStatement", &s)?;
+            SqlText::Single(s)
+        }
+        (None, Some(list)) => {
+            if list.is_empty() {
+                return Err(invalid("sqlStatements: the list must not be empty"));
+            }
+            if list.len() > MAX_BATCH_STATEMENTS {
+                return Err(invalid(format!(
+                    "sqlStatements: {} statements; the Data API takes at most {MAX_BATCH_STATEMENTS}",
+                    list.len()
+                )));
+            }
+            for (i, s) in list.iter().enumerate() {
+                check_sql(&format!("sqlStatements[{i}]"), s)?;
+            }
+            SqlText::Batch(list)
+        }
+    };
+    let mut parameters = BTreeMap::new();
+    if let Some(params) = raw.parameters {
+        if matches!(sql, SqlText::Batch(_)) {
+            return Err(invalid(
+                "parameters: only allowed with sqlStatement, not sqlStatements",
+            ));
+        }
+        for (name, value) in params {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(invalid(format!(
+                    "parameters.{name}: names must match [0-9a-zA-Z_]+"
+                )));
+            }
+            let value = match value {
+                ParamValue::Text(s) => s,
+                ParamValue::Number(n) => n.to_string(),
+                ParamValue::Bool(b) => b.to_string(),
+            };
+            if value.is_empty() {
+                return Err(invalid(format!(
+                    "parameters.{name}: the value must not be empty"
+                )));
+            }
+            parameters.insert(name, value);
+        }
+    }
+    let result_rows = raw.result_rows.unwrap_or(0).min(u64::from(MAX_RESULT_ROWS)) as u32;
+    Ok(StarterRequest::Execute(ExecuteRequest {
+        task_token,
+        execution_arn,
+        sql,
+        parameters,
+        state_name,
+        state_entered_time,
+        result_rows,
+        singleton: singleton_action || raw.singleton.unwrap_or(false),
+    }))
+}
+
+fn statement_ref(raw: RawPayload) -> Result<StatementRef, TaskerError> {
+    let action = raw.action.as_deref().unwrap_or_default();
+    for (present, field) in [
+        (raw.sql_statement.is_some(), "sqlStatement"),
+        (raw.sql_statements.is_some(), "sqlStatements"),
+        (raw.parameters.is_some(), "parameters"),
+        (raw.task_token.is_some(), "taskToken"),
+        (raw.result_rows.is_some(), "resultRows"),
+        (raw.singleton.is_some(), "singleton"),
+    ] {
+        if present {
+            return Err(invalid(format!(
+                "{field}: not allowed with action {action}"
+            )));
+        }
+    }
+    let id = text_field("statementId", raw.statement_id)?
+        .ok_or_else(|| invalid(format!("statementId: required with action {action}")))?;
+    if id == "LATEST" {
+        let execution_arn = text_field("executionArn", raw.execution_arn)?
+            .ok_or_else(|| invalid("executionArn: required with statementId \"LATEST\""))?;
+        return Ok(StatementRef::Latest { execution_arn });
+    }
+    if !is_statement_id(&id) {
+        return Err(invalid(format!(
+            "statementId: {id:?} is not a Data API statement id or \"LATEST\""
+        )));
+    }
+    Ok(StatementRef::Id(id))
+}
+
+/// The Data API's id pattern: a lowercase UUID, optionally `:N` for a batch's sub-statement.
+pub fn is_statement_id(id: &str) -> bool {
+    let (uuid, sub) = match id.split_once(':') {
+        Some((u, s)) => (u, Some(s)),
+        None => (id, None),
+    };
+    let groups: Vec<&str> = uuid.split('-').collect();
+    let shape_ok = groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
+            g.len() == n
+                && g.bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        });
+    shape_ok && sub.is_none_or(|s| s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(v: serde_json::Value) -> String {
+        match parse(&v) {
+            Err(TaskerError::InvalidInput(m)) => m,
+            other => panic!("expected InvalidInput, got {other:?}"),
+        }
+    }
+
+    fn exec(v: serde_json::Value) -> ExecuteRequest {
+        match parse(&v).unwrap() {
+            StarterRequest::Execute(e) => e,
+            other => panic!("expected Execute, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn seed_payload_is_accepted() {
+        let e =
+            exec(json!({"taskToken": "tok", "executionArn": "arn:x", "sqlStatement": "select 1"}));
+        assert_eq!(e.sql, SqlText::Single("select 1".into()));
+        assert_eq!(e.task_token.as_deref(), Some("tok"));
+        assert!(!e.singleton);
+        let e = exec(
+            json!({"action": "executeSingletonStatement", "executionArn": "a", "sqlStatement": "s"}),
+        );
+        assert!(e.singleton && e.task_token.is_none());
+    }
+
+    #[test]
+    fn full_payload() {
+        let e = exec(json!({
+            "taskToken": "t", "executionArn": "a", "sqlStatement": "select :id, :name",
+            "parameters": {"id": 5, "name": "x", "flag": true}, "stateName": "S", "stateEnteredTime": "T",
+            "resultRows": 5000, "singleton": true
+        }));
+        assert_eq!(e.parameters["id"], "5");
+        assert_eq!(e.parameters["flag"], "true");
+        assert_eq!(e.result_rows, MAX_RESULT_ROWS);
+        assert!(e.singleton);
+    }
+
+    #[test]
+    fn each_malformed_field_is_named() {
+        let cases = [
+            (
+                json!({"executionArn": "a", "sqlStatement": 5}),
+                "sqlStatement",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": ""}),
+                "sqlStatement",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "x".repeat(MAX_SQL_BYTES + 1)}),
+                "sqlStatement",
+            ),
+            (json!({"executionArn": "a"}), "sqlStatement"),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "sqlStatements": ["s"]}),
+                "sqlStatements",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatements": []}),
+                "sqlStatements",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatements": vec!["s"; 41]}),
+                "sqlStatements",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatements": ["s", " "]}),
+                "sqlStatements[1]",
+            ),
+            (json!({"sqlStatement": "s"}), "executionArn"),
+            (
+                json!({"executionArn": 1, "sqlStatement": "s"}),
+                "executionArn",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "taskToken": ""}),
+                "taskToken",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "parameters": {"bad-name": "1"}}),
+                "parameters.bad-name",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "parameters": {"p": ""}}),
+                "parameters.p",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "parameters": {"p": null}}),
+                "parameters.p",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatements": ["s"], "parameters": {"p": "1"}}),
+                "parameters",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "resultRows": -1}),
+                "resultRows",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "singleton": "yes"}),
+                "singleton",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "stateName": ""}),
+                "stateName",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "bogus": 1}),
+                "bogus",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "action": "drop"}),
+                "action",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "statementId": "x"}),
+                "statementId",
+            ),
+            (json!({"action": "describeStatement"}), "statementId"),
+            (
+                json!({"action": "describeStatement", "statementId": "nope"}),
+                "statementId",
+            ),
+            (
+                json!({"action": "describeStatement", "statementId": "LATEST"}),
+                "executionArn",
+            ),
+            (
+                json!({"action": "cancelStatement", "statementId": "LATEST", "executionArn": "a", "sqlStatement": "s"}),
+                "sqlStatement",
+            ),
+            (
+                json!({"action": "getStatementResult", "statementId": "LATEST", "executionArn": "a", "taskToken": "t"}),
+                "taskToken",
+            ),
+        ];
+        for (payload, field) in cases {
+            let msg = err(payload.clone());
+            assert!(
+                msg.contains(field),
+                "{payload} -> {msg:?} does not name {field}"
+            );
+        }
+        assert!(err(json!([1])).contains("payload"));
+    }
+
+    #[test]
+    fn seed_actions() {
+        let id = "0b8c5d5e-8d6e-4f43-a0f4-5e8b1c2d3e4f";
+        assert_eq!(
+            parse(
+                &json!({"action": "describeStatement", "statementId": id, "nextToken": "ignored"})
+            )
+            .unwrap(),
+            StarterRequest::Describe(StatementRef::Id(id.into()))
+        );
+        assert_eq!(
+            parse(&json!({"action": "getStatementResult", "statementId": "LATEST", "executionArn": "a"})).unwrap(),
+            StarterRequest::GetResult(StatementRef::Latest { execution_arn: "a".into() })
+        );
+        assert!(matches!(
+            parse(&json!({"action": "cancelStatement", "statementId": format!("{id}:2")})).unwrap(),
+            StarterRequest::Cancel(StatementRef::Id(_))
+        ));
+    }
+}

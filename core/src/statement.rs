@@ -1,0 +1,259 @@
+//! The Data API as the domain sees it: what we ask it to run and what it tells us back, without SDK types.
+
+use crate::config::Target;
+use crate::payload::SqlText;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// One `ExecuteStatement` / `BatchExecuteStatement` call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecuteCall {
+    /// Both the `StatementName` and the `ClientToken`.
+    pub statement_name: String,
+    pub sql: SqlText,
+    pub parameters: BTreeMap<String, String>,
+    pub target: Target,
+    /// Whether the Data API should emit the completion event (only when someone waits for it).
+    pub with_event: bool,
+}
+
+/// The Data API's statement status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataApiStatus {
+    Submitted,
+    Picked,
+    Started,
+    Finished,
+    Failed,
+    Aborted,
+}
+
+impl DataApiStatus {
+    /// Parses the Data API's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "SUBMITTED" => Self::Submitted,
+            "PICKED" => Self::Picked,
+            "STARTED" => Self::Started,
+            "FINISHED" => Self::Finished,
+            "FAILED" => Self::Failed,
+            "ABORTED" => Self::Aborted,
+            _ => return None,
+        })
+    }
+
+    /// The Data API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "SUBMITTED",
+            Self::Picked => "PICKED",
+            Self::Started => "STARTED",
+            Self::Finished => "FINISHED",
+            Self::Failed => "FAILED",
+            Self::Aborted => "ABORTED",
+        }
+    }
+
+    /// The ending, when the statement has ended.
+    pub fn ending(self) -> Option<Ending> {
+        match self {
+            Self::Finished => Some(Ending::Finished),
+            Self::Failed => Some(Ending::Failed),
+            Self::Aborted => Some(Ending::Aborted),
+            _ => None,
+        }
+    }
+}
+
+/// How a statement ended; each maps to one callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Finished,
+    Failed,
+    Aborted,
+}
+
+impl Ending {
+    /// The Data API's (and our record's) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ending::Finished => "FINISHED",
+            Ending::Failed => "FAILED",
+            Ending::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// `DescribeStatement` (or one of its `SubStatements`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub id: String,
+    pub status: DataApiStatus,
+    pub error: Option<String>,
+    pub duration_ns: Option<i64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub has_result_set: Option<bool>,
+    pub result_rows: Option<i64>,
+    pub result_size: Option<i64>,
+    pub redshift_query_id: Option<i64>,
+    pub redshift_pid: Option<i64>,
+    pub query_string: Option<String>,
+    pub database: Option<String>,
+    pub db_user: Option<String>,
+    pub cluster_identifier: Option<String>,
+    pub workgroup_name: Option<String>,
+    pub secret_arn: Option<String>,
+    pub sub_statements: Vec<Description>,
+}
+
+impl Description {
+    /// A description with only an id and a status; the rest is filled by whoever knows it.
+    pub fn new(id: impl Into<String>, status: DataApiStatus) -> Self {
+        Description {
+            id: id.into(),
+            status,
+            error: None,
+            duration_ns: None,
+            created_at: None,
+            updated_at: None,
+            has_result_set: None,
+            result_rows: None,
+            result_size: None,
+            redshift_query_id: None,
+            redshift_pid: None,
+            query_string: None,
+            database: None,
+            db_user: None,
+            cluster_identifier: None,
+            workgroup_name: None,
+            secret_arn: None,
+            sub_statements: Vec::new(),
+        }
+    }
+
+    /// The statement whose rows a result request should read: itself, or a batch's last sub-statement with a
+    /// result set.
+    pub fn result_source(&self) -> Option<&str> {
+        if self.sub_statements.is_empty() {
+            return self
+                .has_result_set
+                .unwrap_or(false)
+                .then_some(self.id.as_str());
+        }
+        self.sub_statements
+            .iter()
+            .rev()
+            .find(|s| s.has_result_set.unwrap_or(false))
+            .map(|s| s.id.as_str())
+    }
+
+    /// The Data API's own JSON field names (the seed returned boto3's response), timestamps as ISO 8601.
+    pub fn to_data_api_json(&self) -> Value {
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Value| {
+            if !v.is_null() {
+                m.insert(k.to_string(), v);
+            }
+        };
+        put("Id", json!(self.id));
+        put("Status", json!(self.status.as_str()));
+        put("Error", json!(self.error));
+        put("Duration", json!(self.duration_ns));
+        put("CreatedAt", json!(self.created_at.map(iso)));
+        put("UpdatedAt", json!(self.updated_at.map(iso)));
+        put("HasResultSet", json!(self.has_result_set));
+        put("ResultRows", json!(self.result_rows));
+        put("ResultSize", json!(self.result_size));
+        put("RedshiftQueryId", json!(self.redshift_query_id));
+        put("RedshiftPid", json!(self.redshift_pid));
+        put("QueryString", json!(self.query_string));
+        put("Database", json!(self.database));
+        put("DbUser", json!(self.db_user));
+        put("ClusterIdentifier", json!(self.cluster_identifier));
+        put("WorkgroupName", json!(self.workgroup_name));
+        put("SecretArn", json!(self.secret_arn));
+        if !self.sub_statements.is_empty() {
+            put(
+                "SubStatements",
+                Value::Array(
+                    self.sub_statements
+                        .iter()
+                        .map(Description::to_data_api_json)
+                        .collect(),
+                ),
+            );
+        }
+        Value::Object(m)
+    }
+}
+
+/// ISO 8601 with milliseconds and `Z`, as Step Functions writes its own timestamps.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// One typed value of a result row, as the Data API's `Field` union.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Field {
+    Null,
+    Bool(bool),
+    Long(i64),
+    Double(f64),
+    Text(String),
+    /// Base64, as the Data API's JSON carries blobs.
+    Blob(String),
+}
+
+impl Field {
+    /// The plain JSON value used in task output records.
+    pub fn to_plain_json(&self) -> Value {
+        match self {
+            Field::Null => Value::Null,
+            Field::Bool(b) => json!(b),
+            Field::Long(n) => json!(n),
+            Field::Double(d) => json!(d),
+            Field::Text(s) | Field::Blob(s) => json!(s),
+        }
+    }
+
+    /// The Data API's union spelling, kept by the seed-compatible `getStatementResult`.
+    pub fn to_data_api_json(&self) -> Value {
+        match self {
+            Field::Null => json!({"isNull": true}),
+            Field::Bool(b) => json!({"booleanValue": b}),
+            Field::Long(n) => json!({"longValue": n}),
+            Field::Double(d) => json!({"doubleValue": d}),
+            Field::Text(s) => json!({"stringValue": s}),
+            Field::Blob(s) => json!({"blobValue": s}),
+        }
+    }
+}
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: String,
+    pub type_name: Option<String>,
+    pub nullable: Option<i32>,
+}
+
+/// One `GetStatementResult` page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ResultPage {
+    pub columns: Vec<Column>,
+    pub records: Vec<Vec<Field>>,
+    pub total_rows: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+impl From<Ending> for crate::record::RecordStatus {
+    fn from(e: Ending) -> Self {
+        match e {
+            Ending::Finished => Self::Finished,
+            Ending::Failed => Self::Failed,
+            Ending::Aborted => Self::Aborted,
+        }
+    }
+}
