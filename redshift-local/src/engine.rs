@@ -1,0 +1,742 @@
+//! Statements and their lifecycle: `SUBMITTED` -> `PICKED` -> `STARTED` -> `FINISHED` / `FAILED` / `ABORTED`,
+//! each run on its own PostgreSQL connection in the background.
+
+use crate::events::EventSender;
+use crate::values;
+use crate::Options;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
+use tokio_postgres::{CancelToken, NoTls, SimpleQueryMessage};
+
+/// How long the Data API remembers a `ClientToken`.
+const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
+
+/// A Data API error: its name (the `__type`) and message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+    pub resource_id: Option<String>,
+}
+
+impl ApiError {
+    /// `ValidationException`.
+    pub fn validation(message: impl Into<String>) -> Self {
+        ApiError {
+            code: "ValidationException",
+            message: message.into(),
+            resource_id: None,
+        }
+    }
+
+    /// `ResourceNotFoundException` for a statement id.
+    pub fn not_found(id: &str) -> Self {
+        ApiError {
+            code: "ResourceNotFoundException",
+            message: format!("Query does not exist: {id}"),
+            resource_id: Some(id.to_string()),
+        }
+    }
+}
+
+/// Where a statement runs, as the request named it.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub cluster_identifier: Option<String>,
+    pub workgroup_name: Option<String>,
+    pub database: String,
+    pub db_user: Option<String>,
+    pub secret_arn: Option<String>,
+}
+
+/// A validated `ExecuteStatement` or `BatchExecuteStatement`.
+#[derive(Debug, Clone)]
+pub struct NewStatement {
+    pub sqls: Vec<String>,
+    pub is_batch: bool,
+    pub parameters: Vec<(String, String)>,
+    pub name: Option<String>,
+    pub target: Target,
+    pub with_event: bool,
+    pub client_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Submitted,
+    Picked,
+    Started,
+    Finished,
+    Failed,
+    Aborted,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Submitted => "SUBMITTED",
+            Status::Picked => "PICKED",
+            Status::Started => "STARTED",
+            Status::Finished => "FINISHED",
+            Status::Failed => "FAILED",
+            Status::Aborted => "ABORTED",
+        }
+    }
+
+    fn ended(self) -> bool {
+        matches!(self, Status::Finished | Status::Failed | Status::Aborted)
+    }
+}
+
+struct ResultSet {
+    columns: Vec<Value>,
+    rows: Vec<Vec<Value>>,
+}
+
+struct Sub {
+    sql: String,
+    status: Status,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    started: Option<Instant>,
+    duration_ns: i64,
+    result_rows: i64,
+    result_size: i64,
+    query_id: i64,
+    result: Option<ResultSet>,
+}
+
+struct Stmt {
+    new: NewStatement,
+    status: Status,
+    error: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    started: Option<Instant>,
+    duration_ns: i64,
+    pid: Option<i64>,
+    subs: Vec<Sub>,
+    cancel: Option<CancelToken>,
+    cancel_requested: bool,
+}
+
+#[derive(Default)]
+struct Inner {
+    statements: HashMap<String, Stmt>,
+    order: Vec<String>,
+    tokens: HashMap<String, (String, Instant)>,
+}
+
+/// The statements of this server and the counters tests and benches read.
+pub struct Engine {
+    options: Options,
+    events: EventSender,
+    inner: Mutex<Inner>,
+    query_ids: AtomicI64,
+    statements_run: AtomicU64,
+    calls: Mutex<BTreeMap<String, u64>>,
+}
+
+fn epoch(t: DateTime<Utc>) -> Value {
+    json!(t.timestamp_millis() as f64 / 1000.0)
+}
+
+impl Engine {
+    pub(crate) fn new(options: Options, events: EventSender) -> Self {
+        Engine {
+            options,
+            events,
+            inner: Mutex::new(Inner::default()),
+            query_ids: AtomicI64::new(1000),
+            statements_run: AtomicU64::new(0),
+            calls: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().expect("engine lock")
+    }
+
+    /// Counts an API call (for the tests' and the bench's call counts).
+    pub fn count_call(&self, operation: &str) {
+        *self
+            .calls
+            .lock()
+            .expect("calls lock")
+            .entry(operation.to_string())
+            .or_default() += 1;
+    }
+
+    /// Calls per operation, statements really run, and what happened to events.
+    pub fn stats(&self) -> Value {
+        let c = &self.events.counts;
+        json!({
+            "calls": *self.calls.lock().expect("calls lock"),
+            "statementsRun": self.statements_run.load(Ordering::Relaxed),
+            "events": {
+                "sent": c.sent.load(Ordering::Relaxed),
+                "dropped": c.dropped.load(Ordering::Relaxed),
+                "duplicated": c.duplicated.load(Ordering::Relaxed),
+                "failed": c.failed.load(Ordering::Relaxed),
+            }
+        })
+    }
+
+    /// Replaces the event fault setting.
+    pub fn set_faults(&self, faults: crate::EventFaults) {
+        *self.events.faults.lock().expect("faults lock") = faults;
+    }
+
+    /// Accepts a statement and starts it in the background; the same `ClientToken` within 8 hours returns the
+    /// first statement's id and runs nothing.
+    pub fn submit(self: &Arc<Self>, new: NewStatement) -> (String, DateTime<Utc>) {
+        let now = Utc::now();
+        let mut inner = self.lock();
+        if let Some(token) = &new.client_token {
+            if let Some((id, at)) = inner.tokens.get(token) {
+                if at.elapsed() < CLIENT_TOKEN_LIFE {
+                    let id = id.clone();
+                    let created = inner.statements.get(&id).map_or(now, |s| s.created_at);
+                    return (id, created);
+                }
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let subs = new
+            .sqls
+            .iter()
+            .map(|sql| Sub {
+                sql: sql.clone(),
+                status: Status::Submitted,
+                error: None,
+                created_at: now,
+                updated_at: now,
+                started: None,
+                duration_ns: -1,
+                result_rows: -1,
+                result_size: -1,
+                query_id: -1,
+                result: None,
+            })
+            .collect();
+        if let Some(token) = &new.client_token {
+            inner
+                .tokens
+                .insert(token.clone(), (id.clone(), Instant::now()));
+        }
+        inner.statements.insert(
+            id.clone(),
+            Stmt {
+                new,
+                status: Status::Submitted,
+                error: None,
+                created_at: now,
+                updated_at: now,
+                started: None,
+                duration_ns: -1,
+                pid: None,
+                subs,
+                cancel: None,
+                cancel_requested: false,
+            },
+        );
+        inner.order.push(id.clone());
+        drop(inner);
+        self.statements_run.fetch_add(1, Ordering::Relaxed);
+        let engine = self.clone();
+        let run_id = id.clone();
+        tokio::spawn(async move { engine.run(run_id).await });
+        (id, now)
+    }
+
+    fn set_status(&self, id: &str, status: Status) {
+        if let Some(s) = self.lock().statements.get_mut(id) {
+            s.status = status;
+            s.updated_at = Utc::now();
+            if status == Status::Started {
+                s.started = Some(Instant::now());
+            }
+        }
+    }
+
+    async fn run(self: Arc<Self>, id: String) {
+        let Some((sqls, params, database, is_batch)) = self.lock().statements.get(&id).map(|s| {
+            (
+                s.new.sqls.clone(),
+                s.new.parameters.clone(),
+                s.new.target.database.clone(),
+                s.new.is_batch,
+            )
+        }) else {
+            return;
+        };
+        self.set_status(&id, Status::Picked);
+        let mut config = self.options.postgres.clone();
+        config.dbname(&database);
+        let client = match config.connect(NoTls).await {
+            Ok((client, connection)) => {
+                tokio::spawn(connection);
+                client
+            }
+            Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
+        };
+        let pid = match client.query_one("select pg_backend_pid()", &[]).await {
+            Ok(row) => i64::from(row.get::<_, i32>(0)),
+            Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
+        };
+        let cancelled_early = {
+            let mut inner = self.lock();
+            let Some(s) = inner.statements.get_mut(&id) else {
+                return;
+            };
+            s.cancel = Some(client.cancel_token());
+            s.pid = Some(pid);
+            s.cancel_requested
+        };
+        if cancelled_early {
+            return self
+                .finish(&id, Status::Aborted, Some("Query was cancelled.".into()))
+                .await;
+        }
+        self.set_status(&id, Status::Started);
+        if is_batch {
+            if let Err(e) = client.batch_execute("BEGIN").await {
+                return self.finish(&id, Status::Failed, Some(error_text(&e))).await;
+            }
+        }
+        for (k, sql) in sqls.iter().enumerate() {
+            let query_id = self.query_ids.fetch_add(1, Ordering::Relaxed);
+            self.update_sub(&id, k, |sub| {
+                sub.status = Status::Started;
+                sub.started = Some(Instant::now());
+                sub.query_id = query_id;
+            });
+            match run_one(&client, sql, &params).await {
+                Ok((rows, result)) => self.update_sub(&id, k, |sub| {
+                    sub.status = Status::Finished;
+                    sub.result_rows = rows;
+                    sub.result_size = result
+                        .as_ref()
+                        .map_or(0, |r| Value::from(r.rows.clone()).to_string().len() as i64);
+                    sub.result = result;
+                }),
+                Err(failure) => {
+                    let requested = self
+                        .lock()
+                        .statements
+                        .get(&id)
+                        .is_some_and(|s| s.cancel_requested);
+                    let cancelled = failure.cancelled && requested;
+                    let status = if cancelled {
+                        Status::Aborted
+                    } else {
+                        Status::Failed
+                    };
+                    let text = if cancelled {
+                        "Query was cancelled.".to_string()
+                    } else {
+                        failure.text
+                    };
+                    self.update_sub(&id, k, |sub| {
+                        sub.status = status;
+                        sub.error = Some(text.clone());
+                    });
+                    for later in k + 1..sqls.len() {
+                        self.update_sub(&id, later, |sub| sub.status = Status::Aborted);
+                    }
+                    if is_batch {
+                        let _ = client.batch_execute("ROLLBACK").await;
+                    }
+                    return self.finish(&id, status, Some(text)).await;
+                }
+            }
+        }
+        if is_batch {
+            if let Err(e) = client.batch_execute("COMMIT").await {
+                return self.finish(&id, Status::Failed, Some(error_text(&e))).await;
+            }
+        }
+        self.finish(&id, Status::Finished, None).await
+    }
+
+    fn update_sub(&self, id: &str, k: usize, f: impl FnOnce(&mut Sub)) {
+        if let Some(sub) = self
+            .lock()
+            .statements
+            .get_mut(id)
+            .and_then(|s| s.subs.get_mut(k))
+        {
+            f(sub);
+            sub.updated_at = Utc::now();
+            if sub.status.ended() {
+                sub.duration_ns = sub.started.map_or(0, |t| t.elapsed().as_nanos() as i64);
+            }
+        }
+    }
+
+    async fn finish(&self, id: &str, status: Status, error: Option<String>) {
+        let event = {
+            let mut inner = self.lock();
+            let Some(s) = inner.statements.get_mut(id) else {
+                return;
+            };
+            s.status = status;
+            s.error = error;
+            s.updated_at = Utc::now();
+            s.duration_ns = s.started.map_or(0, |t| t.elapsed().as_nanos() as i64);
+            s.cancel = None;
+            for sub in s.subs.iter_mut().filter(|sub| !sub.status.ended()) {
+                sub.status = Status::Aborted;
+            }
+            s.new.with_event.then(|| {
+                let rows: i64 = s.subs.iter().map(|sub| sub.result_rows.max(0)).sum();
+                let detail = json!({
+                    "principal": "arn:aws:iam::123456789012:user/redshift-local",
+                    "statementName": s.new.name,
+                    "statementId": id,
+                    "redshiftQueryId": s.subs.last().map_or(-1, |sub| sub.query_id),
+                    "state": status.as_str(),
+                    "rows": rows,
+                    "expireAt": (Utc::now() + chrono::Duration::hours(24)).timestamp(),
+                });
+                let resource = match (
+                    &s.new.target.cluster_identifier,
+                    &s.new.target.workgroup_name,
+                ) {
+                    (Some(c), _) => format!(
+                        "arn:aws:redshift:{}:123456789012:cluster:{c}",
+                        self.options.region
+                    ),
+                    (_, Some(w)) => format!(
+                        "arn:aws:redshift-serverless:{}:123456789012:workgroup/{w}",
+                        self.options.region
+                    ),
+                    _ => String::new(),
+                };
+                (detail, resource)
+            })
+        };
+        if let Some((detail, resource)) = event {
+            self.events.emit(detail, resource).await;
+        }
+    }
+
+    /// `DescribeStatement`.
+    pub fn describe(&self, id: &str) -> Result<Value, ApiError> {
+        let inner = self.lock();
+        let (base, sub) = split_id(id);
+        let s = inner
+            .statements
+            .get(base)
+            .ok_or_else(|| ApiError::not_found(id))?;
+        if let Some(k) = sub {
+            let sub = s
+                .subs
+                .get(k.wrapping_sub(1))
+                .ok_or_else(|| ApiError::not_found(id))?;
+            return Ok(sub_json(&format!("{base}:{k}"), sub));
+        }
+        let mut m = Map::new();
+        m.insert("Id".into(), json!(base));
+        m.insert("Status".into(), json!(s.status.as_str()));
+        if let Some(e) = &s.error {
+            m.insert("Error".into(), json!(e));
+        }
+        m.insert("CreatedAt".into(), epoch(s.created_at));
+        m.insert("UpdatedAt".into(), epoch(s.updated_at));
+        m.insert(
+            "Duration".into(),
+            json!(if s.status.ended() { s.duration_ns } else { -1 }),
+        );
+        m.insert(
+            "HasResultSet".into(),
+            json!(s.subs.iter().any(|sub| sub.result.is_some())),
+        );
+        m.insert("QueryString".into(), json!(s.new.sqls.join("; ")));
+        m.insert(
+            "ResultRows".into(),
+            json!(s
+                .subs
+                .iter()
+                .map(|sub| sub.result_rows)
+                .max()
+                .unwrap_or(-1)
+                .max(-1)),
+        );
+        m.insert(
+            "ResultSize".into(),
+            json!(s.subs.iter().map(|sub| sub.result_size).max().unwrap_or(-1)),
+        );
+        m.insert(
+            "RedshiftQueryId".into(),
+            json!(s.subs.last().map_or(-1, |sub| sub.query_id)),
+        );
+        if let Some(pid) = s.pid {
+            m.insert("RedshiftPid".into(), json!(pid));
+        }
+        m.insert("Database".into(), json!(s.new.target.database));
+        for (k, v) in [
+            ("ClusterIdentifier", &s.new.target.cluster_identifier),
+            ("WorkgroupName", &s.new.target.workgroup_name),
+            ("DbUser", &s.new.target.db_user),
+            ("SecretArn", &s.new.target.secret_arn),
+        ] {
+            if let Some(v) = v {
+                m.insert(k.into(), json!(v));
+            }
+        }
+        if !s.new.parameters.is_empty() {
+            m.insert("QueryParameters".into(), parameters_json(&s.new.parameters));
+        }
+        if s.new.is_batch {
+            let subs: Vec<Value> = s
+                .subs
+                .iter()
+                .enumerate()
+                .map(|(k, sub)| sub_json(&format!("{base}:{}", k + 1), sub))
+                .collect();
+            m.insert("SubStatements".into(), Value::Array(subs));
+        }
+        Ok(Value::Object(m))
+    }
+
+    /// `GetStatementResult`, one page of `page_rows` rows.
+    pub fn result(&self, id: &str, next_token: Option<&str>) -> Result<Value, ApiError> {
+        let inner = self.lock();
+        let (base, sub) = split_id(id);
+        let s = inner
+            .statements
+            .get(base)
+            .ok_or_else(|| ApiError::not_found(id))?;
+        let k = match (sub, s.new.is_batch) {
+            (Some(k), _) => k.wrapping_sub(1),
+            (None, false) => 0,
+            (None, true) => {
+                return Err(ApiError::validation(
+                    "Id: this is a batch; get results with a sub-statement id (Id:N, see DescribeStatement's SubStatements)",
+                ))
+            }
+        };
+        let sub = s.subs.get(k).ok_or_else(|| ApiError::not_found(id))?;
+        let result =
+            match (&sub.result, sub.status) {
+                (Some(r), Status::Finished) if s.status == Status::Finished => r,
+                _ => return Err(ApiError::validation(
+                    "Query does not have result. Please check query status with DescribeStatement.",
+                )),
+            };
+        let offset = match next_token {
+            None => 0,
+            Some(t) => t
+                .strip_prefix("rows-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|n| *n <= result.rows.len())
+                .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
+        };
+        let end = (offset + self.options.page_rows).min(result.rows.len());
+        let mut out = json!({
+            "Records": result.rows[offset..end],
+            "ColumnMetadata": result.columns,
+            "TotalNumRows": result.rows.len(),
+        });
+        if end < result.rows.len() {
+            out["NextToken"] = json!(format!("rows-{end}"));
+        }
+        Ok(out)
+    }
+
+    /// `CancelStatement`: a real cancel request to the server running the query.
+    pub async fn cancel(&self, id: &str) -> Result<Value, ApiError> {
+        let token = {
+            let mut inner = self.lock();
+            let s = inner
+                .statements
+                .get_mut(split_id(id).0)
+                .ok_or_else(|| ApiError::not_found(id))?;
+            if s.status.ended() {
+                return Err(ApiError::validation(format!(
+                    "Could not cancel a query that is already in {} state with ID: {id}",
+                    s.status.as_str()
+                )));
+            }
+            s.cancel_requested = true;
+            s.cancel.clone()
+        };
+        if let Some(token) = token {
+            token.cancel_query(NoTls).await.map_err(|e| ApiError {
+                code: "InternalServerException",
+                message: e.to_string(),
+                resource_id: None,
+            })?;
+        }
+        Ok(json!({"Status": true}))
+    }
+
+    /// `ListStatements`: newest first, by name prefix and status, paged.
+    pub fn list(
+        &self,
+        name_prefix: Option<&str>,
+        status: Option<&str>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let inner = self.lock();
+        let offset = match next_token {
+            None => 0,
+            Some(t) => t
+                .strip_prefix("list-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
+        };
+        let matching: Vec<&String> = inner
+            .order
+            .iter()
+            .rev()
+            .filter(|id| {
+                let s = &inner.statements[*id];
+                let name_ok = name_prefix
+                    .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
+                let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
+                name_ok && status_ok
+            })
+            .collect();
+        let page: Vec<Value> = matching
+            .iter()
+            .skip(offset)
+            .take(max)
+            .map(|id| {
+                let s = &inner.statements[*id];
+                let mut m = Map::new();
+                m.insert("Id".into(), json!(id));
+                m.insert("Status".into(), json!(s.status.as_str()));
+                m.insert("CreatedAt".into(), epoch(s.created_at));
+                m.insert("UpdatedAt".into(), epoch(s.updated_at));
+                m.insert("IsBatchStatement".into(), json!(s.new.is_batch));
+                if s.new.is_batch {
+                    m.insert("QueryStrings".into(), json!(s.new.sqls));
+                } else {
+                    m.insert("QueryString".into(), json!(s.new.sqls[0]));
+                }
+                if let Some(n) = &s.new.name {
+                    m.insert("StatementName".into(), json!(n));
+                }
+                if let Some(a) = &s.new.target.secret_arn {
+                    m.insert("SecretArn".into(), json!(a));
+                }
+                if !s.new.parameters.is_empty() {
+                    m.insert("QueryParameters".into(), parameters_json(&s.new.parameters));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let mut out = json!({"Statements": page});
+        if offset + max < matching.len() {
+            out["NextToken"] = json!(format!("list-{}", offset + max));
+        }
+        Ok(out)
+    }
+}
+
+fn parameters_json(params: &[(String, String)]) -> Value {
+    Value::Array(
+        params
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect(),
+    )
+}
+
+fn sub_json(id: &str, sub: &Sub) -> Value {
+    let mut m = Map::new();
+    m.insert("Id".into(), json!(id));
+    m.insert("Status".into(), json!(sub.status.as_str()));
+    if let Some(e) = &sub.error {
+        m.insert("Error".into(), json!(e));
+    }
+    m.insert("CreatedAt".into(), epoch(sub.created_at));
+    m.insert("UpdatedAt".into(), epoch(sub.updated_at));
+    m.insert("Duration".into(), json!(sub.duration_ns));
+    m.insert("QueryString".into(), json!(sub.sql));
+    m.insert("ResultRows".into(), json!(sub.result_rows));
+    m.insert("ResultSize".into(), json!(sub.result_size));
+    m.insert("RedshiftQueryId".into(), json!(sub.query_id));
+    m.insert("HasResultSet".into(), json!(sub.result.is_some()));
+    Value::Object(m)
+}
+
+/// `uuid` or `uuid:N` (a batch's N-th sub-statement, from 1).
+fn split_id(id: &str) -> (&str, Option<usize>) {
+    match id.split_once(':') {
+        Some((base, n)) => (base, Some(n.parse().unwrap_or(0))),
+        None => (id, None),
+    }
+}
+
+/// Why a statement did not finish.
+struct RunFailure {
+    text: String,
+    cancelled: bool,
+}
+
+/// The Data API's error text: PostgreSQL's own message, as Redshift reports it.
+fn error_text(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("ERROR: {}", db.message()),
+        None => format!("ERROR: {e}"),
+    }
+}
+
+/// Runs one statement: its column types from a prepare, its rows as text from the simple protocol, typed.
+async fn run_one(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[(String, String)],
+) -> Result<(i64, Option<ResultSet>), RunFailure> {
+    let fail = |e: tokio_postgres::Error| RunFailure {
+        cancelled: e.code() == Some(&SqlState::QUERY_CANCELED),
+        text: error_text(&e),
+    };
+    let sql = values::bind(sql, params).map_err(|text| RunFailure {
+        text,
+        cancelled: false,
+    })?;
+    let prepared = client.prepare(&sql).await.map_err(fail)?;
+    let types: Vec<(String, Type)> = prepared
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.type_().clone()))
+        .collect();
+    let messages = client.simple_query(&sql).await.map_err(fail)?;
+    let mut rows = Vec::new();
+    let mut affected = 0u64;
+    for m in messages {
+        match m {
+            SimpleQueryMessage::Row(r) => {
+                rows.push(
+                    (0..r.len())
+                        .map(|i| {
+                            values::field(types.get(i).map_or(&Type::TEXT, |t| &t.1), r.get(i))
+                        })
+                        .collect(),
+                );
+            }
+            SimpleQueryMessage::CommandComplete(n) => affected = n,
+            _ => {}
+        }
+    }
+    if types.is_empty() {
+        return Ok((affected as i64, None));
+    }
+    let columns = types
+        .iter()
+        .map(|(n, t)| values::column_metadata(n, t))
+        .collect();
+    Ok((rows.len() as i64, Some(ResultSet { columns, rows })))
+}

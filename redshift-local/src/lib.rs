@@ -1,0 +1,80 @@
+//! A local Redshift Data API over PostgreSQL.
+//!
+//! Serves the Data API's JSON protocol (`POST /`, `X-Amz-Target: RedshiftData.<Operation>`) exactly as
+//! `aws-sdk-redshiftdata` and boto3 parse it, and runs every statement for real on PostgreSQL, on its own
+//! connection, in the background: real errors, real `pg_sleep`, real cancellation. With `WithEvent` it puts the
+//! completion event on an EventBridge endpoint (the local moto server), optionally dropping, delaying or
+//! duplicating it to exercise the sweeper and de-duplication.
+//!
+//! - [`api`] decodes and validates requests and shapes replies and errors.
+//! - [`engine`] keeps statements and runs their lifecycle.
+//! - [`values`] binds named parameters and types result values.
+//! - [`events`] emits completion events, with faults.
+//!
+//! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
+//! `POST /_local/faults` (the event fault setting).
+
+pub mod api;
+pub mod engine;
+pub mod events;
+pub mod values;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub use events::EventFaults;
+
+/// How the local Data API is set up.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// PostgreSQL to run statements on; the request's `Database` picks the database.
+    pub postgres: tokio_postgres::Config,
+    /// Where `WithEvent` events go (an EventBridge endpoint such as the moto server); `None` sends none.
+    pub eventbridge_endpoint: Option<String>,
+    /// The region the events are put in.
+    pub region: String,
+    /// Rows per `GetStatementResult` page (the real service pages by size; a small value exercises paging).
+    pub page_rows: usize,
+    /// Initial event fault setting.
+    pub faults: EventFaults,
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub engine: Arc<engine::Engine>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT`, the value for `AWS_ENDPOINT_URL_REDSHIFT_DATA`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts serving on `listener` in the background of the current tokio runtime.
+pub async fn serve(listener: TcpListener, options: Options) -> anyhow::Result<Server> {
+    let addr = listener.local_addr()?;
+    let events = events::EventSender::new(
+        options.eventbridge_endpoint.clone(),
+        &options.region,
+        options.faults.clone(),
+    )
+    .await;
+    let engine = Arc::new(engine::Engine::new(options, events));
+    let app = api::router(engine.clone());
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "redshift-local stopped");
+        }
+    });
+    Ok(Server { addr, engine, task })
+}
