@@ -1,0 +1,212 @@
+//! The Redshift Data API.
+
+use crate::errors::port_error;
+use async_trait::async_trait;
+use aws_sdk_redshiftdata::types::{Field as SdkField, SqlParameter, SubStatementData};
+use aws_smithy_types::DateTime as SdkDateTime;
+use chrono::{DateTime, Utc};
+use tasker_core::config::{ClusterAuth, Target};
+use tasker_core::payload::SqlText;
+use tasker_core::ports::{DataApi, FaultKind, PortError};
+use tasker_core::statement::{Column, DataApiStatus, Description, ExecuteCall, Field, ResultPage};
+
+/// The Data API through the SDK.
+pub struct RedshiftDataApi(pub aws_sdk_redshiftdata::Client);
+
+fn time(t: Option<&SdkDateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn status(s: Option<&str>) -> Result<DataApiStatus, PortError> {
+    s.and_then(DataApiStatus::parse).ok_or_else(|| {
+        PortError::new(
+            FaultKind::Rejected,
+            "UnknownStatus",
+            format!("unknown statement status {s:?}"),
+        )
+    })
+}
+
+fn sub(s: &SubStatementData) -> Result<Description, PortError> {
+    let mut d = Description::new(s.id(), status(s.status().map(|x| x.as_str()))?);
+    d.error = s.error().map(str::to_string);
+    d.duration_ns = Some(s.duration());
+    d.created_at = time(s.created_at());
+    d.updated_at = time(s.updated_at());
+    d.has_result_set = s.has_result_set();
+    d.result_rows = Some(s.result_rows());
+    d.result_size = Some(s.result_size());
+    d.redshift_query_id = Some(s.redshift_query_id());
+    d.query_string = s.query_string().map(str::to_string);
+    Ok(d)
+}
+
+macro_rules! target {
+    ($builder:expr, $target:expr) => {{
+        match $target {
+            Target::Cluster {
+                identifier,
+                database,
+                auth,
+            } => {
+                let b = $builder.cluster_identifier(identifier).database(database);
+                match auth {
+                    ClusterAuth::DbUser(u) => b.db_user(u),
+                    ClusterAuth::SecretArn(s) => b.secret_arn(s),
+                }
+            }
+            Target::Workgroup {
+                name,
+                database,
+                secret_arn,
+            } => $builder
+                .workgroup_name(name)
+                .database(database)
+                .set_secret_arn(secret_arn.clone()),
+        }
+    }};
+}
+
+#[async_trait]
+impl DataApi for RedshiftDataApi {
+    async fn execute(&self, call: &ExecuteCall) -> Result<String, PortError> {
+        let id = match &call.sql {
+            SqlText::Single(sql) => {
+                let params: Vec<SqlParameter> = call
+                    .parameters
+                    .iter()
+                    .map(|(n, v)| SqlParameter::builder().name(n).value(v).build())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| {
+                        PortError::new(FaultKind::Rejected, "InvalidParameter", e.to_string())
+                    })?;
+                let b = self
+                    .0
+                    .execute_statement()
+                    .sql(sql)
+                    .statement_name(&call.statement_name)
+                    .client_token(&call.statement_name)
+                    .with_event(call.with_event)
+                    .set_parameters((!params.is_empty()).then_some(params));
+                target!(b, &call.target)
+                    .send()
+                    .await
+                    .map_err(port_error)?
+                    .id
+            }
+            SqlText::Batch(sqls) => {
+                let b = self
+                    .0
+                    .batch_execute_statement()
+                    .set_sqls(Some(sqls.clone()))
+                    .statement_name(&call.statement_name)
+                    .client_token(&call.statement_name)
+                    .with_event(call.with_event);
+                target!(b, &call.target)
+                    .send()
+                    .await
+                    .map_err(port_error)?
+                    .id
+            }
+        };
+        id.ok_or_else(|| {
+            PortError::new(
+                FaultKind::Retryable,
+                "NoId",
+                "the Data API returned no statement id",
+            )
+        })
+    }
+
+    async fn describe(&self, id: &str) -> Result<Description, PortError> {
+        let o = self
+            .0
+            .describe_statement()
+            .id(id)
+            .send()
+            .await
+            .map_err(port_error)?;
+        let mut d = Description::new(o.id(), status(o.status().map(|s| s.as_str()))?);
+        d.error = o.error().map(str::to_string);
+        d.duration_ns = Some(o.duration());
+        d.created_at = time(o.created_at());
+        d.updated_at = time(o.updated_at());
+        d.has_result_set = o.has_result_set();
+        d.result_rows = Some(o.result_rows());
+        d.result_size = Some(o.result_size());
+        d.redshift_query_id = Some(o.redshift_query_id());
+        d.redshift_pid = Some(o.redshift_pid());
+        d.query_string = o.query_string().map(str::to_string);
+        d.database = o.database().map(str::to_string);
+        d.db_user = o.db_user().map(str::to_string);
+        d.cluster_identifier = o.cluster_identifier().map(str::to_string);
+        d.workgroup_name = o.workgroup_name().map(str::to_string);
+        d.secret_arn = o.secret_arn().map(str::to_string);
+        d.sub_statements = o
+            .sub_statements()
+            .iter()
+            .map(sub)
+            .collect::<Result<_, _>>()?;
+        Ok(d)
+    }
+
+    async fn result_page(
+        &self,
+        id: &str,
+        next_token: Option<String>,
+    ) -> Result<ResultPage, PortError> {
+        let o = self
+            .0
+            .get_statement_result()
+            .id(id)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(port_error)?;
+        let columns = o
+            .column_metadata()
+            .iter()
+            .map(|c| Column {
+                name: c.name().unwrap_or_default().to_string(),
+                type_name: c.type_name().map(str::to_string),
+                nullable: Some(c.nullable()),
+            })
+            .collect();
+        let records = o
+            .records()
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|f| match f {
+                        SdkField::IsNull(_) => Field::Null,
+                        SdkField::BooleanValue(b) => Field::Bool(*b),
+                        SdkField::LongValue(n) => Field::Long(*n),
+                        SdkField::DoubleValue(d) => Field::Double(*d),
+                        SdkField::StringValue(s) => Field::Text(s.clone()),
+                        SdkField::BlobValue(b) => {
+                            Field::Blob(aws_smithy_types::base64::encode(b.as_ref()))
+                        }
+                        _ => Field::Null,
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(ResultPage {
+            columns,
+            records,
+            total_rows: Some(o.total_num_rows()),
+            next_token: o.next_token().map(str::to_string),
+        })
+    }
+
+    async fn cancel(&self, id: &str) -> Result<bool, PortError> {
+        let o = self
+            .0
+            .cancel_statement()
+            .id(id)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(o.status().unwrap_or(false))
+    }
+}

@@ -1,0 +1,106 @@
+//! The `completer` Lambda: SQS batches of completion events (with partial batch failures) and the sweeper
+//! schedule, glued to [`tasker_core::completer`].
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use serde_json::{json, Value};
+use tasker_aws::{DynamoStateTable, RedshiftDataApi, SfnCallbacks};
+use tasker_core::completer::{complete_event, sweep, CompleterPorts, Disposition};
+use tasker_core::config::{ConfigError, Settings};
+use tasker_core::event::{parse_body, Message};
+use tasker_core::TaskerError;
+use tracing::{info, warn};
+
+/// The completer with its clients.
+pub struct Completer {
+    data: RedshiftDataApi,
+    store: DynamoStateTable,
+    callbacks: SfnCallbacks,
+    settings: Settings,
+}
+
+impl Completer {
+    /// Reads the shared settings.
+    pub fn config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        Settings::from_lookup(get)
+    }
+
+    /// Builds the clients from one SDK configuration.
+    pub fn new(sdk: &SdkConfig, settings: Settings) -> Self {
+        Completer {
+            data: RedshiftDataApi(aws_sdk_redshiftdata::Client::new(sdk)),
+            store: DynamoStateTable::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name),
+            callbacks: SfnCallbacks(aws_sdk_sfn::Client::new(sdk)),
+            settings,
+        }
+    }
+
+    fn ports(&self) -> CompleterPorts<'_> {
+        CompleterPorts {
+            data: &self.data,
+            store: &self.store,
+            callbacks: &self.callbacks,
+        }
+    }
+
+    /// One invocation: an SQS batch (`Records`) or the sweeper's schedule event (anything else).
+    pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
+        if payload.get("Records").is_some() {
+            let event: SqsEvent = serde_json::from_value(payload.clone()).map_err(|e| {
+                TaskerError::InvalidInput(format!("Records: not an SQS event: {e}"))
+            })?;
+            let response = self.handle_batch(event).await;
+            return serde_json::to_value(response)
+                .map_err(|e| TaskerError::InvalidInput(e.to_string()));
+        }
+        let report = sweep(&self.ports(), &self.settings, chrono::Utc::now()).await?;
+        Ok(
+            json!({"examined": report.examined, "settled": report.settled, "stillRunning": report.still_running, "failed": report.failed}),
+        )
+    }
+
+    /// Settles a batch concurrently; the messages that must come back are reported, their neighbours are not.
+    pub async fn handle_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes =
+            futures::future::join_all(event.records.iter().map(|m| self.handle_message(m))).await;
+        let batch_item_failures = event
+            .records
+            .iter()
+            .zip(outcomes)
+            .filter(|(_, ok)| !ok)
+            .map(|(m, _)| {
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = m.message_id.clone().unwrap_or_default();
+                f
+            })
+            .collect();
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = batch_item_failures;
+        response
+    }
+
+    /// `true` when the message may be deleted.
+    async fn handle_message(&self, message: &SqsMessage) -> bool {
+        let id = message.message_id.as_deref().unwrap_or_default();
+        let body = message.body.as_deref().unwrap_or_default();
+        let change = match parse_body(body, &self.settings.prefix) {
+            Ok(Message::Ours(change)) => change,
+            Ok(Message::Foreign(why)) => {
+                info!(decision = "foreign_event_deleted", message_id = %id, why = %why);
+                return true;
+            }
+            Err(e) => {
+                warn!(decision = "malformed_event_retried", message_id = %id, error = %e);
+                return false;
+            }
+        };
+        match complete_event(&self.ports(), &change, chrono::Utc::now()).await {
+            Ok(Disposition::Busy) => false,
+            Ok(_) => true,
+            Err(e) => {
+                warn!(decision = "event_retried", message_id = %id, statement_name = %change.statement_name, error = %e);
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+use completer::Completer;
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use tasker_aws::runtime::{env, init_logging, sdk_config, LambdaError};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let settings = Completer::config(env)?;
+    let completer = Completer::new(&sdk_config().await, settings);
+    let completer = &completer;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        completer.handle(&event.payload).await.map_err(LambdaError)
+    }))
+    .await
+}

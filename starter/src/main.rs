@@ -1,0 +1,16 @@
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use starter::Starter;
+use tasker_aws::runtime::{env, init_logging, sdk_config, LambdaError};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let config = Starter::config(env)?;
+    let starter = Starter::new(&sdk_config().await, config);
+    let starter = &starter;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        starter.handle(&event.payload).await.map_err(LambdaError)
+    }))
+    .await
+}
