@@ -213,7 +213,7 @@ impl StateStore for DynamoStateTable {
                             .await?
                             .ok_or_else(|| corrupt(KEY))?,
                     };
-                    return Ok(Created::Existing(existing));
+                    return Ok(Created::Existing(Box::new(existing)));
                 }
                 Err(port_error(e))
             }

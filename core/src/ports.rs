@@ -63,7 +63,7 @@ pub enum Created {
     /// The record is new: this call owns the start.
     New,
     /// A record of that name exists already (a retry of the same state entry).
-    Existing(StatementRecord),
+    Existing(Box<StatementRecord>),
 }
 
 /// What [`StateStore::claim`] found.

@@ -113,7 +113,7 @@ async fn execute(
             info!(decision = "recorded", statement_name = %name, waits = req.task_token.is_some());
             start(ports, config, req, &name, now).await
         }
-        Created::Existing(existing) => resume(ports, config, req, existing, now).await,
+        Created::Existing(existing) => resume(ports, config, req, *existing, now).await,
     }
 }
 

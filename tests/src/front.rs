@@ -1,0 +1,264 @@
+//! The front: one loopback endpoint for every AWS call of the local stack.
+//!
+//! - `POST /2015-03-31/functions/<function>/invocations` (moto's Step Functions running a Lambda task) goes to the
+//!   registered handler; its error becomes `X-Amz-Function-Error: Unhandled` with `{errorType, errorMessage}`,
+//!   exactly as Lambda reports it, so a state's `Catch` on the error name works.
+//! - `X-Amz-Target: RedshiftData.*` goes to `redshift-local`.
+//! - Everything else goes to moto.
+//!
+//! Each call is logged by operation (with its JSON body) for the tests' assertions and the call counts, and an
+//! operation can be made to fail with an HTTP status a number of times (throttling and 5xx injection).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tasker_core::TaskerError;
+
+/// A Lambda handler as the front calls it.
+pub type Handler = Arc<
+    dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<Value, TaskerError>> + Send>> + Send + Sync,
+>;
+
+/// One call seen by the front.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `AWSStepFunctions.SendTaskSuccess`, `RedshiftData.ExecuteStatement`, `Lambda.Invoke:starter`, ...
+    pub operation: String,
+    pub body: Value,
+    /// The HTTP status returned.
+    pub status: u16,
+}
+
+/// Shared state of the front.
+pub struct FrontState {
+    moto: String,
+    redshift: String,
+    http: reqwest::Client,
+    functions: Mutex<HashMap<String, Handler>>,
+    calls: Mutex<Vec<Call>>,
+    faults: Mutex<HashMap<String, VecDeque<u16>>>,
+}
+
+/// The running front; stopped on drop.
+pub struct Front {
+    pub addr: SocketAddr,
+    pub state: Arc<FrontState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Front {
+    /// Serves on `listener`, forwarding to moto and redshift-local.
+    pub fn serve(listener: tokio::net::TcpListener, moto: String, redshift: String) -> Front {
+        let addr = listener.local_addr().expect("front address");
+        let state = Arc::new(FrontState {
+            moto,
+            redshift,
+            http: reqwest::Client::new(),
+            functions: Mutex::new(HashMap::new()),
+            calls: Mutex::new(Vec::new()),
+            faults: Mutex::new(HashMap::new()),
+        });
+        let app = axum::Router::new()
+            .fallback(route)
+            .with_state(state.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Front { addr, state, task }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Routes invocations of the function named `name` (the last part of its ARN) to `handler`.
+    pub fn register(&self, name: &str, handler: Handler) {
+        self.state
+            .functions
+            .lock()
+            .expect("functions")
+            .insert(name.to_string(), handler);
+    }
+
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.calls.lock().expect("calls").clone()
+    }
+
+    /// How many calls of an operation succeeded (status 2xx) so far.
+    pub fn count(&self, operation: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|c| c.operation == operation && c.status < 300)
+            .count()
+    }
+
+    /// Makes the next `statuses.len()` calls of `operation` fail with these HTTP statuses.
+    pub fn inject(&self, operation: &str, statuses: &[u16]) {
+        self.state
+            .faults
+            .lock()
+            .expect("faults")
+            .entry(operation.to_string())
+            .or_default()
+            .extend(statuses);
+    }
+}
+
+fn function_name(path: &str) -> Option<String> {
+    let encoded = path
+        .strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/invocations")?;
+    let decoded = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()?;
+    let name = match decoded.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
+        None => decoded.to_string(),
+    };
+    Some(name)
+}
+
+async fn route(
+    State(state): State<Arc<FrontState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let function = (method == Method::POST)
+        .then(|| function_name(uri.path()))
+        .flatten();
+    let operation = match (&function, &target) {
+        (Some(f), _) => format!("Lambda.Invoke:{f}"),
+        (None, Some(t)) => t.clone(),
+        (None, None) => format!("{method} {}", uri.path()),
+    };
+    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let injected = state
+        .faults
+        .lock()
+        .expect("faults")
+        .get_mut(&operation)
+        .and_then(VecDeque::pop_front);
+    let response = if let Some(status) = injected {
+        let code = if status == 400 {
+            "ThrottlingException"
+        } else {
+            "ServiceUnavailable"
+        };
+        (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            [
+                ("content-type", "application/x-amz-json-1.0"),
+                ("x-amzn-errortype", code),
+            ],
+            json!({"__type": code, "message": "injected by the test front"}).to_string(),
+        )
+            .into_response()
+    } else if let Some(f) = function {
+        invoke(&state, &f, json_body.clone()).await
+    } else {
+        let base = if target
+            .as_deref()
+            .is_some_and(|t| t.starts_with("RedshiftData."))
+        {
+            &state.redshift
+        } else {
+            &state.moto
+        };
+        forward(&state, base, method, &uri, &headers, body).await
+    };
+    state.calls.lock().expect("calls").push(Call {
+        operation,
+        body: json_body,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+async fn invoke(state: &FrontState, function: &str, payload: Value) -> Response {
+    let handler = state
+        .functions
+        .lock()
+        .expect("functions")
+        .get(function)
+        .cloned();
+    let Some(handler) = handler else {
+        return (
+            StatusCode::NOT_FOUND,
+            json!({"Type": "User", "Message": format!("Function not found: {function}")})
+                .to_string(),
+        )
+            .into_response();
+    };
+    match handler(payload).await {
+        Ok(v) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            v.to_string(),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::OK,
+            [
+                ("content-type", "application/json"),
+                ("x-amz-function-error", "Unhandled"),
+            ],
+            json!({"errorType": e.error_type(), "errorMessage": e.to_string()}).to_string(),
+        )
+            .into_response(),
+    }
+}
+
+async fn forward(
+    state: &FrontState,
+    base: &str,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let url = format!(
+        "{base}{}",
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let mut req = state.http.request(method, url).body(body);
+    for (k, v) in headers {
+        if k != "host" && k != "content-length" {
+            req = req.header(k, v);
+        }
+    }
+    match req.send().await {
+        Ok(r) => {
+            let status = r.status();
+            let mut out_headers = HeaderMap::new();
+            for (k, v) in r.headers() {
+                if k != "content-length" && k != "transfer-encoding" && k != "connection" {
+                    out_headers.insert(k.clone(), v.clone());
+                }
+            }
+            let bytes = r.bytes().await.unwrap_or_default();
+            (status, out_headers, bytes).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}

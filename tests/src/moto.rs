@@ -1,0 +1,74 @@
+//! The pinned moto server, with Step Functions executing state machines and Lambda without Docker.
+
+use crate::{die_with_parent, free_port, stop_child, venv};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running moto server; stopped on drop.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    /// Starts moto on a free port. `callback_port` is `MOTO_PORT`: where moto's own service integrations (Step
+    /// Functions' Lambda tasks) send their calls, i.e. the front.
+    pub async fn start(callback_port: u16) -> anyhow::Result<Moto> {
+        let exe = venv().join("bin/moto_server");
+        anyhow::ensure!(
+            exe.exists(),
+            "{} is missing: run scripts/setup.sh",
+            exe.display()
+        );
+        let port = free_port();
+        let mut cmd = Command::new(exe);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_PORT", callback_port.to_string())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        die_with_parent(&mut cmd);
+        let child = cmd.spawn()?;
+        let moto = Moto { child, port };
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let base = moto.url();
+        loop {
+            if http.get(format!("{base}/moto-api/")).send().await.is_ok() {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Before any state machine exists (DESIGN section 9).
+        let config = serde_json::json!({"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}});
+        let r = http
+            .post(format!("{base}/moto-api/config"))
+            .json(&config)
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().is_success(),
+            "moto config refused: {}",
+            r.status()
+        );
+        Ok(moto)
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        stop_child(&mut self.child, libc::SIGTERM);
+    }
+}

@@ -1,0 +1,520 @@
+//! The whole local stack, its resources as the SAM template makes them, and helpers that drive executions.
+
+use crate::front::{Front, Handler};
+use crate::moto::Moto;
+use crate::postgres::Postgres;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, SseSpecification, SseType,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tasker_aws::state_table::{BY_EXECUTION_INDEX, KEY, UNSETTLED_ATTR, UNSETTLED_INDEX};
+use tasker_core::config::{ClusterAuth, Settings, Target};
+use tasker_core::naming::StatementPrefix;
+use tasker_core::starter::StarterConfig;
+
+/// Account and region moto uses.
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+/// The local "cluster" and its user: the target the starter is configured with.
+pub const CLUSTER: &str = "local-cluster";
+pub const DATABASE: &str = "dev";
+pub const DB_USER: &str = "etl";
+
+/// The ARN the state machines name for one of our functions.
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
+}
+
+/// Knobs of a stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    pub prefix: String,
+    /// SQS visibility timeout: how soon a message the completer left comes back.
+    pub visibility_timeout: u32,
+    pub max_receive_count: u32,
+    pub page_rows: usize,
+    pub sweep_grace_seconds: u64,
+    /// Run the SQS poller that drives the completer.
+    pub poll: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            prefix: "tasker-test".into(),
+            visibility_timeout: 2,
+            max_receive_count: 3,
+            page_rows: 1000,
+            sweep_grace_seconds: 300,
+            poll: true,
+        }
+    }
+}
+
+/// A running local stack. Field order is drop order: the poller and front stop before the servers.
+pub struct Stack {
+    poller: Option<tokio::task::JoinHandle<()>>,
+    pub front: Front,
+    pub redshift: redshift_local::Server,
+    pub moto: Moto,
+    pub postgres: Postgres,
+    pub sdk: SdkConfig,
+    pub settings: Settings,
+    pub target: Target,
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub starter: Arc<starter::Starter>,
+    pub completer: Arc<completer::Completer>,
+    pub canceller: Arc<canceller::Canceller>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(p) = self.poller.take() {
+            p.abort();
+        }
+    }
+}
+
+/// The SDK configuration every client of the stack uses: all calls go to the front.
+pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "local-stack"),
+        ))
+        .build()
+}
+
+fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(Value) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Value, tasker_core::TaskerError>> + Send + 'static,
+{
+    Arc::new(move |v| Box::pin(f(v)))
+}
+
+impl Stack {
+    /// Starts everything and creates the resources.
+    pub async fn start(options: StackOptions) -> anyhow::Result<Stack> {
+        let postgres = Postgres::start().await?;
+        let front_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let front_port = front_listener.local_addr()?.port();
+        let moto = Moto::start(front_port).await?;
+        let redshift = redshift_local::serve(
+            tokio::net::TcpListener::bind("127.0.0.1:0").await?,
+            redshift_local::Options {
+                postgres: postgres.config(),
+                eventbridge_endpoint: Some(moto.url()),
+                region: REGION.into(),
+                page_rows: options.page_rows,
+                faults: Default::default(),
+            },
+        )
+        .await?;
+        let front = Front::serve(front_listener, moto.url(), redshift.url());
+        let sdk = sdk_config(&front.url());
+        let table = format!("{}-state", options.prefix);
+        let (queue_url, dlq_url) = create_resources(&sdk, &options, &table).await?;
+        let settings = Settings {
+            table_name: table.clone(),
+            prefix: StatementPrefix::parse(&options.prefix)?,
+            record_ttl_days: 7,
+            sweep_grace_seconds: options.sweep_grace_seconds,
+        };
+        let target = Target::Cluster {
+            identifier: CLUSTER.into(),
+            database: DATABASE.into(),
+            auth: ClusterAuth::DbUser(DB_USER.into()),
+        };
+        let starter = Arc::new(starter::Starter::new(
+            &sdk,
+            StarterConfig {
+                settings: settings.clone(),
+                target: target.clone(),
+            },
+        ));
+        let completer = Arc::new(completer::Completer::new(&sdk, settings.clone()));
+        let canceller = Arc::new(canceller::Canceller::new(&sdk, &settings));
+        {
+            let s = starter.clone();
+            front.register(
+                "starter",
+                handler(move |v| {
+                    let s = s.clone();
+                    async move { s.handle(&v).await }
+                }),
+            );
+            let c = completer.clone();
+            front.register(
+                "completer",
+                handler(move |v| {
+                    let c = c.clone();
+                    async move { c.handle(&v).await }
+                }),
+            );
+            let c = canceller.clone();
+            front.register(
+                "canceller",
+                handler(move |v| {
+                    let c = c.clone();
+                    async move { c.handle(&v).await }
+                }),
+            );
+        }
+        let mut stack = Stack {
+            poller: None,
+            front,
+            redshift,
+            moto,
+            postgres,
+            sdk,
+            settings,
+            target,
+            table,
+            queue_url,
+            dlq_url,
+            starter,
+            completer,
+            canceller,
+        };
+        if options.poll {
+            stack.poller = Some(tokio::spawn(poll(
+                stack.sdk.clone(),
+                stack.queue_url.clone(),
+                stack.completer.clone(),
+            )));
+        }
+        Ok(stack)
+    }
+
+    pub fn sfn(&self) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::new(&self.sdk)
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    /// A Data API client straight to redshift-local.
+    pub fn redshift_data(&self) -> aws_sdk_redshiftdata::Client {
+        aws_sdk_redshiftdata::Client::new(&sdk_config(&self.redshift.url()))
+    }
+
+    /// The state table's adapter, to read records as the code sees them.
+    pub fn state_table(&self) -> tasker_aws::DynamoStateTable {
+        tasker_aws::DynamoStateTable::new(self.dynamodb(), &self.table)
+    }
+
+    /// A PostgreSQL client on the database the statements run in.
+    pub async fn sql(&self) -> anyhow::Result<tokio_postgres::Client> {
+        Ok(self.postgres.connect(DATABASE).await?)
+    }
+
+    /// Creates a state machine from an ASL definition, filling `${StarterFunctionArn}`-style substitutions as the
+    /// SAM template's `DefinitionSubstitutions` do.
+    pub async fn create_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+    ) -> anyhow::Result<String> {
+        let definition = definition
+            .replace("${StarterFunctionArn}", &function_arn("starter"))
+            .replace("${CancellerFunctionArn}", &function_arn("canceller"))
+            .replace("${CompleterFunctionArn}", &function_arn("completer"));
+        let out = self
+            .sfn()
+            .create_state_machine()
+            .name(name)
+            .definition(definition)
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/tasker-example"))
+            .send()
+            .await?;
+        Ok(out.state_machine_arn)
+    }
+
+    /// Starts an execution (with a unique name) and waits until it leaves RUNNING.
+    pub async fn run(
+        &self,
+        state_machine: &str,
+        input: Value,
+        timeout: Duration,
+    ) -> anyhow::Result<Execution> {
+        let name = format!("x{}", uuid::Uuid::new_v4().simple());
+        let started = self
+            .sfn()
+            .start_execution()
+            .state_machine_arn(state_machine)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await?;
+        self.wait(&started.execution_arn, timeout).await
+    }
+
+    /// Waits for an execution to end.
+    pub async fn wait(&self, execution_arn: &str, timeout: Duration) -> anyhow::Result<Execution> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let d = self
+                .sfn()
+                .describe_execution()
+                .execution_arn(execution_arn)
+                .send()
+                .await?;
+            let status = d.status().as_str().to_string();
+            if status != "RUNNING" {
+                return Ok(Execution {
+                    arn: execution_arn.to_string(),
+                    status,
+                    output: d
+                        .output()
+                        .and_then(|o| serde_json::from_str(o).ok())
+                        .unwrap_or(Value::Null),
+                    error: d.error().map(str::to_string),
+                });
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "execution {execution_arn} still RUNNING after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The records of an execution, newest first.
+    pub async fn records(
+        &self,
+        execution_arn: &str,
+    ) -> anyhow::Result<Vec<tasker_core::record::StatementRecord>> {
+        use tasker_core::ports::StateStore;
+        Ok(self.state_table().by_execution(execution_arn).await?)
+    }
+
+    /// redshift-local's counters.
+    pub async fn redshift_stats(&self) -> anyhow::Result<Value> {
+        Ok(
+            reqwest::get(format!("{}/_local/stats", self.redshift.url()))
+                .await?
+                .json()
+                .await?,
+        )
+    }
+
+    /// Sets redshift-local's event faults.
+    pub fn event_faults(&self, faults: redshift_local::EventFaults) {
+        self.redshift.engine.set_faults(faults);
+    }
+}
+
+/// The end of an execution, as `DescribeExecution` tells it.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub arn: String,
+    pub status: String,
+    pub output: Value,
+    pub error: Option<String>,
+}
+
+async fn create_resources(
+    sdk: &SdkConfig,
+    options: &StackOptions,
+    table: &str,
+) -> anyhow::Result<(String, String)> {
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let key = kms
+        .create_key()
+        .description("sfn-redshift-tasker local key")
+        .send()
+        .await?;
+    let key_id = key
+        .key_metadata()
+        .map(|m| m.key_id().to_string())
+        .unwrap_or_default();
+
+    let ddb = aws_sdk_dynamodb::Client::new(sdk);
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("attribute")
+    };
+    let key_el = |name: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(t)
+            .build()
+            .expect("key")
+    };
+    let gsi = |name: &str, hash: &str, range: &str| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key_el(hash, KeyType::Hash))
+            .key_schema(key_el(range, KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("gsi")
+    };
+    ddb.create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr(KEY))
+        .attribute_definitions(attr("executionArn"))
+        .attribute_definitions(attr("createdAt"))
+        .attribute_definitions(attr(UNSETTLED_ATTR))
+        .attribute_definitions(attr("updatedAt"))
+        .key_schema(key_el(KEY, KeyType::Hash))
+        .global_secondary_indexes(gsi(BY_EXECUTION_INDEX, "executionArn", "createdAt"))
+        .global_secondary_indexes(gsi(UNSETTLED_INDEX, UNSETTLED_ATTR, "updatedAt"))
+        .sse_specification(
+            SseSpecification::builder()
+                .enabled(true)
+                .sse_type(SseType::Kms)
+                .kms_master_key_id(&key_id)
+                .build(),
+        )
+        .send()
+        .await?;
+
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let dlq = sqs
+        .create_queue()
+        .queue_name(format!("{}-events-dlq", options.prefix))
+        .attributes(QueueAttributeName::KmsMasterKeyId, &key_id)
+        .send()
+        .await?;
+    let dlq_url = dlq.queue_url().unwrap_or_default().to_string();
+    let dlq_arn = queue_arn(&sqs, &dlq_url).await?;
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": options.max_receive_count.to_string()});
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("{}-events", options.prefix))
+        .attributes(QueueAttributeName::KmsMasterKeyId, &key_id)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            options.visibility_timeout.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await?;
+    let queue_url = queue.queue_url().unwrap_or_default().to_string();
+    let arn = queue_arn(&sqs, &queue_url).await?;
+
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let rule = format!("{}-statement-events", options.prefix);
+    let pattern = json!({
+        "source": [tasker_core::event::EVENT_SOURCE],
+        "detail-type": [tasker_core::event::EVENT_DETAIL_TYPE],
+        "detail": {"statementName": [{"prefix": format!("{}-", options.prefix)}]}
+    });
+    events
+        .put_rule()
+        .name(&rule)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await?;
+    events
+        .put_targets()
+        .rule(&rule)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("completer-queue")
+                .arn(arn)
+                .build()?,
+        )
+        .send()
+        .await?;
+    Ok((queue_url, dlq_url))
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<String> {
+    let a = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?;
+    Ok(a.attributes()
+        .and_then(|m| m.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// Drives the completer from the queue as Lambda's SQS event source mapping does: batches of up to 10, deleting
+/// only the messages not reported in `batchItemFailures`.
+async fn poll(sdk: SdkConfig, queue_url: String, completer: Arc<completer::Completer>) {
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await;
+        let messages = match received {
+            Ok(r) => r.messages.unwrap_or_default(),
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        if messages.is_empty() {
+            continue;
+        }
+        let records: Vec<Value> = messages
+            .iter()
+            .map(|m| {
+                json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body(),
+                       "eventSource": "aws:sqs", "awsRegion": REGION, "attributes": {}, "messageAttributes": {}})
+            })
+            .collect();
+        let response = completer.handle(&json!({"Records": records})).await;
+        let failed: Vec<String> = match &response {
+            Ok(v) => v["batchItemFailures"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(_) => messages
+                .iter()
+                .filter_map(|m| m.message_id().map(str::to_string))
+                .collect(),
+        };
+        for m in &messages {
+            if m.message_id()
+                .is_some_and(|id| failed.iter().any(|f| f == id))
+            {
+                continue;
+            }
+            if let Some(handle) = m.receipt_handle() {
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(&queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+    }
+}
