@@ -90,3 +90,235 @@ async fn select_succeeds_with_output_and_finished_record() {
     assert!(output["durationMs"].as_i64().unwrap() >= 0);
     assert!(output.get("records").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failing_sql_takes_the_failed_catch_with_the_postgres_error() {
+    let stack = stack().await;
+    let sm = stack
+        .create_state_machine(
+            "failing",
+            &machine(json!({"RunSql": sql_state(json!({"sqlStatement": "select * from no_such_table"}), "Done")}), "RunSql"),
+        )
+        .await
+        .unwrap();
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "FAILED", "{run:?}");
+    assert_eq!(
+        run.error.as_deref(),
+        Some("SqlFailed"),
+        "the Catch on FAILED was taken"
+    );
+    let records = stack.records(&run.arn).await.unwrap();
+    assert_eq!(records[0].status, RecordStatus::Failed);
+    assert_eq!(
+        records[0].error.as_deref(),
+        Some("ERROR: relation \"no_such_table\" does not exist")
+    );
+    // moto drops the cause; the front saw it.
+    let failure = stack
+        .front
+        .calls()
+        .into_iter()
+        .find(|c| c.operation == "AWSStepFunctions.SendTaskFailure")
+        .expect("a SendTaskFailure");
+    assert_eq!(failure.body["error"], "FAILED");
+    let cause: Value = serde_json::from_str(failure.body["cause"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        cause["error"],
+        "ERROR: relation \"no_such_table\" does not exist"
+    );
+    assert_eq!(cause["statementName"], json!(records[0].statement_name));
+    assert_eq!(
+        cause["statementId"],
+        json!(records[0].statement_id.clone().unwrap())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_states_batch_parameters_and_typed_records() {
+    let stack = stack().await;
+    let states = json!({
+        "Create": sql_state(json!({"sqlStatements": [
+            "create table items(id int, big bigint, price numeric(8,2), ratio double precision, ok boolean, name text, day date, at timestamp)",
+            "insert into items values (1, 9000000000, 1.50, 0.5, true, 'one', '2026-11-25', '2026-11-25 10:00:00'), (2, 2, 2.00, 1.5, false, null, '2026-11-26', '2026-11-26 11:30:00')"
+        ]}), "Insert"),
+        "Insert": sql_state(json!({"sqlStatement": "insert into items(id, name) values (:id, :name)", "parameters": {"id": 3, "name": "O'Brien"}}), "Read"),
+        "Read": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": {
+                "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
+                "stateName.$": "$$.State.Name", "stateEnteredTime.$": "$$.State.EnteredTime",
+                "sqlStatement": "select id, big, price, ratio, ok, name, day, at from items order by id", "resultRows": 5}},
+            "HeartbeatSeconds": 60, "TimeoutSeconds": 120, "ResultPath": "$.read", "Next": "Done"
+        }
+    });
+    let sm = stack
+        .create_state_machine("several", &machine(states, "Create"))
+        .await
+        .unwrap();
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    let records = stack.records(&run.arn).await.unwrap();
+    assert_eq!(records.len(), 3, "one record per state");
+    assert!(records.iter().all(|r| r.status == RecordStatus::Finished));
+    let names: std::collections::HashSet<_> =
+        records.iter().map(|r| r.statement_name.clone()).collect();
+    assert_eq!(names.len(), 3, "distinct statement names per state");
+    let read = &run.output["read"];
+    assert_eq!(read["rows"], 3);
+    assert_eq!(read["records"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        read["records"][0],
+        json!({"id": 1, "big": 9000000000i64, "price": "1.50", "ratio": 0.5, "ok": true, "name": "one",
+               "day": "2026-11-25", "at": "2026-11-25 10:00:00"})
+    );
+    assert_eq!(read["records"][1]["name"], Value::Null);
+    assert_eq!(
+        read["records"][2],
+        json!({"id": 3, "big": null, "price": null, "ratio": null, "ok": null,
+                                          "name": "O'Brien", "day": null, "at": null})
+    );
+    // The batch really ran in PostgreSQL.
+    let db = stack.sql().await.unwrap();
+    let n: i64 = db
+        .query_one("select count(*) from items", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_batch_rolls_back_everything() {
+    let stack = stack().await;
+    let db = stack.sql().await.unwrap();
+    db.batch_execute("create table ledger(id int primary key)")
+        .await
+        .unwrap();
+    let sm = stack
+        .create_state_machine(
+            "batch-rollback",
+            &machine(
+                json!({"RunSql": sql_state(json!({"sqlStatements": ["insert into ledger values (1)", "insert into ledger values (1)"]}), "Done")}),
+                "RunSql",
+            ),
+        )
+        .await
+        .unwrap();
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.error.as_deref(), Some("SqlFailed"), "{run:?}");
+    let n: i64 = db
+        .query_one("select count(*) from ledger", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "the first insert was rolled back with the batch");
+    let records = stack.records(&run.arn).await.unwrap();
+    assert!(
+        records[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("duplicate key"),
+        "{:?}",
+        records[0].error
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_retried_invocation_of_the_same_state_entry_runs_the_sql_once() {
+    let stack = stack().await;
+    let db = stack.sql().await.unwrap();
+    db.batch_execute("create table hits(n int)").await.unwrap();
+    let sm = stack
+        .create_state_machine(
+            "retry",
+            &machine(
+                json!({"RunSql": sql_state(json!({"sqlStatement": "insert into hits select 1 from pg_sleep(2)"}), "Done")}),
+                "RunSql",
+            ),
+        )
+        .await
+        .unwrap();
+    let started = stack
+        .sfn()
+        .start_execution()
+        .state_machine_arn(&sm)
+        .name("retry-once")
+        .input("{}")
+        .send()
+        .await
+        .unwrap();
+    // Wait for moto's invocation of the starter, then invoke it again with the very same payload, as a Lambda
+    // retry would.
+    let payload = loop {
+        if let Some(c) = stack
+            .front
+            .calls()
+            .into_iter()
+            .find(|c| c.operation == "Lambda.Invoke:starter")
+        {
+            break c.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let first = stack.records(&started.execution_arn).await.unwrap();
+    let again = stack
+        .starter
+        .handle(&payload)
+        .await
+        .expect("the retry is accepted");
+    assert_eq!(again["statementName"], json!(first[0].statement_name));
+    assert_eq!(
+        again["statementId"],
+        json!(first[0].statement_id.clone().unwrap())
+    );
+    // A starter that died after ExecuteStatement but before marking STARTED: the retry calls the Data API again
+    // with the same ClientToken and gets the same statement back.
+    stack
+        .dynamodb()
+        .update_item()
+        .table_name(&stack.table)
+        .key(
+            "statementName",
+            aws_sdk_dynamodb::types::AttributeValue::S(first[0].statement_name.clone()),
+        )
+        .update_expression("SET #s = :s REMOVE statementId")
+        .expression_attribute_names("#s", "status")
+        .expression_attribute_values(
+            ":s",
+            aws_sdk_dynamodb::types::AttributeValue::S("SUBMITTED".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let third = stack
+        .starter
+        .handle(&payload)
+        .await
+        .expect("the second retry is accepted");
+    assert_eq!(
+        third["statementId"],
+        json!(first[0].statement_id.clone().unwrap())
+    );
+    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    let stats = stack.redshift_stats().await.unwrap();
+    assert_eq!(stats["statementsRun"], 1, "{stats}");
+    assert_eq!(
+        stats["calls"]["ExecuteStatement"], 2,
+        "the first start and the post-crash retry called it: {stats}"
+    );
+    let n: i64 = db
+        .query_one("select count(*) from hits", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "the SQL ran once");
+    assert_eq!(
+        stack.front.count("AWSStepFunctions.SendTaskSuccess"),
+        1,
+        "one callback"
+    );
+}
