@@ -1,0 +1,82 @@
+"""redshift-local through boto3, a client no one here wrote.
+
+Run by tests/tests/redshift_local_boto3.rs, which starts the local stack and sets REDSHIFT_LOCAL_URL.
+"""
+import os
+import time
+
+import boto3
+import botocore.exceptions
+import pytest
+
+URL = os.environ["REDSHIFT_LOCAL_URL"]
+TARGET = dict(ClusterIdentifier="local-cluster", Database="dev", DbUser="etl")
+
+
+@pytest.fixture(scope="module")
+def client():
+    return boto3.client(
+        "redshift-data",
+        endpoint_url=URL,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def wait(client, statement_id):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        d = client.describe_statement(Id=statement_id)
+        if d["Status"] in ("FINISHED", "FAILED", "ABORTED"):
+            return d
+        time.sleep(0.02)
+    raise AssertionError(f"{statement_id} did not end")
+
+
+def test_execute_describe_results(client):
+    r = client.execute_statement(Sql="select 1 as one, 'x'::text as s, null::int as z, 2.5::float8 as d, true as b", StatementName="py-one", **TARGET)
+    d = wait(client, r["Id"])
+    assert d["Status"] == "FINISHED"
+    assert d["HasResultSet"] is True
+    assert d["ResultRows"] == 1
+    assert d["CreatedAt"].year >= 2026
+    res = client.get_statement_result(Id=r["Id"])
+    assert res["TotalNumRows"] == 1
+    assert [c["name"] for c in res["ColumnMetadata"]] == ["one", "s", "z", "d", "b"]
+    assert res["Records"] == [[{"longValue": 1}, {"stringValue": "x"}, {"isNull": True}, {"doubleValue": 2.5}, {"booleanValue": True}]]
+
+
+def test_batch_and_list(client):
+    r = client.batch_execute_statement(Sqls=["create table py_t(i int)", "insert into py_t values (1)"], StatementName="py-batch", **TARGET)
+    d = wait(client, r["Id"])
+    assert d["Status"] == "FINISHED"
+    assert [s["Id"] for s in d["SubStatements"]] == [r["Id"] + ":1", r["Id"] + ":2"]
+    listed = client.list_statements(StatementName="py-")["Statements"]
+    assert {s["StatementName"] for s in listed} >= {"py-one", "py-batch"}
+
+
+def test_error_shapes(client):
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.describe_statement(Id="00000000-0000-0000-0000-000000000000")
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        client.execute_statement(Sql="select 1", ClusterIdentifier="local-cluster", DbUser="etl")
+    assert "Database" in str(e.value)
+    r = client.execute_statement(Sql="select * from nope", **TARGET)
+    d = wait(client, r["Id"])
+    assert d["Status"] == "FAILED"
+    assert d["Error"] == 'ERROR: relation "nope" does not exist'
+    with pytest.raises(client.exceptions.ValidationException):
+        client.cancel_statement(Id=r["Id"])
+
+
+def test_client_token_and_cancel(client):
+    a = client.execute_statement(Sql="select pg_sleep(60)", ClientToken="py-token", **TARGET)
+    b = client.execute_statement(Sql="select pg_sleep(60)", ClientToken="py-token", **TARGET)
+    assert a["Id"] == b["Id"]
+    deadline = time.time() + 10
+    while client.describe_statement(Id=a["Id"])["Status"] != "STARTED":
+        assert time.time() < deadline
+        time.sleep(0.02)
+    assert client.cancel_statement(Id=a["Id"])["Status"] is True
+    assert wait(client, a["Id"])["Status"] == "ABORTED"
