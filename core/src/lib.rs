@@ -24,3 +24,6 @@ pub mod starter;
 pub mod statement;
 
 pub use error::TaskerError;
+
+#[cfg(test)]
+mod use_case_tests;

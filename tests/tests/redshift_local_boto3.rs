@@ -6,12 +6,25 @@ use tasker_tests::{venv, workspace_root};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn boto3_parses_every_reply() {
-    let stack = Stack::start(StackOptions { poll: false, prefix: "py".into(), ..Default::default() }).await.expect("local stack");
+    let stack = Stack::start(StackOptions {
+        poll: false,
+        prefix: "py".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("local stack");
     let url = stack.redshift.url();
     let root = workspace_root();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(venv().join("bin/python"))
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/python"])
+            .args([
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/python",
+            ])
             .current_dir(root)
             .env("REDSHIFT_LOCAL_URL", url)
             .output()
@@ -19,7 +32,11 @@ async fn boto3_parses_every_reply() {
     })
     .await
     .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "pytest failed:\n{text}");
     assert!(text.contains("4 passed"), "{text}");
 }

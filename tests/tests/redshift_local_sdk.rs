@@ -9,20 +9,43 @@ use std::time::{Duration, Instant};
 use tasker_tests::stack::{Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
 
 async fn stack() -> Stack {
-    Stack::start(StackOptions { poll: false, page_rows: 2, prefix: "conf".into(), ..Default::default() })
-        .await
-        .expect("local stack")
+    Stack::start(StackOptions {
+        poll: false,
+        page_rows: 2,
+        prefix: "conf".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("local stack")
 }
 
-fn exec(c: &Client, sql: &str) -> aws_sdk_redshiftdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder {
-    c.execute_statement().cluster_identifier(CLUSTER).database(DATABASE).db_user(DB_USER).sql(sql)
+fn exec(
+    c: &Client,
+    sql: &str,
+) -> aws_sdk_redshiftdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder {
+    c.execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .sql(sql)
 }
 
-async fn wait_done(c: &Client, id: &str) -> aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput {
+async fn wait_done(
+    c: &Client,
+    id: &str,
+) -> aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let d = c.describe_statement().id(id).send().await.expect("describe");
-        if matches!(d.status(), Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted)) {
+        let d = c
+            .describe_statement()
+            .id(id)
+            .send()
+            .await
+            .expect("describe");
+        if matches!(
+            d.status(),
+            Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted)
+        ) {
             return d;
         }
         assert!(Instant::now() < deadline, "statement {id} did not end");
@@ -47,7 +70,10 @@ async fn execute_describe_and_typed_paged_results() {
     assert_eq!(d.result_rows(), 3, "rows affected");
     assert!(!d.has_result_set().unwrap());
 
-    let sel = exec(&c, "select i, b, n, d, ok, s, day, at from t order by i").send().await.unwrap();
+    let sel = exec(&c, "select i, b, n, d, ok, s, day, at from t order by i")
+        .send()
+        .await
+        .unwrap();
     assert!(sel.created_at().is_some());
     let d = wait_done(&c, sel.id().unwrap()).await;
     assert_eq!(d.status(), Some(&StatusString::Finished));
@@ -57,17 +83,45 @@ async fn execute_describe_and_typed_paged_results() {
     assert!(d.redshift_query_id() > 0);
     assert!(d.redshift_pid() > 0);
     assert!(d.created_at().is_some() && d.updated_at().is_some());
-    assert_eq!(d.query_string(), Some("select i, b, n, d, ok, s, day, at from t order by i"));
+    assert_eq!(
+        d.query_string(),
+        Some("select i, b, n, d, ok, s, day, at from t order by i")
+    );
     assert_eq!(d.cluster_identifier(), Some(CLUSTER));
 
     // Paging: 2 rows a page.
-    let first = c.get_statement_result().id(sel.id().unwrap()).send().await.unwrap();
+    let first = c
+        .get_statement_result()
+        .id(sel.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.total_num_rows(), 3);
     assert_eq!(first.records().len(), 2);
-    let names: Vec<_> = first.column_metadata().iter().map(|m| m.name().unwrap().to_string()).collect();
+    let names: Vec<_> = first
+        .column_metadata()
+        .iter()
+        .map(|m| m.name().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["i", "b", "n", "d", "ok", "s", "day", "at"]);
-    let types: Vec<_> = first.column_metadata().iter().map(|m| m.type_name().unwrap().to_string()).collect();
-    assert_eq!(types, ["int4", "int8", "numeric", "float8", "bool", "text", "date", "timestamp"]);
+    let types: Vec<_> = first
+        .column_metadata()
+        .iter()
+        .map(|m| m.type_name().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "int4",
+            "int8",
+            "numeric",
+            "float8",
+            "bool",
+            "text",
+            "date",
+            "timestamp"
+        ]
+    );
     let row = &first.records()[0];
     assert_eq!(row[0], Field::LongValue(1));
     assert_eq!(row[1], Field::LongValue(10_000_000_000));
@@ -77,24 +131,54 @@ async fn execute_describe_and_typed_paged_results() {
     assert_eq!(row[5], Field::StringValue("a".into()));
     assert_eq!(row[6], Field::StringValue("2026-01-02".into()));
     assert_eq!(row[7], Field::StringValue("2026-01-02 03:04:05".into()));
-    assert!(first.records()[1][1..].iter().all(|f| *f == Field::IsNull(true)));
+    assert!(first.records()[1][1..]
+        .iter()
+        .all(|f| *f == Field::IsNull(true)));
     let token = first.next_token().expect("a second page").to_string();
-    let second = c.get_statement_result().id(sel.id().unwrap()).next_token(token).send().await.unwrap();
+    let second = c
+        .get_statement_result()
+        .id(sel.id().unwrap())
+        .next_token(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(second.records().len(), 1);
     assert_eq!(second.records()[0][0], Field::LongValue(3));
     assert!(second.next_token().is_none());
 
     // Named parameters, cast by context.
     let p = exec(&c, "select s from t where i = :i and s <> :s")
-        .parameters(SqlParameter::builder().name("i").value("3").build().unwrap())
-        .parameters(SqlParameter::builder().name("s").value("it's").build().unwrap())
+        .parameters(
+            SqlParameter::builder()
+                .name("i")
+                .value("3")
+                .build()
+                .unwrap(),
+        )
+        .parameters(
+            SqlParameter::builder()
+                .name("s")
+                .value("it's")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     wait_done(&c, p.id().unwrap()).await;
-    let r = c.get_statement_result().id(p.id().unwrap()).send().await.unwrap();
+    let r = c
+        .get_statement_result()
+        .id(p.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.records(), [vec![Field::StringValue("c".into())]]);
-    let d = c.describe_statement().id(p.id().unwrap()).send().await.unwrap();
+    let d = c
+        .describe_statement()
+        .id(p.id().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(d.query_parameters().len(), 2);
 }
 
@@ -102,18 +186,52 @@ async fn execute_describe_and_typed_paged_results() {
 async fn errors_have_the_service_shapes_and_never_stop_the_server() {
     let stack = stack().await;
     let c = stack.redshift_data();
-    let code = |e: &dyn ProvideErrorMetadata| (e.code().unwrap_or_default().to_string(), e.message().unwrap_or_default().to_string());
+    let code = |e: &dyn ProvideErrorMetadata| {
+        (
+            e.code().unwrap_or_default().to_string(),
+            e.message().unwrap_or_default().to_string(),
+        )
+    };
 
-    let e = c.describe_statement().id("00000000-0000-0000-0000-000000000000").send().await.unwrap_err();
+    let e = c
+        .describe_statement()
+        .id("00000000-0000-0000-0000-000000000000")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ResourceNotFoundException");
-    assert!(e.as_service_error().unwrap().is_resource_not_found_exception());
-    let e = c.describe_statement().id("not-an-id").send().await.unwrap_err();
+    assert!(e
+        .as_service_error()
+        .unwrap()
+        .is_resource_not_found_exception());
+    let e = c
+        .describe_statement()
+        .id("not-an-id")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ValidationException");
     assert!(code(&e).1.contains("Id"));
 
-    let e = c.execute_statement().cluster_identifier(CLUSTER).db_user(DB_USER).sql("select 1").send().await.unwrap_err();
-    assert_eq!(code(&e), ("ValidationException".into(), "Database: required".into()));
-    let e = c.execute_statement().database(DATABASE).sql("select 1").send().await.unwrap_err();
+    let e = c
+        .execute_statement()
+        .cluster_identifier(CLUSTER)
+        .db_user(DB_USER)
+        .sql("select 1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&e),
+        ("ValidationException".into(), "Database: required".into())
+    );
+    let e = c
+        .execute_statement()
+        .database(DATABASE)
+        .sql("select 1")
+        .send()
+        .await
+        .unwrap_err();
     assert!(code(&e).1.contains("ClusterIdentifier or WorkgroupName"));
     let e = c
         .execute_statement()
@@ -126,39 +244,100 @@ async fn errors_have_the_service_shapes_and_never_stop_the_server() {
         .await
         .unwrap_err();
     assert!(code(&e).1.contains("only one"));
-    let e = c.execute_statement().cluster_identifier(CLUSTER).database(DATABASE).sql("select 1").send().await.unwrap_err();
+    let e = c
+        .execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .sql("select 1")
+        .send()
+        .await
+        .unwrap_err();
     assert!(code(&e).1.contains("DbUser or SecretArn"));
-    let e = exec(&c, "select 1").parameters(SqlParameter::builder().name("bad-name").value("1").build().unwrap()).send().await.unwrap_err();
+    let e = exec(&c, "select 1")
+        .parameters(
+            SqlParameter::builder()
+                .name("bad-name")
+                .value("1")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
     assert!(code(&e).1.contains("Parameters.name"));
-    let e = c.batch_execute_statement().cluster_identifier(CLUSTER).database(DATABASE).db_user(DB_USER).set_sqls(Some(vec!["select 1".into(); 41])).send().await.unwrap_err();
+    let e = c
+        .batch_execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .set_sqls(Some(vec!["select 1".into(); 41]))
+        .send()
+        .await
+        .unwrap_err();
     assert!(code(&e).1.contains("Sqls"));
 
     // A DDL has no result; a finished statement cannot be cancelled.
     let ddl = exec(&c, "create table x(i int)").send().await.unwrap();
     wait_done(&c, ddl.id().unwrap()).await;
-    let e = c.get_statement_result().id(ddl.id().unwrap()).send().await.unwrap_err();
+    let e = c
+        .get_statement_result()
+        .id(ddl.id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
     assert!(code(&e).1.contains("does not have result"));
-    let e = c.cancel_statement().id(ddl.id().unwrap()).send().await.unwrap_err();
+    let e = c
+        .cancel_statement()
+        .id(ddl.id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(code(&e).0, "ValidationException");
     assert!(code(&e).1.contains("FINISHED"));
 
     // A real SQL error.
-    let bad = exec(&c, "select * from missing_table").send().await.unwrap();
+    let bad = exec(&c, "select * from missing_table")
+        .send()
+        .await
+        .unwrap();
     let d = wait_done(&c, bad.id().unwrap()).await;
     assert_eq!(d.status(), Some(&StatusString::Failed));
-    assert_eq!(d.error(), Some("ERROR: relation \"missing_table\" does not exist"));
+    assert_eq!(
+        d.error(),
+        Some("ERROR: relation \"missing_table\" does not exist")
+    );
 
     // Still serving, and a workgroup target works too.
-    let wg = c.execute_statement().workgroup_name("local-wg").database(DATABASE).sql("select 1").send().await.unwrap();
-    assert_eq!(wait_done(&c, wg.id().unwrap()).await.workgroup_name(), Some("local-wg"));
+    let wg = c
+        .execute_statement()
+        .workgroup_name("local-wg")
+        .database(DATABASE)
+        .sql("select 1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wait_done(&c, wg.id().unwrap()).await.workgroup_name(),
+        Some("local-wg")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn client_token_idempotency_batches_and_listing() {
     let stack = stack().await;
     let c = stack.redshift_data();
-    let a = exec(&c, "select 1").client_token("tok-1").statement_name("conf-one").send().await.unwrap();
-    let b = exec(&c, "select 1").client_token("tok-1").statement_name("conf-one").send().await.unwrap();
+    let a = exec(&c, "select 1")
+        .client_token("tok-1")
+        .statement_name("conf-one")
+        .send()
+        .await
+        .unwrap();
+    let b = exec(&c, "select 1")
+        .client_token("tok-1")
+        .statement_name("conf-one")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(a.id(), b.id());
     wait_done(&c, a.id().unwrap()).await;
     let stats: Value = stack.redshift_stats().await.unwrap();
@@ -183,7 +362,12 @@ async fn client_token_idempotency_batches_and_listing() {
     assert_eq!(subs[2].id(), format!("{}:3", ok.id().unwrap()));
     assert_eq!(subs[1].result_rows(), 2);
     assert_eq!(subs[2].has_result_set(), Some(true));
-    let r = c.get_statement_result().id(subs[2].id()).send().await.unwrap();
+    let r = c
+        .get_statement_result()
+        .id(subs[2].id())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.total_num_rows(), 2);
 
     let bad = c
@@ -200,20 +384,51 @@ async fn client_token_idempotency_batches_and_listing() {
     let d = wait_done(&c, bad.id().unwrap()).await;
     assert_eq!(d.status(), Some(&StatusString::Failed));
     assert!(d.error().unwrap().contains("duplicate key"));
-    assert_eq!(d.sub_statements()[1].status().map(|s| s.as_str()), Some("FAILED"));
+    assert_eq!(
+        d.sub_statements()[1].status().map(|s| s.as_str()),
+        Some("FAILED")
+    );
     let db = stack.sql().await.unwrap();
-    let n: i64 = db.query_one("select count(*) from b", &[]).await.unwrap().get(0);
+    let n: i64 = db
+        .query_one("select count(*) from b", &[])
+        .await
+        .unwrap()
+        .get(0);
     assert_eq!(n, 2, "the failed batch's first insert was rolled back");
 
-    let listed = c.list_statements().statement_name("conf-").send().await.unwrap();
-    let names: Vec<_> = listed.statements().iter().map(|s| s.statement_name().unwrap().to_string()).collect();
-    assert_eq!(names, ["conf-batch", "conf-one"], "prefix match, newest first");
+    let listed = c
+        .list_statements()
+        .statement_name("conf-")
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<_> = listed
+        .statements()
+        .iter()
+        .map(|s| s.statement_name().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["conf-batch", "conf-one"],
+        "prefix match, newest first"
+    );
     assert!(listed.statements()[0].is_batch_statement().unwrap());
-    let failed = c.list_statements().status(StatusString::Failed).send().await.unwrap();
+    let failed = c
+        .list_statements()
+        .status(StatusString::Failed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(failed.statements().len(), 1);
     let page = c.list_statements().max_results(1).send().await.unwrap();
     assert_eq!(page.statements().len(), 1);
-    let next = c.list_statements().max_results(1).next_token(page.next_token().unwrap()).send().await.unwrap();
+    let next = c
+        .list_statements()
+        .max_results(1)
+        .next_token(page.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_ne!(next.statements()[0].id(), page.statements()[0].id());
 }
 
@@ -242,28 +457,70 @@ async fn cancel_aborts_a_running_query_for_real() {
     assert_eq!(out.status(), Some(true));
     let d = wait_done(&c, &id).await;
     assert_eq!(d.status(), Some(&StatusString::Aborted));
-    assert!(cancelled_at.elapsed() < Duration::from_secs(1), "aborted in {:?}", cancelled_at.elapsed());
-    assert_eq!(running().await, 0, "the query is gone from pg_stat_activity");
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(1),
+        "aborted in {:?}",
+        cancelled_at.elapsed()
+    );
+    assert_eq!(
+        running().await,
+        0,
+        "the query is gone from pg_stat_activity"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_event_reaches_sqs_through_the_prefix_rule() {
     let stack = stack().await;
     let c = stack.redshift_data();
-    let ours = exec(&c, "select 1").statement_name("conf-abc").with_event(true).send().await.unwrap();
-    let theirs = exec(&c, "select 2").statement_name("elsewhere-abc").with_event(true).send().await.unwrap();
+    let ours = exec(&c, "select 1")
+        .statement_name("conf-abc")
+        .with_event(true)
+        .send()
+        .await
+        .unwrap();
+    let theirs = exec(&c, "select 2")
+        .statement_name("elsewhere-abc")
+        .with_event(true)
+        .send()
+        .await
+        .unwrap();
     wait_done(&c, ours.id().unwrap()).await;
     wait_done(&c, theirs.id().unwrap()).await;
     let sqs = stack.sqs();
     let mut bodies = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while bodies.is_empty() && Instant::now() < deadline {
-        let r = sqs.receive_message().queue_url(&stack.queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-        bodies.extend(r.messages().iter().filter_map(|m| m.body()).map(|b| serde_json::from_str::<Value>(b).unwrap()));
+        let r = sqs
+            .receive_message()
+            .queue_url(&stack.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        bodies.extend(
+            r.messages()
+                .iter()
+                .filter_map(|m| m.body())
+                .map(|b| serde_json::from_str::<Value>(b).unwrap()),
+        );
     }
     // Give a stray event time to arrive, then check there is none.
-    let r = sqs.receive_message().queue_url(&stack.queue_url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
-    bodies.extend(r.messages().iter().filter_map(|m| m.body()).map(|b| serde_json::from_str::<Value>(b).unwrap()));
+    let r = sqs
+        .receive_message()
+        .queue_url(&stack.queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    bodies.extend(
+        r.messages()
+            .iter()
+            .filter_map(|m| m.body())
+            .map(|b| serde_json::from_str::<Value>(b).unwrap()),
+    );
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let e = &bodies[0];
     assert_eq!(e["source"], "aws.redshift-data");

@@ -1,0 +1,416 @@
+//! The use cases' decision paths, against mockall mocks of the ports: a mock with no expectation for a call fails
+//! the test if the call is made, so "nothing written" and "no callback" are checked as strictly as what is done.
+
+use crate::completer::{complete_event, CompleterPorts, Disposition};
+use crate::config::{ClusterAuth, Settings, Target};
+use crate::event::StatusChange;
+use crate::naming::StatementPrefix;
+use crate::ports::{
+    Claim, Created, FaultKind, Lock, MockDataApi, MockStateStore, MockTaskCallbacks, PortError,
+};
+use crate::record::{RecordStatus, StatementRecord};
+use crate::starter::{handle, StarterConfig, StarterPorts};
+use crate::statement::{DataApiStatus, Description, Ending};
+use crate::TaskerError;
+use chrono::Utc;
+use serde_json::json;
+
+fn config() -> StarterConfig {
+    StarterConfig {
+        settings: Settings {
+            table_name: "t".into(),
+            prefix: StatementPrefix::parse("etl").unwrap(),
+            record_ttl_days: 7,
+            sweep_grace_seconds: 300,
+        },
+        target: Target::Cluster {
+            identifier: "c".into(),
+            database: "dev".into(),
+            auth: ClusterAuth::DbUser("u".into()),
+        },
+    }
+}
+
+fn record(status: RecordStatus, token: Option<&str>) -> StatementRecord {
+    StatementRecord {
+        statement_name: "etl-00000000000000000000000000000000".into(),
+        execution_arn: "arn:exec".into(),
+        state_name: Some("S".into()),
+        task_token: token.map(str::to_string),
+        statement_id: (status != RecordStatus::Submitted).then(|| "id-1".to_string()),
+        status,
+        sql_digest: "digest".into(),
+        result_rows: 0,
+        singleton: false,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+        settled_at: None,
+        error: None,
+        expires_at: 0,
+    }
+}
+
+fn payload() -> serde_json::Value {
+    json!({"taskToken": "tok-new", "executionArn": "arn:exec", "stateName": "S", "sqlStatement": "select 1"})
+}
+
+fn finished(id: &str) -> Description {
+    let mut d = Description::new(id, DataApiStatus::Finished);
+    d.duration_ns = Some(5_000_000);
+    d.has_result_set = Some(true);
+    d.result_rows = Some(1);
+    d
+}
+
+#[tokio::test]
+async fn a_new_entry_is_recorded_then_started_with_its_name_as_client_token() {
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    let callbacks = MockTaskCallbacks::new();
+    store.expect_create().times(1).returning(|r| {
+        assert_eq!(r.status, RecordStatus::Submitted);
+        assert_eq!(r.task_token.as_deref(), Some("tok-new"));
+        Ok(Created::New)
+    });
+    data.expect_execute().times(1).returning(|call| {
+        assert!(call.with_event);
+        assert!(call.statement_name.starts_with("etl-"));
+        Ok("id-1".into())
+    });
+    store
+        .expect_mark_started()
+        .withf(|_, id, _| id == "id-1")
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let ports = StarterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    let out = handle(&ports, &config(), &payload(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(out["statementId"], "id-1");
+    assert_eq!(out["Id"], "id-1");
+}
+
+#[tokio::test]
+async fn invalid_input_touches_nothing() {
+    let (store, data, callbacks) = (
+        MockStateStore::new(),
+        MockDataApi::new(),
+        MockTaskCallbacks::new(),
+    );
+    let ports = StarterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    let err = handle(
+        &ports,
+        &config(),
+        &json!({"executionArn": "a", "sqlStatement": ""}),
+        Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidInput");
+}
+
+#[tokio::test]
+async fn a_failed_start_leaves_the_record_submitted_and_keeps_the_error_name() {
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    let callbacks = MockTaskCallbacks::new();
+    store.expect_create().returning(|_| Ok(Created::New));
+    data.expect_execute().returning(|_| {
+        Err(PortError::new(
+            FaultKind::Retryable,
+            "ActiveStatementsExceededException",
+            "too many",
+        ))
+    });
+    let ports = StarterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    let err = handle(&ports, &config(), &payload(), Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ActiveStatementsExceededException");
+}
+
+#[tokio::test]
+async fn a_retry_of_a_running_entry_stores_the_new_token_and_starts_nothing() {
+    let mut store = MockStateStore::new();
+    let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
+    store.expect_create().returning(|_| {
+        Ok(Created::Existing(Box::new(record(
+            RecordStatus::Started,
+            Some("tok-old"),
+        ))))
+    });
+    store
+        .expect_set_token()
+        .withf(|_, t, _| t == "tok-new")
+        .times(1)
+        .returning(|_, _, _| Ok(record(RecordStatus::Started, Some("tok-new"))));
+    let ports = StarterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    let out = handle(&ports, &config(), &payload(), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(out["statementId"], "id-1");
+}
+
+#[tokio::test]
+async fn a_retry_after_the_statement_settled_calls_back_the_new_token_at_once() {
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    let mut callbacks = MockTaskCallbacks::new();
+    store.expect_create().returning(|_| {
+        Ok(Created::Existing(Box::new(record(
+            RecordStatus::Finished,
+            Some("tok-old"),
+        ))))
+    });
+    store
+        .expect_set_token()
+        .returning(|_, _, _| Ok(record(RecordStatus::Finished, Some("tok-new"))));
+    data.expect_describe().returning(|id| Ok(finished(id)));
+    callbacks
+        .expect_succeed()
+        .withf(|t, _| t == "tok-new")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let ports = StarterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    handle(&ports, &config(), &payload(), Utc::now())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_singleton_refuses_while_its_holder_runs() {
+    let mut store = MockStateStore::new();
+    let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
+    store
+        .expect_lock()
+        .returning(|_, _, _| Ok(Lock::HeldBy("etl-holder".into())));
+    store
+        .expect_get()
+        .returning(|_| Ok(Some(record(RecordStatus::Started, None))));
+    let ports = StarterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    let mut p = payload();
+    p["singleton"] = json!(true);
+    let err = handle(&ports, &config(), &p, Utc::now()).await.unwrap_err();
+    assert!(
+        matches!(err, TaskerError::ConcurrentExecution(_)),
+        "{err:?}"
+    );
+}
+
+fn change(ending: Ending) -> StatusChange {
+    StatusChange {
+        statement_name: record(RecordStatus::Started, None).statement_name,
+        statement_id: "id-1".into(),
+        ending,
+        rows: Some(1),
+        time: None,
+    }
+}
+
+#[tokio::test]
+async fn finished_is_claimed_called_back_and_settled() {
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    let mut callbacks = MockTaskCallbacks::new();
+    store
+        .expect_claim()
+        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+    data.expect_describe()
+        .times(1)
+        .returning(|id| Ok(finished(id)));
+    callbacks.expect_succeed().times(1).returning(|_, output| {
+        let v: serde_json::Value = serde_json::from_str(output).unwrap();
+        assert_eq!(v["durationMs"], 5);
+        Ok(())
+    });
+    store
+        .expect_settle()
+        .withf(|_, s, lease| s.status == RecordStatus::Finished && lease.is_some())
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let ports = CompleterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    assert_eq!(
+        complete_event(&ports, &change(Ending::Finished), Utc::now())
+            .await
+            .unwrap(),
+        Disposition::Settled(RecordStatus::Finished)
+    );
+}
+
+#[tokio::test]
+async fn duplicates_and_strangers_cause_no_callback() {
+    let mut store = MockStateStore::new();
+    let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
+    let mut seq = mockall::Sequence::new();
+    store
+        .expect_claim()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(Claim::Settled(record(RecordStatus::Finished, Some("t")))));
+    store
+        .expect_claim()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(Claim::Missing));
+    store
+        .expect_claim()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(Claim::Busy(record(RecordStatus::Started, Some("t")))));
+    let ports = CompleterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    assert_eq!(
+        complete_event(&ports, &change(Ending::Finished), Utc::now())
+            .await
+            .unwrap(),
+        Disposition::Duplicate
+    );
+    assert_eq!(
+        complete_event(&ports, &change(Ending::Finished), Utc::now())
+            .await
+            .unwrap(),
+        Disposition::NotOurs
+    );
+    assert_eq!(
+        complete_event(&ports, &change(Ending::Finished), Utc::now())
+            .await
+            .unwrap(),
+        Disposition::Busy
+    );
+}
+
+#[tokio::test]
+async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    let mut callbacks = MockTaskCallbacks::new();
+    store
+        .expect_claim()
+        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
+    data.expect_describe().returning(|id| {
+        let mut d = Description::new(id, DataApiStatus::Failed);
+        d.error = Some("ERROR: boom".into());
+        Ok(d)
+    });
+    let mut seq = mockall::Sequence::new();
+    callbacks
+        .expect_fail()
+        .withf(|t, e, _| t == "old" && e == "FAILED")
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Err(PortError::new(FaultKind::TokenGone, "TaskTimedOut", "gone")));
+    store
+        .expect_get()
+        .times(1)
+        .returning(|_| Ok(Some(record(RecordStatus::Started, Some("new")))));
+    callbacks
+        .expect_fail()
+        .withf(|t, _, _| t == "new")
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(()));
+    store
+        .expect_settle()
+        .withf(|_, s, _| {
+            s.status == RecordStatus::Failed && s.error.as_deref() == Some("ERROR: boom")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let ports = CompleterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    assert_eq!(
+        complete_event(&ports, &change(Ending::Failed), Utc::now())
+            .await
+            .unwrap(),
+        Disposition::Settled(RecordStatus::Failed)
+    );
+
+    let mut store = MockStateStore::new();
+    let mut callbacks = MockTaskCallbacks::new();
+    store
+        .expect_claim()
+        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
+    callbacks
+        .expect_fail()
+        .returning(|_, _, _| Err(PortError::new(FaultKind::TokenGone, "TaskTimedOut", "gone")));
+    store
+        .expect_get()
+        .returning(|_| Ok(Some(record(RecordStatus::Started, Some("old")))));
+    store
+        .expect_settle()
+        .withf(|_, s, _| s.status == RecordStatus::Orphaned)
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let ports = CompleterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    assert_eq!(
+        complete_event(&ports, &change(Ending::Aborted), Utc::now())
+            .await
+            .unwrap(),
+        Disposition::Settled(RecordStatus::Orphaned)
+    );
+}
+
+#[tokio::test]
+async fn throttled_callbacks_give_the_claim_back_for_a_retry() {
+    let mut store = MockStateStore::new();
+    let data = MockDataApi::new();
+    let mut callbacks = MockTaskCallbacks::new();
+    store
+        .expect_claim()
+        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+    callbacks.expect_fail().returning(|_, _, _| {
+        Err(PortError::new(
+            FaultKind::Retryable,
+            "ThrottlingException",
+            "slow down",
+        ))
+    });
+    store.expect_release().times(1).returning(|_, _| Ok(()));
+    let ports = CompleterPorts {
+        data: &data,
+        store: &store,
+        callbacks: &callbacks,
+    };
+    let err = complete_event(&ports, &change(Ending::Aborted), Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "CallbackError");
+}
