@@ -1,0 +1,134 @@
+//! Nothing lost: a step past its heartbeat is cancelled for real by the canceller, and a statement whose event
+//! was dropped is still settled by the sweeper. Both run the example state machine of `infra/statemachines/`,
+//! the one the SAM template deploys.
+
+use serde_json::json;
+use std::time::{Duration, Instant};
+use tasker_core::record::RecordStatus;
+use tasker_tests::stack::{Stack, StackOptions};
+use tasker_tests::workspace_root;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn example() -> String {
+    std::fs::read_to_string(workspace_root().join("infra/statemachines/example.asl.json"))
+        .expect("example state machine")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_timed_out_step_is_cancelled_and_its_late_event_settles_quietly() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let sm = stack
+        .create_state_machine("example-timeout", &example())
+        .await
+        .unwrap();
+    let run = stack
+        .run(
+            &sm,
+            json!({"sql": "select pg_sleep(60)", "heartbeatSeconds": 2}),
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, "FAILED", "{run:?}");
+    assert_eq!(
+        run.error.as_deref(),
+        Some("SqlTimedOut"),
+        "States.Timeout went to cancelSlowQuery"
+    );
+    let records = stack.records(&run.arn).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].status, RecordStatus::Cancelled);
+    let db = stack.sql().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let n: i64 = db
+            .query_one(
+                "select count(*) from pg_stat_activity where query = 'select pg_sleep(60)'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the query is still in pg_stat_activity"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The ABORTED event arrives after the cancel: it settles as a duplicate, with no callback and no error left.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while stack.front.count("SQS.DeleteMessage") + stack.front.count("AmazonSQS.DeleteMessage") == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the ABORTED event was never consumed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stack.front.count("AWSStepFunctions.SendTaskFailure"),
+        0,
+        "no callback after the timeout"
+    );
+    assert_eq!(stack.front.count("AWSStepFunctions.SendTaskSuccess"), 0);
+    assert_eq!(
+        stack.records(&run.arn).await.unwrap()[0].status,
+        RecordStatus::Cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sweeper_completes_an_execution_whose_event_was_lost() {
+    let stack = Stack::start(StackOptions {
+        sweep_grace_seconds: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    stack.event_faults(redshift_local::EventFaults {
+        drop_next: 1,
+        ..Default::default()
+    });
+    let sm = stack
+        .create_state_machine("example-sweep", &example())
+        .await
+        .unwrap();
+    let started = stack
+        .sfn()
+        .start_execution()
+        .state_machine_arn(&sm)
+        .name("lost-event")
+        .input(json!({"sql": "select 7 as n", "heartbeatSeconds": 30}).to_string())
+        .send()
+        .await
+        .unwrap();
+    // Wait until the statement ended (its event was dropped), then run the scheduled sweeper.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = stack.redshift_stats().await.unwrap();
+        if stats["events"]["dropped"] == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no event was dropped: {stats}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let report = stack
+        .completer
+        .handle(&json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
+        .await
+        .unwrap();
+    assert_eq!(report["settled"], 1, "{report}");
+    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(run.output["result"]["state"], "FINISHED");
+    assert_eq!(
+        stack.records(&run.arn).await.unwrap()[0].status,
+        RecordStatus::Finished
+    );
+    assert_eq!(stack.front.count("AWSStepFunctions.SendTaskSuccess"), 1);
+}
