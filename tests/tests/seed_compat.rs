@@ -151,3 +151,56 @@ async fn throttled_and_failing_callbacks_are_retried_from_the_queue() {
         RecordStatus::Finished
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_statement_latest_and_a_serverless_workgroup_target() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    // A deployment configured for a Serverless workgroup with a secret, as from WORKGROUP_NAME/SECRET_ARN.
+    let env = |k: &str| {
+        Some(match k {
+            "TABLE_NAME" => stack.table.clone(),
+            "STATEMENT_PREFIX" => "tasker-test".into(),
+            "WORKGROUP_NAME" => "etl-wg".into(),
+            "DATABASE" => "dev".into(),
+            "SECRET_ARN" => "arn:aws:secretsmanager:us-east-1:123456789012:secret:etl".into(),
+            _ => return None,
+        })
+    };
+    let serverless = starter::Starter::new(&stack.sdk, starter::Starter::config(env).unwrap());
+    let started = serverless
+        .handle(&json!({"executionArn": "arn:wg", "sqlStatement": "select pg_sleep(30)"}))
+        .await
+        .unwrap();
+    let described = serverless
+        .handle(&json!({"action": "describeStatement", "statementId": "LATEST", "executionArn": "arn:wg"}))
+        .await
+        .unwrap();
+    assert_eq!(described["Id"], started["statementId"]);
+    assert_eq!(described["WorkgroupName"], "etl-wg");
+    assert_eq!(
+        described["SecretArn"],
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:etl"
+    );
+    let cancelled = serverless
+        .handle(&json!({"action": "cancelStatement", "statementId": "LATEST", "executionArn": "arn:wg"}))
+        .await
+        .unwrap();
+    assert_eq!(cancelled, json!({"Status": true}));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let d = serverless
+            .handle(&json!({"action": "describeStatement", "statementId": started["statementId"].clone()}))
+            .await
+            .unwrap();
+        if d["Status"] == "ABORTED" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{d}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let err = serverless
+        .handle(&json!({"action": "describeStatement", "statementId": "LATEST", "executionArn": "arn:none"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "StatementNotFound");
+}
