@@ -24,20 +24,7 @@ struct CancelPayload {
 
 /// Parses `{executionArn, statementName?}`.
 fn parse(payload: &Value) -> Result<CancelPayload, TaskerError> {
-    let p: CancelPayload = serde_path_to_error::deserialize(payload).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let inner = inner
-            .split(" at line ")
-            .next()
-            .unwrap_or(&inner)
-            .to_string();
-        TaskerError::InvalidInput(if path == "." {
-            inner
-        } else {
-            format!("{path}: {inner}")
-        })
-    })?;
+    let p: CancelPayload = crate::error::deserialize_payload(payload)?;
     if p.execution_arn.trim().is_empty() {
         return Err(TaskerError::InvalidInput(
             "executionArn: must not be empty".into(),

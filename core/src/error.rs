@@ -56,3 +56,24 @@ impl TaskerError {
         TaskerError::StateTable(format!("{}: {}", err.code, err.message))
     }
 }
+
+/// Deserializes a payload strictly; the `InvalidInput` message starts with the offending field's path.
+pub(crate) fn deserialize_payload<T: serde::de::DeserializeOwned>(
+    payload: &serde_json::Value,
+) -> Result<T, TaskerError> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        // serde_json appends a position that means nothing for an already-parsed payload.
+        let inner = inner
+            .split(" at line ")
+            .next()
+            .unwrap_or(&inner)
+            .to_string();
+        TaskerError::InvalidInput(if path == "." {
+            inner
+        } else {
+            format!("{path}: {inner}")
+        })
+    })
+}

@@ -92,20 +92,7 @@ pub fn parse(payload: &serde_json::Value) -> Result<StarterRequest, TaskerError>
     if !payload.is_object() {
         return Err(invalid("payload: expected a JSON object"));
     }
-    let raw: RawPayload = serde_path_to_error::deserialize(payload).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        let inner = inner
-            .split(" at line ")
-            .next()
-            .unwrap_or(&inner)
-            .to_string();
-        if path == "." {
-            invalid(inner)
-        } else {
-            invalid(format!("{path}: {inner}"))
-        }
-    })?;
+    let raw: RawPayload = crate::error::deserialize_payload(payload)?;
     let action = raw.action.clone();
     match action.as_deref() {
         None | Some("executeStatement") => execute(raw, false),
