@@ -67,41 +67,53 @@ pub async fn handle(
         let Some(id) = record.statement_id.clone() else {
             continue;
         };
-        match ports.data.cancel(&id).await {
-            Ok(_) => {}
-            Err(e) if matches!(e.kind, FaultKind::Rejected | FaultKind::NotFound) => {
-                // It ended first; its event (or the sweeper) settles it.
-                info!(decision = "cancel_too_late", statement_name = %name, error = %e);
-                already_ended.push(json!({"statementName": name, "statementId": id}));
-                continue;
-            }
-            Err(e) => return Err(TaskerError::data_api(e)),
-        }
+        // Claim before cancelling, so the ABORTED event that the cancel causes finds the record taken and cannot
+        // call back (or orphan it) in between.
         let lease = now + CLAIM_LEASE;
-        if let Claim::Won(_) = ports
-            .store
-            .claim(&name, lease, now)
-            .await
-            .map_err(TaskerError::state_table)?
-        {
-            let settlement = Settlement {
-                status: RecordStatus::Cancelled,
-                statement_id: Some(id.clone()),
-                error: Some("cancelled after the state timed out".into()),
-                at: now,
-            };
+        if !matches!(
             ports
                 .store
-                .settle(&name, &settlement, Some(lease))
+                .claim(&name, lease, now)
                 .await
-                .map_err(TaskerError::state_table)?;
-            if record.singleton {
+                .map_err(TaskerError::state_table)?,
+            Claim::Won(_)
+        ) {
+            continue;
+        }
+        match ports.data.cancel(&id).await {
+            Ok(_) => {}
+            Err(e) => {
                 ports
                     .store
-                    .unlock(&record.sql_digest, &name)
+                    .release(&name, lease)
                     .await
                     .map_err(TaskerError::state_table)?;
+                if matches!(e.kind, FaultKind::Rejected | FaultKind::NotFound) {
+                    // It ended first; its event (or the sweeper) settles it.
+                    info!(decision = "cancel_too_late", statement_name = %name, error = %e);
+                    already_ended.push(json!({"statementName": name, "statementId": id}));
+                    continue;
+                }
+                return Err(TaskerError::data_api(e));
             }
+        }
+        let settlement = Settlement {
+            status: RecordStatus::Cancelled,
+            statement_id: Some(id.clone()),
+            error: Some("cancelled after the state timed out".into()),
+            at: now,
+        };
+        ports
+            .store
+            .settle(&name, &settlement, Some(lease))
+            .await
+            .map_err(TaskerError::state_table)?;
+        if record.singleton {
+            ports
+                .store
+                .unlock(&record.sql_digest, &name)
+                .await
+                .map_err(TaskerError::state_table)?;
         }
         info!(decision = "cancelled", statement_name = %name, statement_id = %id);
         cancelled.push(json!({"statementName": name, "statementId": id}));
