@@ -410,6 +410,46 @@ mod tests {
         assert!(err(json!([1])).contains("payload"));
     }
 
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,20}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            let keys = prop_oneof![
+                Just("action".to_string()),
+                Just("taskToken".to_string()),
+                Just("executionArn".to_string()),
+                Just("sqlStatement".to_string()),
+                Just("sqlStatements".to_string()),
+                Just("parameters".to_string()),
+                Just("stateName".to_string()),
+                Just("resultRows".to_string()),
+                Just("singleton".to_string()),
+                Just("statementId".to_string()),
+                "[a-z]{1,8}".prop_map(|s| s),
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::btree_map(keys, inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_json_parses_or_is_invalid_input(v in arbitrary_json()) {
+            match parse(&v) {
+                Ok(_) | Err(TaskerError::InvalidInput(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "untyped error {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn seed_actions() {
         let id = "0b8c5d5e-8d6e-4f43-a0f4-5e8b1c2d3e4f";
