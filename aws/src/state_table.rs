@@ -172,6 +172,33 @@ impl DynamoStateTable {
         }
     }
 
+    /// Runs a put; `Ok(Err(old))` when its condition failed, with the item DynamoDB returned in its place.
+    async fn conditional_put(
+        &self,
+        builder: aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder,
+    ) -> Result<Result<(), Option<Item>>, PortError> {
+        match builder
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => {
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) {
+                    if let PutItemError::ConditionalCheckFailedException(c) = e.into_service_error()
+                    {
+                        return Ok(Err(c.item));
+                    }
+                    unreachable!("checked above");
+                }
+                Err(port_error(e))
+            }
+        }
+    }
+
     fn update(
         &self,
         name: &str,
@@ -186,36 +213,23 @@ impl DynamoStateTable {
 #[async_trait]
 impl StateStore for DynamoStateTable {
     async fn create(&self, record: &StatementRecord) -> Result<Created, PortError> {
-        let result = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_item(record)))
-            .condition_expression("attribute_not_exists(statementName)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Created::New),
-            Err(e) => {
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) {
-                    let old = match e.into_service_error() {
-                        PutItemError::ConditionalCheckFailedException(c) => c.item,
-                        _ => None,
-                    };
-                    let existing = match old {
-                        Some(item) => to_record(&item)?,
-                        None => self
-                            .get(&record.statement_name)
-                            .await?
-                            .ok_or_else(|| corrupt(KEY))?,
-                    };
-                    return Ok(Created::Existing(Box::new(existing)));
-                }
-                Err(port_error(e))
+            .condition_expression("attribute_not_exists(statementName)");
+        match self.conditional_put(put).await? {
+            Ok(()) => Ok(Created::New),
+            Err(old) => {
+                let existing = match old {
+                    Some(item) => to_record(&item)?,
+                    None => self
+                        .get(&record.statement_name)
+                        .await?
+                        .ok_or_else(|| corrupt(KEY))?,
+                };
+                Ok(Created::Existing(Box::new(existing)))
             }
         }
     }
@@ -406,7 +420,7 @@ impl StateStore for DynamoStateTable {
         owner: &str,
         expires_at: i64,
     ) -> Result<Lock, PortError> {
-        let result = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -415,28 +429,11 @@ impl StateStore for DynamoStateTable {
             .item(TTL_ATTR, n(expires_at))
             .condition_expression("attribute_not_exists(statementName) OR #o = :me")
             .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":me", s(owner))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Lock::Acquired),
-            Err(e) => {
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) {
-                    let holder = match e.into_service_error() {
-                        PutItemError::ConditionalCheckFailedException(c) => {
-                            c.item.and_then(|i| get_s(&i, "owner"))
-                        }
-                        _ => None,
-                    };
-                    return Ok(Lock::HeldBy(holder.unwrap_or_default()));
-                }
-                Err(port_error(e))
-            }
-        }
+            .expression_attribute_values(":me", s(owner));
+        Ok(match self.conditional_put(put).await? {
+            Ok(()) => Lock::Acquired,
+            Err(old) => Lock::HeldBy(old.and_then(|i| get_s(&i, "owner")).unwrap_or_default()),
+        })
     }
 
     async fn steal_lock(
