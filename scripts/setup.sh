@@ -25,10 +25,5 @@ fi
 
 # The pinned Python peers: moto's server (DynamoDB, SQS, EventBridge, KMS, Step Functions),
 # boto3 and pytest for the second conformance suite.
-if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s "$root/scripts/requirements.txt" "$venv/.requirements.txt"; then
-  log "creating python venv at $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r "$root/scripts/requirements.txt"
-  cp "$root/scripts/requirements.txt" "$venv/.requirements.txt"
-fi
+bash "$root/scripts/venv.sh" "$venv" "$root/scripts/requirements.txt"
 log "ready: $("$venv/bin/python" -c 'import moto,boto3;print("moto",moto.__version__,"boto3",boto3.__version__)')"

@@ -31,6 +31,9 @@ pub type Handler = Arc<
 pub struct Call {
     /// `AWSStepFunctions.SendTaskSuccess`, `RedshiftData.ExecuteStatement`, `Lambda.Invoke:starter`, ...
     pub operation: String,
+    /// The access key id the caller signed with: the local stack gives each function its own, so a call can be
+    /// told apart by who made it (the IAM check of the template).
+    pub principal: String,
     pub body: Value,
     /// The HTTP status returned.
     pub status: u16,
@@ -133,6 +136,13 @@ fn function_name(path: &str) -> Option<String> {
     Some(name)
 }
 
+/// The access key id of a SigV4 `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/...`.
+fn signer(headers: &HeaderMap) -> Option<String> {
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_string())
+}
+
 async fn route(
     State(state): State<Arc<FrontState>>,
     method: Method,
@@ -153,6 +163,7 @@ async fn route(
         (None, None) => format!("{method} {}", uri.path()),
     };
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let principal = signer(&headers).unwrap_or_default();
     let injected = state
         .faults
         .lock()
@@ -189,6 +200,7 @@ async fn route(
     };
     state.calls.lock().expect("calls").push(Call {
         operation,
+        principal,
         body: json_body,
         status: response.status().as_u16(),
     });

@@ -16,6 +16,7 @@ pub mod front;
 pub mod moto;
 pub mod postgres;
 pub mod stack;
+pub mod template;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -82,14 +82,26 @@ impl Drop for Stack {
     }
 }
 
-/// The SDK configuration every client of the stack uses: all calls go to the front.
+/// The SDK configuration the tests' own clients use: all calls go to the front, signed as `test`.
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
+    sdk_config_as(endpoint, "test")
+}
+
+/// The SDK configuration of one function: signed with the function's name as its access key id, so the front
+/// can tell which function made each call (as each function has its own IAM role when deployed).
+pub fn sdk_config_as(endpoint: &str, principal: &str) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
-            aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "local-stack"),
+            aws_sdk_dynamodb::config::Credentials::new(
+                principal,
+                "test",
+                None,
+                None,
+                "local-stack",
+            ),
         ))
         .build()
 }
@@ -135,15 +147,22 @@ impl Stack {
             database: DATABASE.into(),
             auth: ClusterAuth::DbUser(DB_USER.into()),
         };
+        let as_function = |name: &str| sdk_config_as(&front.url(), name);
         let starter = Arc::new(starter::Starter::new(
-            &sdk,
+            &as_function("starter"),
             StarterConfig {
                 settings: settings.clone(),
                 target: target.clone(),
             },
         ));
-        let completer = Arc::new(completer::Completer::new(&sdk, settings.clone()));
-        let canceller = Arc::new(canceller::Canceller::new(&sdk, &settings));
+        let completer = Arc::new(completer::Completer::new(
+            &as_function("completer"),
+            settings.clone(),
+        ));
+        let canceller = Arc::new(canceller::Canceller::new(
+            &as_function("canceller"),
+            &settings,
+        ));
         {
             let s = starter.clone();
             front.register(

@@ -1,0 +1,517 @@
+//! `infra/sam-template.yaml` agrees with the code: the environment each function reads, the rule's prefix, the
+//! table's key and indexes, the queue's policy and redrive, and (on the local stack) the IAM actions of each role
+//! against the calls each function really makes.
+
+use serde_json::{json, Value};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use tasker_aws::state_table::{BY_EXECUTION_INDEX, KEY, TTL_ATTR, UNSETTLED_ATTR, UNSETTLED_INDEX};
+use tasker_core::config::{ClusterAuth, ConfigError, Target};
+use tasker_core::naming::{statement_name, EntryKey};
+use tasker_core::record::RecordStatus;
+use tasker_tests::stack::{Stack, StackOptions};
+use tasker_tests::template::Template;
+
+const CLUSTER: &[(&str, &str)] = &[
+    ("ClusterIdentifier", "analytics"),
+    ("Database", "dev"),
+    ("DbUser", "etl"),
+];
+const WORKGROUP: &[(&str, &str)] = &[
+    ("WorkgroupName", "lake"),
+    ("WorkgroupId", "0f5a4a0e-1d6c-4f53-9f0e-4c1f5d0a8b21"),
+    ("Database", "dev"),
+    (
+        "SecretArn",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:etl-AbCdEf",
+    ),
+];
+
+/// The functions, their roles, and the configuration reader each binary's `main` calls.
+type ConfigReader = fn(&dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError>;
+const FUNCTIONS: &[(&str, &str, &str, ConfigReader)] = &[
+    ("StarterFunction", "StarterRole", "starter", |get| {
+        starter::Starter::config(get).map(drop)
+    }),
+    ("CompleterFunction", "CompleterRole", "completer", |get| {
+        completer::Completer::config(get).map(drop)
+    }),
+    ("CancellerFunction", "CancellerRole", "canceller", |get| {
+        canceller::Canceller::config(get).map(drop)
+    }),
+];
+
+/// Variables read outside the configuration readers: `RUST_LOG` by the JSON logger (`tasker_aws::runtime`).
+const READ_BY_THE_LOGGER: &[&str] = &["RUST_LOG"];
+
+#[test]
+fn each_function_is_given_exactly_the_environment_its_code_reads() {
+    for params in [CLUSTER, WORKGROUP] {
+        let t = Template::load("etl-prod", params).unwrap();
+        for (function, _, _, read) in FUNCTIONS {
+            let env = t.environment(function).unwrap();
+            let asked = RefCell::new(BTreeSet::new());
+            let lookup = |k: &str| {
+                asked.borrow_mut().insert(k.to_string());
+                env.get(k).cloned()
+            };
+            read(&lookup)
+                .unwrap_or_else(|e| panic!("{function} refuses its template environment: {e}"));
+            let mut read_keys = asked.into_inner();
+            read_keys.extend(READ_BY_THE_LOGGER.iter().map(|s| s.to_string()));
+            let given: BTreeSet<String> = env.keys().cloned().collect();
+            assert_eq!(
+                given, read_keys,
+                "{function}: template environment vs what its code reads"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_starter_targets_what_the_parameters_name() {
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    let env = t.environment("StarterFunction").unwrap();
+    let config = starter::Starter::config(|k| env.get(k).cloned()).unwrap();
+    assert_eq!(
+        config.target,
+        Target::Cluster {
+            identifier: "analytics".into(),
+            database: "dev".into(),
+            auth: ClusterAuth::DbUser("etl".into())
+        }
+    );
+    assert_eq!(config.settings.table_name, "Ref:StateTable");
+    assert_eq!(config.settings.record_ttl_days, 7);
+    assert_eq!(config.settings.sweep_grace_seconds, 300);
+    let t = Template::load("etl-prod", WORKGROUP).unwrap();
+    let env = t.environment("StarterFunction").unwrap();
+    let config = starter::Starter::config(|k| env.get(k).cloned()).unwrap();
+    assert_eq!(
+        config.target,
+        Target::Workgroup {
+            name: "lake".into(),
+            database: "dev".into(),
+            secret_arn: Some(WORKGROUP[3].1.into())
+        }
+    );
+}
+
+#[test]
+fn the_rule_routes_exactly_the_prefix_the_starter_names_statements_with() {
+    for (stack, prefix_param, expected) in [
+        ("etl-prod", None, "etl-prod"),
+        ("etl-prod", Some("nightly"), "nightly"),
+    ] {
+        let mut params = CLUSTER.to_vec();
+        if let Some(p) = prefix_param {
+            params.push(("StatementPrefix", p));
+        }
+        let t = Template::load(stack, &params).unwrap();
+        let env = t.environment("StarterFunction").unwrap();
+        let config = starter::Starter::config(|k| env.get(k).cloned()).unwrap();
+        let prefix = &config.settings.prefix;
+        assert_eq!(prefix.as_str(), expected);
+        let rule = t.properties("CompletionRule").unwrap();
+        let pattern = &rule["EventPattern"];
+        assert_eq!(pattern["source"], json!(["aws.redshift-data"]));
+        assert_eq!(
+            pattern["detail-type"],
+            json!(["Redshift Data Statement Status Change"])
+        );
+        let rule_prefix = pattern["detail"]["statementName"][0]["prefix"]
+            .as_str()
+            .unwrap();
+        assert_eq!(rule_prefix, format!("{expected}-"));
+        let name = statement_name(
+            prefix,
+            &EntryKey {
+                execution_arn: "arn:aws:states:us-east-1:123456789012:execution:sm:x",
+                state_name: Some("RunSql"),
+                state_entered_time: Some("2026-11-25T12:00:00.000Z"),
+                sql_digest: "00",
+            },
+        );
+        assert!(
+            name.starts_with(rule_prefix),
+            "{name} is routed by {rule_prefix}"
+        );
+        assert!(prefix.owns(&name));
+    }
+}
+
+#[test]
+fn the_table_has_the_key_indexes_and_ttl_the_code_uses() {
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    let table = t.properties("StateTable").unwrap();
+    assert_eq!(
+        table["KeySchema"],
+        json!([{"AttributeName": KEY, "KeyType": "HASH"}])
+    );
+    let index = |name: &str| -> Value {
+        table["GlobalSecondaryIndexes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["IndexName"] == name)
+            .unwrap_or_else(|| panic!("no index {name}"))["KeySchema"]
+            .clone()
+    };
+    assert_eq!(
+        index(BY_EXECUTION_INDEX),
+        json!([{"AttributeName": "executionArn", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}])
+    );
+    assert_eq!(
+        index(UNSETTLED_INDEX),
+        json!([{"AttributeName": UNSETTLED_ATTR, "KeyType": "HASH"}, {"AttributeName": "updatedAt", "KeyType": "RANGE"}])
+    );
+    assert_eq!(table["GlobalSecondaryIndexes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        table["TimeToLiveSpecification"],
+        json!({"AttributeName": TTL_ATTR, "Enabled": true})
+    );
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(table["SSESpecification"]["KMSMasterKeyId"], "Ref:Key");
+}
+
+#[test]
+fn the_queue_admits_only_the_rule_and_outlives_a_claim() {
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    let policy = t.properties("EventQueuePolicy").unwrap();
+    assert_eq!(policy["Queues"], json!(["Ref:EventQueue"]));
+    let statements = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    let s = &statements[0];
+    assert_eq!(s["Effect"], "Allow");
+    assert_eq!(s["Principal"], json!({"Service": "events.amazonaws.com"}));
+    assert_eq!(s["Action"], "sqs:SendMessage");
+    assert_eq!(
+        s["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": "GetAtt:CompletionRule.Arn"}})
+    );
+    let rule = t.properties("CompletionRule").unwrap();
+    assert_eq!(rule["Targets"].as_array().unwrap().len(), 1);
+    assert_eq!(rule["Targets"][0]["Arn"], "GetAtt:EventQueue.Arn");
+
+    let queue = t.properties("EventQueue").unwrap();
+    assert_eq!(queue["KmsMasterKeyId"], "Ref:Key");
+    assert_eq!(
+        queue["RedrivePolicy"]["deadLetterTargetArn"],
+        "GetAtt:DeadLetterQueue.Arn"
+    );
+    assert_eq!(
+        t.properties("DeadLetterQueue").unwrap()["KmsMasterKeyId"],
+        "Ref:Key"
+    );
+    let completer = t.properties("CompleterFunction").unwrap();
+    let timeout = completer["Timeout"].as_i64().unwrap();
+    let visibility = queue["VisibilityTimeout"].as_i64().unwrap();
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} s vs completer timeout {timeout} s"
+    );
+    assert!(
+        tasker_core::completer::CLAIM_LEASE.num_seconds() > timeout,
+        "a claim must outlive the invocation that made it"
+    );
+    let source = &completer["Events"]["Completions"]["Properties"];
+    assert_eq!(source["Queue"], "GetAtt:EventQueue.Arn");
+    assert_eq!(
+        source["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(completer["Events"]["Sweep"]["Type"], "Schedule");
+    let key = t.properties("Key").unwrap();
+    assert_eq!(key["EnableKeyRotation"], true);
+}
+
+#[test]
+fn every_function_is_arm64_cargo_lambda_with_a_role_and_log_group_of_its_own() {
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    let functions = t.resources_of_type("AWS::Serverless::Function");
+    assert_eq!(functions.len(), FUNCTIONS.len());
+    let mut roles = BTreeSet::new();
+    for (function, role, binary, _) in FUNCTIONS {
+        let raw = t.resource(function).unwrap();
+        let meta = &raw["Metadata"];
+        assert_eq!(meta["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        assert_eq!(meta["BuildProperties"]["Binary"].as_str(), Some(*binary));
+        let p = t.properties(function).unwrap();
+        assert_eq!(p["Role"], format!("GetAtt:{role}.Arn"));
+        assert!(roles.insert(role.to_string()));
+        let log_group = p["LoggingConfig"]["LogGroup"].as_str().unwrap().to_string();
+        let group = t.properties(log_group.trim_start_matches("Ref:")).unwrap();
+        assert_eq!(group["KmsKeyId"], "GetAtt:Key.Arn");
+        assert!(group["LogGroupName"].as_str().unwrap().ends_with(binary));
+    }
+    let starter = t.properties("StarterFunction").unwrap();
+    assert_eq!(starter["ReservedConcurrentExecutions"], "1");
+}
+
+/// Actions a role holds for the platform, not for calls the function's code makes, each with why.
+fn platform_actions(function: &str) -> BTreeSet<&'static str> {
+    let mut a: BTreeSet<&str> = [
+        // Lambda writes the function's logs to its own log group.
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        // DynamoDB uses the table's customer managed key on the function's behalf (kms:ViaService).
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:DescribeKey",
+    ]
+    .into();
+    match function {
+        // The Data API authenticates the starter's statements as the database user, the secret or IAM.
+        "starter" => a.extend([
+            "redshift:GetClusterCredentials",
+            "secretsmanager:GetSecretValue",
+            "redshift-serverless:GetCredentials",
+        ]),
+        // Lambda's SQS event source mapping polls the encrypted queue with the completer's role.
+        "completer" => a.extend([
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        ]),
+        _ => {}
+    }
+    a
+}
+
+/// The IAM action of a call the front saw: `DynamoDB_20120810.PutItem` -> `dynamodb:PutItem`.
+fn iam_action(operation: &str) -> Option<String> {
+    let (target, op) = operation.split_once('.')?;
+    let service = match target {
+        "DynamoDB_20120810" => "dynamodb",
+        "RedshiftData" => "redshift-data",
+        "AWSStepFunctions" => "states",
+        _ => return None,
+    };
+    Some(format!("{service}:{op}"))
+}
+
+/// Every action of a role's policies, and the table indexes its resources name.
+fn role_actions(t: &Template, role: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let p = t.properties(role).unwrap();
+    let mut actions = BTreeSet::new();
+    let mut indexes = BTreeSet::new();
+    for policy in p["Policies"].as_array().unwrap() {
+        for s in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
+            assert_eq!(s["Effect"], "Allow");
+            match &s["Action"] {
+                Value::String(a) => {
+                    actions.insert(a.clone());
+                }
+                Value::Array(list) => {
+                    actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)))
+                }
+                other => panic!("{role}: action {other}"),
+            }
+            let resources = match &s["Resource"] {
+                Value::Array(r) => r.clone(),
+                r => vec![r.clone()],
+            };
+            for r in resources {
+                if let Some(i) = r.as_str().and_then(|r| r.split("/index/").nth(1)) {
+                    indexes.insert(i.to_string());
+                }
+            }
+        }
+    }
+    (actions, indexes)
+}
+
+/// Runs every path of the three functions on the local stack, each signing as itself, and compares the calls
+/// each one made (its IAM actions, and the indexes its queries used) with its role in the template: nothing
+/// missing, nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_role_allows_exactly_the_calls_its_function_makes() {
+    let stack = Stack::start(StackOptions {
+        sweep_grace_seconds: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let token = |n: &str| format!("gone-token-{n}");
+    let exec = |n: &str| format!("arn:aws:states:us-east-1:123456789012:execution:iam:{n}");
+    let start = |n: &str, extra: Value| {
+        let mut p = json!({"taskToken": token(n), "executionArn": exec(n), "stateName": "RunSql",
+                           "stateEnteredTime": "2026-11-25T12:00:00.000Z"});
+        p.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        p
+    };
+    let settled = |n: &'static str| {
+        let stack = &stack;
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let r = stack.records(&exec(n)).await.unwrap();
+                if r.first().is_some_and(|r| r.status.is_settled()) {
+                    return r[0].status;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{n} never settled: {r:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // A statement with rows to return, a batch and a failing one: the completer reads results, describes the
+    // failure, calls back (the tokens are gone, so it follows them and settles ORPHANED).
+    for (n, extra) in [
+        (
+            "rows",
+            json!({"sqlStatement": "select 1 as one", "resultRows": 5}),
+        ),
+        (
+            "batch",
+            json!({"sqlStatements": ["create temp table t (i int)", "insert into t values (1)"]}),
+        ),
+        ("fails", json!({"sqlStatement": "select 1/0"})),
+        (
+            "single",
+            json!({"sqlStatement": "select pg_sleep(0.5)", "singleton": true}),
+        ),
+    ] {
+        stack.starter.handle(&start(n, extra)).await.unwrap();
+    }
+    // The same singleton SQL while the first runs: the starter reads the lock owner's record and refuses.
+    let refused = stack
+        .starter
+        .handle(&start(
+            "single2",
+            json!({"sqlStatement": "select pg_sleep(0.5)", "singleton": true}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.error_type(), "ConcurrentExecution");
+    for n in ["rows", "batch", "fails", "single"] {
+        assert_eq!(settled(n).await, RecordStatus::Orphaned, "{n}");
+    }
+    // Retried starts of settled statements answer their new tokens from the starter.
+    for (n, extra) in [
+        (
+            "rows",
+            json!({"sqlStatement": "select 1 as one", "resultRows": 5}),
+        ),
+        ("fails", json!({"sqlStatement": "select 1/0"})),
+    ] {
+        let mut p = start(n, extra);
+        p["taskToken"] = json!(format!("retry-{}", token(n)));
+        stack.starter.handle(&p).await.unwrap();
+    }
+    // The seed's actions, by LATEST.
+    for action in ["describeStatement", "getStatementResult", "cancelStatement"] {
+        let _ = stack
+            .starter
+            .handle(
+                &json!({"action": action, "statementId": "LATEST", "executionArn": exec("rows")}),
+            )
+            .await;
+    }
+    // A lost event is settled by the sweeper.
+    stack.event_faults(redshift_local::EventFaults {
+        drop_next: 1,
+        ..Default::default()
+    });
+    stack
+        .starter
+        .handle(&start("lost", json!({"sqlStatement": "select 3"})))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stack
+        .completer
+        .handle(&json!({"sweep": true}))
+        .await
+        .unwrap();
+    assert_eq!(settled("lost").await, RecordStatus::Orphaned);
+    // A slow statement cancelled by the canceller.
+    stack
+        .starter
+        .handle(&start(
+            "slow",
+            json!({"sqlStatement": "select pg_sleep(30)", "singleton": true}),
+        ))
+        .await
+        .unwrap();
+    let cancelled = stack
+        .canceller
+        .handle(&json!({"executionArn": exec("slow")}))
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled["cancelled"].as_array().map(Vec::len),
+        Some(1),
+        "{cancelled}"
+    );
+
+    let mut seen: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    for call in stack.front.calls() {
+        if let Some(action) = iam_action(&call.operation) {
+            let entry = seen.entry(call.principal.clone()).or_default();
+            entry.0.insert(action);
+            if let Some(i) = call.body["IndexName"].as_str() {
+                entry.1.insert(i.to_string());
+            }
+        }
+    }
+    let t = Template::load("tasker-test", CLUSTER).unwrap();
+    for (_, role, name, _) in FUNCTIONS {
+        let (granted, indexes) = role_actions(&t, role);
+        let platform = platform_actions(name);
+        let (called, used_indexes) = seen.get(*name).cloned().unwrap_or_default();
+        let for_code: BTreeSet<String> = granted
+            .iter()
+            .filter(|a| !platform.contains(a.as_str()))
+            .cloned()
+            .collect();
+        assert_eq!(
+            for_code, called,
+            "{role}: granted (left) vs called by {name} (right)"
+        );
+        assert_eq!(indexes, used_indexes, "{role}: indexes granted vs queried");
+    }
+}
+
+#[test]
+fn the_example_state_machine_is_the_tested_file_with_every_substitution_filled() {
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    let raw = t.resource("ExampleStateMachine").unwrap();
+    assert_eq!(raw["Condition"].as_str(), Some("DeployExample"));
+    let sm = t.properties("ExampleStateMachine").unwrap();
+    let uri = sm["DefinitionUri"].as_str().unwrap();
+    let path = tasker_tests::workspace_root().join("infra").join(uri);
+    let definition = std::fs::read_to_string(&path).unwrap();
+    serde_json::from_str::<Value>(&definition).expect("the definition is JSON");
+    let filled: BTreeSet<&str> = sm["DefinitionSubstitutions"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let used: BTreeSet<&str> = definition
+        .split("${")
+        .skip(1)
+        .filter_map(|s| s.split('}').next())
+        .collect();
+    assert_eq!(used, filled);
+    assert!(!t.condition("DeployExample").unwrap(), "off by default");
+    assert!(Template::load(
+        "etl-prod",
+        &[CLUSTER, &[("DeployExampleStateMachine", "true")]].concat()
+    )
+    .unwrap()
+    .condition("DeployExample")
+    .unwrap());
+}
