@@ -6,8 +6,10 @@
 //! - `X-Amz-Target: RedshiftData.*` goes to `redshift-local`.
 //! - Everything else goes to moto.
 //!
-//! Each call is logged by operation (with its JSON body) for the tests' assertions and the call counts, and an
-//! operation can be made to fail with an HTTP status a number of times (throttling and 5xx injection).
+//! Each call is logged by operation (with its JSON body and signer) for the tests' assertions and the call counts.
+//! Faults: an operation can be refused with an HTTP status a number of times (throttling and 5xx injection), and
+//! [`Chaos`] rules make a function's calls fail at random, either refused before they reach the service or
+//! *applied and then answered with a 500* (a lost response: the caller crashed right after that step).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,8 +37,30 @@ pub struct Call {
     /// told apart by who made it (the IAM check of the template).
     pub principal: String,
     pub body: Value,
-    /// The HTTP status returned.
+    /// The HTTP status of the service's answer (what took effect), or of the injected refusal.
     pub status: u16,
+    /// A fault the front injected on this call, if any.
+    pub fault: Option<FaultKind>,
+}
+
+/// How an injected fault looks to the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Refused with a 5xx before reaching the service: nothing happened.
+    Refused,
+    /// Sent to the service, which applied it; the caller gets a 500 (as if it crashed after the step).
+    LostResponse,
+}
+
+/// A random fault rule: each call of `operation` by `principal` starts, with `probability`, a burst of `burst`
+/// faulted attempts (enough to outlast the SDK's own retries, so the caller really fails at that step).
+#[derive(Debug, Clone)]
+pub struct Chaos {
+    pub operation: String,
+    pub principal: String,
+    pub probability: f64,
+    pub kind: FaultKind,
+    pub burst: u32,
 }
 
 /// Shared state of the front.
@@ -47,6 +71,7 @@ pub struct FrontState {
     functions: Mutex<HashMap<String, Handler>>,
     calls: Mutex<Vec<Call>>,
     faults: Mutex<HashMap<String, VecDeque<u16>>>,
+    chaos: Mutex<Vec<(Chaos, u32)>>,
 }
 
 /// The running front; stopped on drop.
@@ -73,6 +98,7 @@ impl Front {
             functions: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
+            chaos: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new()
             .fallback(route)
@@ -102,7 +128,7 @@ impl Front {
         self.state.calls.lock().expect("calls").clone()
     }
 
-    /// How many calls of an operation succeeded (status 2xx) so far.
+    /// How many calls of an operation took effect at the service (it answered 2xx, whatever the caller saw).
     pub fn count(&self, operation: &str) -> usize {
         self.calls()
             .iter()
@@ -120,6 +146,64 @@ impl Front {
             .or_default()
             .extend(statuses);
     }
+}
+
+impl Front {
+    /// Adds a random fault rule (see [`Chaos`]).
+    pub fn chaos(&self, rule: Chaos) {
+        self.state.chaos.lock().expect("chaos").push((rule, 0));
+    }
+
+    /// Removes every random fault rule.
+    pub fn calm(&self) {
+        self.state.chaos.lock().expect("chaos").clear();
+    }
+}
+
+impl FrontState {
+    /// The fault, if any, for this call: a refusal queued by [`Front::inject`], or a chaos rule's.
+    fn fault_for(&self, operation: &str, principal: &str) -> Option<(FaultKind, u16)> {
+        if let Some(status) = self
+            .faults
+            .lock()
+            .expect("faults")
+            .get_mut(operation)
+            .and_then(VecDeque::pop_front)
+        {
+            return Some((FaultKind::Refused, status));
+        }
+        let mut rules = self.chaos.lock().expect("chaos");
+        for (rule, left) in rules.iter_mut() {
+            if rule.operation != operation || rule.principal != principal {
+                continue;
+            }
+            if *left == 0 && fastrand::f64() < rule.probability {
+                *left = rule.burst;
+            }
+            if *left > 0 {
+                *left -= 1;
+                return Some((rule.kind, 500));
+            }
+        }
+        None
+    }
+}
+
+fn refusal(status: u16) -> Response {
+    let code = if status == 400 {
+        "ThrottlingException"
+    } else {
+        "ServiceUnavailable"
+    };
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amzn-errortype", code),
+        ],
+        json!({"__type": code, "message": "injected by the test front"}).to_string(),
+    )
+        .into_response()
 }
 
 fn function_name(path: &str) -> Option<String> {
@@ -164,45 +248,36 @@ async fn route(
     };
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let principal = signer(&headers).unwrap_or_default();
-    let injected = state
-        .faults
-        .lock()
-        .expect("faults")
-        .get_mut(&operation)
-        .and_then(VecDeque::pop_front);
-    let response = if let Some(status) = injected {
-        let code = if status == 400 {
-            "ThrottlingException"
-        } else {
-            "ServiceUnavailable"
-        };
-        (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
-            [
-                ("content-type", "application/x-amz-json-1.0"),
-                ("x-amzn-errortype", code),
-            ],
-            json!({"__type": code, "message": "injected by the test front"}).to_string(),
-        )
-            .into_response()
-    } else if let Some(f) = function {
-        invoke(&state, &f, json_body.clone()).await
-    } else {
-        let base = if target
-            .as_deref()
-            .is_some_and(|t| t.starts_with("RedshiftData."))
-        {
-            &state.redshift
-        } else {
-            &state.moto
-        };
-        forward(&state, base, method, &uri, &headers, body).await
+    let fault = state.fault_for(&operation, &principal);
+    let (response, status) = match fault {
+        Some((FaultKind::Refused, status)) => (refusal(status), status),
+        _ => {
+            let upstream = if let Some(f) = function {
+                invoke(&state, &f, json_body.clone()).await
+            } else {
+                let base = if target
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("RedshiftData."))
+                {
+                    &state.redshift
+                } else {
+                    &state.moto
+                };
+                forward(&state, base, method, &uri, &headers, body).await
+            };
+            let status = upstream.status().as_u16();
+            match fault {
+                Some((_, injected)) => (refusal(injected), status),
+                None => (upstream, status),
+            }
+        }
     };
     state.calls.lock().expect("calls").push(Call {
         operation,
         principal,
         body: json_body,
-        status: response.status().as_u16(),
+        status,
+        fault: fault.map(|(k, _)| k),
     });
     response
 }

@@ -12,6 +12,7 @@
 //! Every process is stopped and every temporary directory removed when the [`stack::Stack`] is dropped, also when a
 //! test panics.
 
+pub mod asl;
 pub mod front;
 pub mod moto;
 pub mod postgres;

@@ -39,8 +39,10 @@ pub struct StackOptions {
     pub max_receive_count: u32,
     pub page_rows: usize,
     pub sweep_grace_seconds: u64,
-    /// Run the SQS poller that drives the completer.
+    /// Run the SQS poller that drives the completer (or start it later with [`Stack::start_polling`]).
     pub poll: bool,
+    /// Run the completer's sweeper this often, as its schedule would.
+    pub sweep_every: Option<Duration>,
 }
 
 impl Default for StackOptions {
@@ -52,13 +54,14 @@ impl Default for StackOptions {
             page_rows: 1000,
             sweep_grace_seconds: 300,
             poll: true,
+            sweep_every: None,
         }
     }
 }
 
 /// A running local stack. Field order is drop order: the poller and front stop before the servers.
 pub struct Stack {
-    poller: Option<tokio::task::JoinHandle<()>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
     pub front: Front,
     pub redshift: redshift_local::Server,
     pub moto: Moto,
@@ -76,8 +79,8 @@ pub struct Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        if let Some(p) = self.poller.take() {
-            p.abort();
+        for task in self.background.drain(..) {
+            task.abort();
         }
     }
 }
@@ -190,7 +193,7 @@ impl Stack {
             );
         }
         let mut stack = Stack {
-            poller: None,
+            background: Vec::new(),
             front,
             redshift,
             moto,
@@ -206,13 +209,27 @@ impl Stack {
             canceller,
         };
         if options.poll {
-            stack.poller = Some(tokio::spawn(poll(
-                stack.sdk.clone(),
-                stack.queue_url.clone(),
-                stack.completer.clone(),
-            )));
+            stack.start_polling();
+        }
+        if let Some(every) = options.sweep_every {
+            let completer = stack.completer.clone();
+            stack.background.push(tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    let _ = completer.handle(&json!({"sweep": true})).await;
+                }
+            }));
         }
         Ok(stack)
+    }
+
+    /// Starts (another) SQS poller driving the stack's completer.
+    pub fn start_polling(&mut self) {
+        self.background.push(tokio::spawn(poll(
+            self.sdk.clone(),
+            self.queue_url.clone(),
+            self.completer.clone(),
+        )));
     }
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {

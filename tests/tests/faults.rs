@@ -1,0 +1,289 @@
+//! Faults on the event path, end to end: malformed bodies end in the DLQ while their neighbours settle; duplicated,
+//! late and out-of-order events and other deployments' events call back nothing more; two completers racing on one
+//! event call back once; a completer that crashed after its claim is finished once its lease ends.
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tasker_core::record::{RecordStatus, StatementRecord};
+use tasker_tests::asl::{machine, sql_state};
+use tasker_tests::stack::{sdk_config_as, Stack, StackOptions};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn one_step_machine(stack: &Stack, name: &str) -> String {
+    let definition = machine(
+        json!({"RunSql": sql_state(json!({"sqlStatement": "select 1 as one"}), "Done")}),
+        "RunSql",
+    );
+    stack.create_state_machine(name, &definition).await.unwrap()
+}
+
+async fn start(stack: &Stack, sm: &str) -> String {
+    stack
+        .sfn()
+        .start_execution()
+        .state_machine_arn(sm)
+        .name(format!("x{}", uuid::Uuid::new_v4().simple()))
+        .input("{}")
+        .send()
+        .await
+        .unwrap()
+        .execution_arn
+}
+
+/// Waits until the queue holds `n` messages (visible or not), the completion events left for a poller.
+async fn queued(stack: &Stack, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let attrs = stack
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(&stack.queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .unwrap();
+        let count: usize = attrs
+            .attributes()
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            })
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if count >= n {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{count} of {n} events queued");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn record(stack: &Stack, execution: &str) -> StatementRecord {
+    let mut r = stack.records(execution).await.unwrap();
+    assert_eq!(r.len(), 1, "{r:?}");
+    r.remove(0)
+}
+
+async fn send_body(stack: &Stack, body: &str) {
+    stack
+        .sqs()
+        .send_message()
+        .queue_url(&stack.queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn event(statement_name: &str, statement_id: &str, state: &str) -> String {
+    json!({"version": "0", "id": uuid::Uuid::new_v4().to_string(), "source": "aws.redshift-data",
+           "detail-type": "Redshift Data Statement Status Change", "time": "2026-11-25T12:00:00Z",
+           "region": "us-east-1", "resources": [],
+           "detail": {"principal": "arn:aws:sts::123456789012:assumed-role/x/starter",
+                      "statementName": statement_name, "statementId": statement_id,
+                      "redshiftQueryId": -1, "state": state, "rows": 1, "expireAt": 1800000000}})
+    .to_string()
+}
+
+/// Receives every message of a queue until it stays empty for a second.
+async fn drain(stack: &Stack, queue_url: &str) -> Vec<String> {
+    let mut bodies = Vec::new();
+    loop {
+        let got = stack
+            .sqs()
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(m.body().unwrap_or_default().to_string());
+            stack
+                .sqs()
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Waits until the poller deleted `n` messages in all.
+async fn deletes(stack: &Stack, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stack.front.count("AmazonSQS.DeleteMessage") < n {
+        let done = stack.front.count("AmazonSQS.DeleteMessage");
+        assert!(Instant::now() < deadline, "deleted {done} of {n}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn callbacks(stack: &Stack) -> usize {
+    stack.front.count("AWSStepFunctions.SendTaskSuccess")
+        + stack.front.count("AWSStepFunctions.SendTaskFailure")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_bodies_end_in_the_dlq_and_their_neighbours_settle() {
+    let mut stack = Stack::start(StackOptions {
+        poll: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sm = one_step_machine(&stack, "malformed").await;
+    let execution = start(&stack, &sm).await;
+    queued(&stack, 1).await;
+    let name = record(&stack, &execution).await.statement_name;
+    let malformed = [
+        "not json at all".to_string(),
+        json!({"source": "aws.redshift-data", "detail-type": "Redshift Data Statement Status Change",
+               "detail": {"statementName": name}})
+        .to_string(),
+        event(&name, "some-id", "SUBMITTED"),
+    ];
+    for body in &malformed {
+        send_body(&stack, body).await;
+    }
+    stack.start_polling();
+    let run = stack.wait(&execution, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(
+        record(&stack, &execution).await.status,
+        RecordStatus::Finished
+    );
+    // Each malformed body is received maxReceiveCount (3) times, two seconds apart, then redriven.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut dead = Vec::new();
+    while dead.len() < malformed.len() {
+        assert!(Instant::now() < deadline, "DLQ holds only {dead:?}");
+        dead.extend(drain(&stack, &stack.dlq_url).await);
+    }
+    dead.sort();
+    let mut expected = malformed.to_vec();
+    expected.sort();
+    assert_eq!(dead, expected);
+    assert_eq!(callbacks(&stack), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicated_late_out_of_order_and_foreign_events_call_back_nothing_more() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    // Every event sent twice.
+    stack.event_faults(redshift_local::EventFaults {
+        duplicate: 1.0,
+        ..Default::default()
+    });
+    let sm = one_step_machine(&stack, "duplicates").await;
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    let settled = record(&stack, &run.arn).await;
+    assert_eq!(settled.status, RecordStatus::Finished);
+    let stats = stack.redshift_stats().await.unwrap();
+    assert_eq!(stats["events"]["duplicated"], 1, "{stats}");
+    // Other deployments: a longer prefix that EventBridge's `prefix` pattern would also match, and another one.
+    let hash = settled.statement_name.rsplit('-').next().unwrap();
+    let completer_writes = |stack: &Stack| {
+        stack
+            .front
+            .calls()
+            .iter()
+            .filter(|c| c.principal == "completer" && c.operation.starts_with("DynamoDB"))
+            .count()
+    };
+    deletes(&stack, 2).await;
+    let writes_before = completer_writes(&stack);
+    let id = settled.statement_id.clone().unwrap();
+    // Late and out of order: FAILED and ABORTED for a statement that FINISHED, and FINISHED again.
+    for state in ["FAILED", "ABORTED", "FINISHED"] {
+        send_body(&stack, &event(&settled.statement_name, &id, state)).await;
+    }
+    for name in [format!("tasker-test-dev-{hash}"), format!("other-{hash}")] {
+        send_body(&stack, &event(&name, "foreign-id", "FINISHED")).await;
+    }
+    // The five late and foreign bodies, after the two real events, are all deleted.
+    deletes(&stack, 7).await;
+    assert_eq!(callbacks(&stack), 1, "one callback for all of it");
+    assert_eq!(
+        completer_writes(&stack) - writes_before,
+        3,
+        "one claim attempt per late event of ours, none for the foreign ones"
+    );
+    let after = record(&stack, &run.arn).await;
+    assert_eq!(after.status, RecordStatus::Finished);
+    assert_eq!(after.settled_at, settled.settled_at);
+    assert!(drain(&stack, &stack.dlq_url).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_completers_racing_on_one_event_call_back_once() {
+    let stack = Stack::start(StackOptions {
+        poll: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sm = one_step_machine(&stack, "race").await;
+    let rival = completer::Completer::new(
+        &sdk_config_as(&stack.front.url(), "completer"),
+        stack.settings.clone(),
+    );
+    for round in 0..5 {
+        let execution = start(&stack, &sm).await;
+        queued(&stack, 1).await;
+        let bodies = drain(&stack, &stack.queue_url).await;
+        assert_eq!(bodies.len(), 1);
+        let batch = json!({"Records": [{"messageId": "m1", "receiptHandle": "r", "body": bodies[0],
+                                        "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+                                        "attributes": {}, "messageAttributes": {}}]});
+        let before = callbacks(&stack);
+        let (a, b) = tokio::join!(stack.completer.handle(&batch), rival.handle(&batch));
+        let (a, b): (Value, Value) = (a.unwrap(), b.unwrap());
+        assert_eq!(callbacks(&stack) - before, 1, "round {round}: {a} {b}");
+        let run = stack.wait(&execution, TIMEOUT).await.unwrap();
+        assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+        assert_eq!(
+            record(&stack, &execution).await.status,
+            RecordStatus::Finished
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_completer_that_crashed_after_its_claim_is_finished_when_its_lease_ends() {
+    use tasker_core::ports::{Claim, StateStore};
+    let mut stack = Stack::start(StackOptions {
+        poll: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sm = one_step_machine(&stack, "crash").await;
+    let execution = start(&stack, &sm).await;
+    queued(&stack, 1).await;
+    let name = record(&stack, &execution).await.statement_name;
+    // A completer claimed the record and died before its callback: its lease (3 s here) is all that is left.
+    let now = chrono::Utc::now();
+    let claim = stack
+        .state_table()
+        .claim(&name, now + chrono::Duration::seconds(3), now)
+        .await
+        .unwrap();
+    assert!(matches!(claim, Claim::Won(_)), "{claim:?}");
+    stack.start_polling();
+    let run = stack.wait(&execution, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(
+        record(&stack, &execution).await.status,
+        RecordStatus::Finished
+    );
+    assert_eq!(callbacks(&stack), 1);
+}
