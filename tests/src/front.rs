@@ -53,7 +53,8 @@ pub enum FaultKind {
 }
 
 /// A random fault rule: each call of `operation` by `principal` starts, with `probability`, a burst of `burst`
-/// faulted attempts (enough to outlast the SDK's own retries, so the caller really fails at that step).
+/// faulted attempts (enough to outlast the SDK's own retries, so the caller really fails at that step). In a burst
+/// of lost responses only the first attempt reaches the service.
 #[derive(Debug, Clone)]
 pub struct Chaos {
     pub operation: String,
@@ -69,6 +70,8 @@ pub struct FrontState {
     redshift: String,
     http: reqwest::Client,
     functions: Mutex<HashMap<String, Handler>>,
+    /// Task tokens of Lambda invocations still running (see [`FrontState::hold_early_callback`]).
+    invoking: Mutex<HashMap<String, usize>>,
     calls: Mutex<Vec<Call>>,
     faults: Mutex<HashMap<String, VecDeque<u16>>>,
     chaos: Mutex<Vec<(Chaos, u32)>>,
@@ -96,6 +99,7 @@ impl Front {
             redshift,
             http: reqwest::Client::new(),
             functions: Mutex::new(HashMap::new()),
+            invoking: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
             chaos: Mutex::new(Vec::new()),
@@ -161,6 +165,33 @@ impl Front {
 }
 
 impl FrontState {
+    fn invoking(&self, token: Option<&str>, delta: isize) {
+        let Some(token) = token else { return };
+        let mut running = self.invoking.lock().expect("invoking");
+        let n = running.entry(token.to_string()).or_default();
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            running.remove(token);
+        }
+    }
+
+    /// Step Functions honours a callback that arrives while its Lambda task is still running; moto answers it
+    /// 200 and drops it. So a callback for a token whose invocation has not returned yet waits for it here.
+    async fn hold_early_callback(&self, operation: &str, body: &Value) {
+        if !operation.starts_with("AWSStepFunctions.SendTask") {
+            return;
+        }
+        let Some(token) = body["taskToken"].as_str() else {
+            return;
+        };
+        for _ in 0..600 {
+            if !self.invoking.lock().expect("invoking").contains_key(token) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// The fault, if any, for this call: a refusal queued by [`Front::inject`], or a chaos rule's.
     fn fault_for(&self, operation: &str, principal: &str) -> Option<(FaultKind, u16)> {
         if let Some(status) = self
@@ -181,8 +212,14 @@ impl FrontState {
                 *left = rule.burst;
             }
             if *left > 0 {
+                // A lost response is applied once; the caller's own retries then find it down, as if it had died.
+                let kind = if *left == rule.burst {
+                    rule.kind
+                } else {
+                    FaultKind::Refused
+                };
                 *left -= 1;
-                return Some((rule.kind, 500));
+                return Some((kind, 500));
             }
         }
         None
@@ -253,8 +290,13 @@ async fn route(
         Some((FaultKind::Refused, status)) => (refusal(status), status),
         _ => {
             let upstream = if let Some(f) = function {
-                invoke(&state, &f, json_body.clone()).await
+                let token = json_body["taskToken"].as_str().map(str::to_string);
+                state.invoking(token.as_deref(), 1);
+                let response = invoke(&state, &f, json_body.clone()).await;
+                state.invoking(token.as_deref(), -1);
+                response
             } else {
+                state.hold_early_callback(&operation, &json_body).await;
                 let base = if target
                     .as_deref()
                     .is_some_and(|t| t.starts_with("RedshiftData."))

@@ -1,0 +1,245 @@
+//! The soak: N executions through the whole local flow with random faults at every step (events dropped and
+//! duplicated; the starter dying right after its create, its `ExecuteStatement` or its `STARTED` update; the
+//! completer's callback refused or applied with its answer lost), the sweeper on a one-second schedule. At the end,
+//! counted on the Step Functions side: no execution lost, no task answered twice, and no SQL run twice.
+//!
+//! N is 200 in CI (`cargo test`); `SOAK_N=1000 cargo test --release -p tasker-tests --test soak -- --nocapture`
+//! runs a thousand and prints the counts.
+
+use futures::StreamExt;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tasker_tests::asl::machine;
+use tasker_tests::front::{Chaos, FaultKind};
+use tasker_tests::stack::{Stack, StackOptions};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The SQL step, retried on the starter's own errors (a dead starter is a Lambda error to Step Functions).
+fn soak_machine() -> String {
+    machine(
+        json!({"RunSql": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": {
+                "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
+                "stateName.$": "$$.State.Name", "stateEnteredTime.$": "$$.State.EnteredTime",
+                "sqlStatement": "insert into soak values (:i)", "parameters": {"i.$": "$.i"}}},
+            "HeartbeatSeconds": 90, "TimeoutSeconds": 120,
+            "Retry": [{"ErrorEquals": ["StateTableError", "ServiceUnavailable", "InternalServerException", "Lambda.Unknown"],
+                       "IntervalSeconds": 1, "MaxAttempts": 6, "BackoffRate": 1.0}],
+            "Catch": [{"ErrorEquals": ["FAILED"], "ResultPath": "$.error", "Next": "SqlFailed"}],
+            "Next": "Done"
+        }}),
+        "RunSql",
+    )
+}
+
+fn chaos(
+    front: &tasker_tests::front::Front,
+    principal: &str,
+    operation: &str,
+    p: f64,
+    kind: FaultKind,
+) {
+    front.chaos(Chaos {
+        operation: operation.into(),
+        principal: principal.into(),
+        probability: p,
+        kind,
+        burst: 4,
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nothing_is_lost_or_doubled_under_random_faults() {
+    let n = env_or("SOAK_N", 200);
+    let concurrency = env_or("SOAK_CONCURRENCY", 8);
+    let started_at = Instant::now();
+    let stack = Stack::start(StackOptions {
+        sweep_grace_seconds: 2,
+        sweep_every: Some(Duration::from_secs(1)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let db = stack.sql().await.unwrap();
+    db.batch_execute("create table soak (i int not null)")
+        .await
+        .unwrap();
+    let sm = stack
+        .create_state_machine("soak", &soak_machine())
+        .await
+        .unwrap();
+    stack.event_faults(redshift_local::EventFaults {
+        drop: 0.1,
+        duplicate: 0.1,
+        ..Default::default()
+    });
+    let f = &stack.front;
+    chaos(
+        f,
+        "starter",
+        "DynamoDB_20120810.PutItem",
+        0.03,
+        FaultKind::LostResponse,
+    );
+    chaos(
+        f,
+        "starter",
+        "RedshiftData.ExecuteStatement",
+        0.03,
+        FaultKind::LostResponse,
+    );
+    chaos(
+        f,
+        "starter",
+        "DynamoDB_20120810.UpdateItem",
+        0.03,
+        FaultKind::LostResponse,
+    );
+    chaos(
+        f,
+        "completer",
+        "AWSStepFunctions.SendTaskSuccess",
+        0.05,
+        FaultKind::Refused,
+    );
+    chaos(
+        f,
+        "completer",
+        "AWSStepFunctions.SendTaskSuccess",
+        0.03,
+        FaultKind::LostResponse,
+    );
+
+    let runs: Vec<_> = futures::stream::iter(0..n)
+        .map(|i| {
+            let stack = &stack;
+            let sm = &sm;
+            async move {
+                let run = stack
+                    .run(sm, json!({"i": i.to_string()}), Duration::from_secs(150))
+                    .await;
+                (i, run)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    stack.front.calm();
+
+    let mut status: BTreeMap<String, usize> = BTreeMap::new();
+    let mut arns = Vec::new();
+    for (i, run) in &runs {
+        match run {
+            Ok(r) => {
+                *status.entry(r.status.clone()).or_default() += 1;
+                if r.status != "SUCCEEDED" {
+                    eprintln!("execution {i}: {} {:?} {}", r.status, r.error, r.arn);
+                }
+                arns.push(r.arn.clone());
+            }
+            Err(e) => {
+                *status.entry("STUCK".into()).or_default() += 1;
+                eprintln!("execution {i}: {e:#}");
+            }
+        }
+    }
+    // Answers per task token: those Step Functions received, and those whose success the caller saw. A caller
+    // that lost the answer of a callback that took effect may send it again (Step Functions rejects the second);
+    // a caller that saw a success and still answered again would be a double callback.
+    let calls = stack.front.calls();
+    let mut received: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for c in calls.iter().filter(|c| {
+        (c.operation == "AWSStepFunctions.SendTaskSuccess"
+            || c.operation == "AWSStepFunctions.SendTaskFailure")
+            && c.status < 300
+    }) {
+        let token = c.body["taskToken"].as_str().unwrap_or_default().to_string();
+        *received.entry(token.clone()).or_default() += 1;
+        if c.fault.is_none() {
+            *seen.entry(token).or_default() += 1;
+        }
+    }
+    let doubled_tokens = seen.values().filter(|&&k| k > 1).count();
+    // What happened to each execution that did not succeed and each task answered twice, for the failure message.
+    let mut suspects: Vec<String> = seen
+        .iter()
+        .filter(|(_, &k)| k > 1)
+        .map(|(t, _)| t.clone())
+        .collect();
+    for (_, run) in &runs {
+        if let Ok(r) = run {
+            if r.status != "SUCCEEDED" {
+                for rec in stack.records(&r.arn).await.unwrap() {
+                    eprintln!("  record {rec:?}");
+                    suspects.push(rec.statement_name.clone());
+                    suspects.extend(rec.task_token.clone());
+                }
+                suspects.push(r.arn.clone());
+            }
+        }
+    }
+    for c in calls.iter().filter(|c| c.principal != "test") {
+        let body = c.body.to_string();
+        if suspects.iter().any(|s| body.contains(s.as_str())) {
+            eprintln!(
+                "  call {} {} {} {:?} {}",
+                c.principal,
+                c.operation,
+                c.status,
+                c.fault,
+                body.chars().take(300).collect::<String>()
+            );
+        }
+    }
+    let resent_after_lost_answer = received.values().filter(|&&k| k > 1).count();
+    let ran: Vec<(i32, i64)> = db
+        .query("select i, count(*) from soak group by i", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let sql_doubled = ran.iter().filter(|(_, k)| *k > 1).count();
+    let faults: BTreeMap<String, usize> = calls
+        .iter()
+        .filter_map(|c| {
+            c.fault
+                .map(|k| format!("{} {:?} {}", c.principal, k, c.operation))
+        })
+        .fold(BTreeMap::new(), |mut m, k| {
+            *m.entry(k).or_default() += 1;
+            m
+        });
+    let stats = stack.redshift_stats().await.unwrap();
+    let succeeded = status.get("SUCCEEDED").copied().unwrap_or(0);
+    println!(
+        "soak: {n} executions in {:.1} s (concurrency {concurrency}); outcomes {status:?}; lost {}; \
+         tasks answered twice {doubled_tokens} (resent after a lost answer {resent_after_lost_answer}); \
+         SQL run twice {sql_doubled}; SQL rows {}",
+        started_at.elapsed().as_secs_f64(),
+        n - succeeded,
+        ran.len()
+    );
+    println!(
+        "soak: events {}; faulted calls (each fault is a burst of 4 attempts) {faults:?}",
+        stats["events"]
+    );
+    assert_eq!(succeeded, n, "every execution succeeded: {status:?}");
+    assert_eq!(doubled_tokens, 0, "no task answered twice");
+    assert_eq!(ran.len(), n, "every execution's SQL ran");
+    assert_eq!(sql_doubled, 0, "no SQL ran twice");
+    assert!(
+        stats["events"]["dropped"].as_u64().unwrap_or(0) > 0 && !faults.is_empty(),
+        "faults were injected: {stats} {faults:?}"
+    );
+}
