@@ -3,7 +3,7 @@
 //! completer's callback refused or applied with its answer lost), the sweeper on a one-second schedule. At the end,
 //! counted on the Step Functions side: no execution lost, no task answered twice, and no SQL run twice.
 //!
-//! N is 200 in CI (`cargo test`); `SOAK_N=1000 cargo test --release -p tasker-tests --test soak -- --nocapture`
+//! N is 200 in CI (`cargo test`); `SOAK_N=1000 cargo test -p tasker-tests --test soak -- --nocapture`
 //! runs a thousand and prints the counts.
 
 use futures::StreamExt;
