@@ -3,6 +3,9 @@
 //! - `POST /2015-03-31/functions/<function>/invocations` (moto's Step Functions running a Lambda task) goes to the
 //!   registered handler; its error becomes `X-Amz-Function-Error: Unhandled` with `{errorType, errorMessage}`,
 //!   exactly as Lambda reports it, so a state's `Catch` on the error name works.
+//!   Each invocation gets its own attempt token `<moto token>~<n>`, as AWS gives each attempt of a task a new
+//!   token while moto re-sends the same one on `Retry`; a callback on the current attempt is honoured, also while
+//!   its invocation still runs (moto would drop it), and one on a failed or retried attempt is `TaskTimedOut`.
 //! - `X-Amz-Target: RedshiftData.*` goes to `redshift-local`.
 //! - Everything else goes to moto.
 //!
@@ -64,14 +67,22 @@ pub struct Chaos {
     pub burst: u32,
 }
 
+/// The attempts of one moto task token: which is current, and whether its invocation runs or failed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Attempt {
+    current: u32,
+    in_flight: bool,
+    failed: bool,
+}
+
 /// Shared state of the front.
 pub struct FrontState {
     moto: String,
     redshift: String,
     http: reqwest::Client,
     functions: Mutex<HashMap<String, Handler>>,
-    /// Task tokens of Lambda invocations still running (see [`FrontState::hold_early_callback`]).
-    invoking: Mutex<HashMap<String, usize>>,
+    /// Attempts per moto task token (see [`Attempt`]).
+    attempts: Mutex<HashMap<String, Attempt>>,
     calls: Mutex<Vec<Call>>,
     faults: Mutex<HashMap<String, VecDeque<u16>>>,
     chaos: Mutex<Vec<(Chaos, u32)>>,
@@ -99,7 +110,7 @@ impl Front {
             redshift,
             http: reqwest::Client::new(),
             functions: Mutex::new(HashMap::new()),
-            invoking: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
             chaos: Mutex::new(Vec::new()),
@@ -165,30 +176,67 @@ impl Front {
 }
 
 impl FrontState {
-    fn invoking(&self, token: Option<&str>, delta: isize) {
-        let Some(token) = token else { return };
-        let mut running = self.invoking.lock().expect("invoking");
-        let n = running.entry(token.to_string()).or_default();
-        *n = n.saturating_add_signed(delta);
-        if *n == 0 {
-            running.remove(token);
+    /// Gives an invocation its own attempt token `<moto token>~<attempt>`, as AWS gives each attempt of a task a
+    /// new token (moto re-sends the same one on `Retry`).
+    fn begin_attempt(&self, payload: &mut Value) -> Option<(String, u32)> {
+        let token = payload.get("taskToken")?.as_str()?.to_string();
+        let mut attempts = self.attempts.lock().expect("attempts");
+        let a = attempts.entry(token.clone()).or_default();
+        a.current += 1;
+        a.in_flight = true;
+        a.failed = false;
+        payload["taskToken"] = Value::String(format!("{token}~{}", a.current));
+        Some((token, a.current))
+    }
+
+    fn end_attempt(&self, attempt: Option<(String, u32)>, failed: bool) {
+        let Some((token, n)) = attempt else { return };
+        if let Some(a) = self.attempts.lock().expect("attempts").get_mut(&token) {
+            if a.current == n {
+                a.in_flight = false;
+                a.failed = failed;
+            }
         }
     }
 
-    /// Step Functions honours a callback that arrives while its Lambda task is still running; moto answers it
-    /// 200 and drops it. So a callback for a token whose invocation has not returned yet waits for it here.
-    async fn hold_early_callback(&self, operation: &str, body: &Value) {
-        if !operation.starts_with("AWSStepFunctions.SendTask") {
-            return;
-        }
-        let Some(token) = body["taskToken"].as_str() else {
-            return;
+    /// What becomes of a callback on an attempt token, as AWS would treat it: the current attempt's token is
+    /// honoured, also while its invocation still runs (the handler itself may answer, or another function before
+    /// the handler returned; moto would answer 200 and drop it, so the front accepts it and hands it to moto when
+    /// the invocation has returned); a failed or superseded attempt's token is a closed task (`TaskTimedOut`).
+    fn route_callback(self: &Arc<Self>, body: &mut Value, forward: ForwardLater) -> Callback {
+        let Some((token, n)) = body["taskToken"]
+            .as_str()
+            .and_then(|t| t.rsplit_once('~'))
+            .and_then(|(t, n)| Some((t.to_string(), n.parse::<u32>().ok()?)))
+        else {
+            return Callback::Forward;
         };
-        for _ in 0..600 {
-            if !self.invoking.lock().expect("invoking").contains_key(token) {
-                return;
+        let state = self.attempts.lock().expect("attempts").get(&token).copied();
+        match state {
+            Some(a) if a.current == n && !a.failed => {
+                body["taskToken"] = Value::String(token.clone());
+                if !a.in_flight {
+                    return Callback::Forward;
+                }
+                let me = self.clone();
+                let body = Bytes::from(body.to_string());
+                tokio::spawn(async move {
+                    loop {
+                        let a = me.attempts.lock().expect("attempts").get(&token).copied();
+                        match a {
+                            Some(a) if a.current == n && a.in_flight => {}
+                            Some(a) if a.current == n && !a.failed => break,
+                            _ => return,
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                    }
+                    let (method, uri, headers) = forward;
+                    let moto = me.moto.clone();
+                    let _ = forward_to(&me, &moto, method, &uri, &headers, body).await;
+                });
+                Callback::Accepted
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            _ => Callback::Closed,
         }
     }
 
@@ -290,13 +338,44 @@ async fn route(
         Some((FaultKind::Refused, status)) => (refusal(status), status),
         _ => {
             let upstream = if let Some(f) = function {
-                let token = json_body["taskToken"].as_str().map(str::to_string);
-                state.invoking(token.as_deref(), 1);
-                let response = invoke(&state, &f, json_body.clone()).await;
-                state.invoking(token.as_deref(), -1);
+                let mut payload = json_body.clone();
+                let attempt = state.begin_attempt(&mut payload);
+                let response = invoke(&state, &f, payload).await;
+                let failed = response.headers().contains_key("x-amz-function-error");
+                state.end_attempt(attempt, failed);
                 response
             } else {
-                state.hold_early_callback(&operation, &json_body).await;
+                let mut callback = json_body.clone();
+                if operation.starts_with("AWSStepFunctions.SendTask") {
+                    let later = (method.clone(), uri.clone(), headers.clone());
+                    match state.route_callback(&mut callback, later) {
+                        Callback::Forward => {}
+                        Callback::Accepted => {
+                            let ok = (
+                                StatusCode::OK,
+                                [("content-type", "application/x-amz-json-1.0")],
+                                "{}",
+                            )
+                                .into_response();
+                            return log(&state, operation, principal, json_body, ok, fault);
+                        }
+                        Callback::Closed => {
+                            return log(
+                                &state,
+                                operation,
+                                principal,
+                                json_body,
+                                task_timed_out(),
+                                fault,
+                            )
+                        }
+                    }
+                }
+                let body = if callback != json_body {
+                    Bytes::from(callback.to_string())
+                } else {
+                    body
+                };
                 let base = if target
                     .as_deref()
                     .is_some_and(|t| t.starts_with("RedshiftData."))
@@ -305,7 +384,7 @@ async fn route(
                 } else {
                     &state.moto
                 };
-                forward(&state, base, method, &uri, &headers, body).await
+                forward_to(&state, base, method, &uri, &headers, body).await
             };
             let status = upstream.status().as_u16();
             match fault {
@@ -319,6 +398,50 @@ async fn route(
         principal,
         body: json_body,
         status,
+        fault: fault.map(|(k, _)| k),
+    });
+    response
+}
+
+/// The arguments of a request the front forwards later.
+type ForwardLater = (Method, Uri, HeaderMap);
+
+/// What the front does with a callback.
+enum Callback {
+    Forward,
+    /// Accepted now, handed to moto once the invocation returned.
+    Accepted,
+    /// The attempt of the token failed or was retried.
+    Closed,
+}
+
+fn task_timed_out() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amzn-errortype", "TaskTimedOut"),
+        ],
+        json!({"__type": "TaskTimedOut", "message": "Task Timed Out: the attempt of this token failed or was retried"})
+            .to_string(),
+    )
+        .into_response()
+}
+
+/// Records a call answered by the front itself.
+fn log(
+    state: &FrontState,
+    operation: String,
+    principal: String,
+    body: Value,
+    response: Response,
+    fault: Option<(FaultKind, u16)>,
+) -> Response {
+    state.calls.lock().expect("calls").push(Call {
+        operation,
+        principal,
+        body,
+        status: response.status().as_u16(),
         fault: fault.map(|(k, _)| k),
     });
     response
@@ -358,7 +481,7 @@ async fn invoke(state: &FrontState, function: &str, payload: Value) -> Response 
     }
 }
 
-async fn forward(
+async fn forward_to(
     state: &FrontState,
     base: &str,
     method: Method,

@@ -60,7 +60,7 @@ fn chaos(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nothing_is_lost_or_doubled_under_random_faults() {
     let n = env_or("SOAK_N", 200);
-    let concurrency = env_or("SOAK_CONCURRENCY", 8);
+    let concurrency = env_or("SOAK_CONCURRENCY", 16);
     let started_at = Instant::now();
     let stack = Stack::start(StackOptions {
         sweep_grace_seconds: 2,
@@ -152,28 +152,32 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
             }
         }
     }
-    // Answers per task token: those Step Functions received, and those whose success the caller saw. A caller
-    // that lost the answer of a callback that took effect may send it again (Step Functions rejects the second);
-    // a caller that saw a success and still answered again would be a double callback.
+    // Answers Step Functions accepted, per task (the moto token; the front gives each attempt `<token>~<n>`). An
+    // answer whose response was lost may be sent again; any other second accepted answer is a double callback.
     let calls = stack.front.calls();
-    let mut received: BTreeMap<String, usize> = BTreeMap::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut accepted: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for c in calls.iter().filter(|c| {
         (c.operation == "AWSStepFunctions.SendTaskSuccess"
             || c.operation == "AWSStepFunctions.SendTaskFailure")
             && c.status < 300
     }) {
-        let token = c.body["taskToken"].as_str().unwrap_or_default().to_string();
-        *received.entry(token.clone()).or_default() += 1;
-        if c.fault.is_none() {
-            *seen.entry(token).or_default() += 1;
+        let token = c.body["taskToken"].as_str().unwrap_or_default();
+        let task = token.rsplit_once('~').map_or(token, |(t, _)| t).to_string();
+        let e = accepted.entry(task).or_default();
+        e.0 += 1;
+        if c.fault == Some(FaultKind::LostResponse) {
+            e.1 += 1;
         }
     }
-    let doubled_tokens = seen.values().filter(|&&k| k > 1).count();
+    let doubled_tokens = accepted
+        .values()
+        .filter(|(all, lost)| all - lost > 1)
+        .count();
+    let resent_after_lost_answer = accepted.values().filter(|(_, lost)| *lost > 0).count();
     // What happened to each execution that did not succeed and each task answered twice, for the failure message.
-    let mut suspects: Vec<String> = seen
+    let mut suspects: Vec<String> = accepted
         .iter()
-        .filter(|(_, &k)| k > 1)
+        .filter(|(_, (all, lost))| all - lost > 1)
         .map(|(t, _)| t.clone())
         .collect();
     for (_, run) in &runs {
@@ -201,7 +205,6 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
             );
         }
     }
-    let resent_after_lost_answer = received.values().filter(|&&k| k > 1).count();
     let ran: Vec<(i32, i64)> = db
         .query("select i, count(*) from soak group by i", &[])
         .await
@@ -224,7 +227,7 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
     let succeeded = status.get("SUCCEEDED").copied().unwrap_or(0);
     println!(
         "soak: {n} executions in {:.1} s (concurrency {concurrency}); outcomes {status:?}; lost {}; \
-         tasks answered twice {doubled_tokens} (resent after a lost answer {resent_after_lost_answer}); \
+         tasks answered twice {doubled_tokens} (tasks with a lost answer {resent_after_lost_answer}); \
          SQL run twice {sql_doubled}; SQL rows {}",
         started_at.elapsed().as_secs_f64(),
         n - succeeded,
