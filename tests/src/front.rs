@@ -5,7 +5,8 @@
 //!   exactly as Lambda reports it, so a state's `Catch` on the error name works.
 //!   Each invocation gets its own attempt token `<moto token>~<n>`, as AWS gives each attempt of a task a new
 //!   token while moto re-sends the same one on `Retry`; a callback on the current attempt is honoured, also while
-//!   its invocation still runs (moto would drop it), and one on a failed or retried attempt is `TaskTimedOut`.
+//!   its invocation still runs (moto would drop it; the answer then wins over the invocation's error), and one on a
+//!   failed or retried attempt, or on a task already answered, is `TaskTimedOut`.
 //! - `X-Amz-Target: RedshiftData.*` goes to `redshift-local`.
 //! - Everything else goes to moto.
 //!
@@ -73,6 +74,8 @@ struct Attempt {
     current: u32,
     in_flight: bool,
     failed: bool,
+    /// The task was answered: Step Functions refuses any further answer.
+    closed: bool,
 }
 
 /// Shared state of the front.
@@ -189,13 +192,28 @@ impl FrontState {
         Some((token, a.current))
     }
 
-    fn end_attempt(&self, attempt: Option<(String, u32)>, failed: bool) {
-        let Some((token, n)) = attempt else { return };
-        if let Some(a) = self.attempts.lock().expect("attempts").get_mut(&token) {
-            if a.current == n {
-                a.in_flight = false;
-                a.failed = failed;
-            }
+    /// Ends an attempt; `true` when its task was answered while it ran (the answer wins over its error).
+    fn end_attempt(&self, attempt: Option<(String, u32)>, failed: bool) -> bool {
+        let Some((token, n)) = attempt else {
+            return false;
+        };
+        let mut attempts = self.attempts.lock().expect("attempts");
+        let Some(a) = attempts.get_mut(&token) else {
+            return false;
+        };
+        if a.current == n {
+            a.in_flight = false;
+            a.failed = failed && !a.closed;
+        }
+        a.closed
+    }
+
+    /// Marks a task answered once Step Functions accepted an answer.
+    fn close(&self, body: &Value) {
+        let token = body["taskToken"].as_str().unwrap_or_default();
+        let task = token.rsplit_once('~').map_or(token, |(t, _)| t);
+        if let Some(a) = self.attempts.lock().expect("attempts").get_mut(task) {
+            a.closed = true;
         }
     }
 
@@ -213,10 +231,13 @@ impl FrontState {
         };
         let state = self.attempts.lock().expect("attempts").get(&token).copied();
         match state {
-            Some(a) if a.current == n && !a.failed => {
+            Some(a) if a.current == n && !a.failed && !a.closed => {
                 body["taskToken"] = Value::String(token.clone());
                 if !a.in_flight {
                     return Callback::Forward;
+                }
+                if let Some(a) = self.attempts.lock().expect("attempts").get_mut(&token) {
+                    a.closed = true;
                 }
                 let me = self.clone();
                 let body = Bytes::from(body.to_string());
@@ -342,8 +363,12 @@ async fn route(
                 let attempt = state.begin_attempt(&mut payload);
                 let response = invoke(&state, &f, payload).await;
                 let failed = response.headers().contains_key("x-amz-function-error");
-                state.end_attempt(attempt, failed);
-                response
+                if state.end_attempt(attempt, failed) && failed {
+                    // Answered while it ran: the task is over, its error no longer counts.
+                    (StatusCode::OK, [("content-type", "application/json")], "{}").into_response()
+                } else {
+                    response
+                }
             } else {
                 let mut callback = json_body.clone();
                 if operation.starts_with("AWSStepFunctions.SendTask") {
@@ -387,6 +412,9 @@ async fn route(
                 forward_to(&state, base, method, &uri, &headers, body).await
             };
             let status = upstream.status().as_u16();
+            if operation.starts_with("AWSStepFunctions.SendTask") && status < 300 {
+                state.close(&json_body);
+            }
             match fault {
                 Some((_, injected)) => (refusal(injected), status),
                 None => (upstream, status),

@@ -152,34 +152,53 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
             }
         }
     }
-    // Answers Step Functions accepted, per task (the moto token; the front gives each attempt `<token>~<n>`). An
-    // answer whose response was lost may be sent again; any other second accepted answer is a double callback.
+    // Double callbacks: any answer sent to a task after its caller had seen an earlier answer accepted (the front
+    // refuses it as Step Functions would, so it is counted where it was sent). A resend after a lost answer is
+    // not one: its sender never saw the first accepted.
     let calls = stack.front.calls();
-    let mut accepted: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    for c in calls.iter().filter(|c| {
-        (c.operation == "AWSStepFunctions.SendTaskSuccess"
-            || c.operation == "AWSStepFunctions.SendTaskFailure")
-            && c.status < 300
-    }) {
+    let mut answered: BTreeMap<String, (bool, usize, usize)> = BTreeMap::new();
+    for c in calls
+        .iter()
+        .filter(|c| c.operation.starts_with("AWSStepFunctions.SendTask"))
+    {
         let token = c.body["taskToken"].as_str().unwrap_or_default();
         let task = token.rsplit_once('~').map_or(token, |(t, _)| t).to_string();
-        let e = accepted.entry(task).or_default();
-        e.0 += 1;
-        if c.fault == Some(FaultKind::LostResponse) {
+        let e = answered.entry(task).or_default();
+        if e.0 {
             e.1 += 1;
         }
+        if c.status < 300 && c.fault.is_none() {
+            e.0 = true;
+        }
+        if c.fault == Some(FaultKind::LostResponse) {
+            e.2 += 1;
+        }
     }
-    let doubled_tokens = accepted
-        .values()
-        .filter(|(all, lost)| all - lost > 1)
-        .count();
-    let resent_after_lost_answer = accepted.values().filter(|(_, lost)| *lost > 0).count();
+    let doubled_tokens = answered.values().filter(|(_, after, _)| *after > 0).count();
+    let resent_after_lost_answer = answered.values().filter(|(_, _, lost)| *lost > 0).count();
     // What happened to each execution that did not succeed and each task answered twice, for the failure message.
-    let mut suspects: Vec<String> = accepted
+    let mut suspects: Vec<String> = answered
         .iter()
-        .filter(|(_, (all, lost))| all - lost > 1)
+        .filter(|(_, (_, after, _))| *after > 0)
         .map(|(t, _)| t.clone())
         .collect();
+    // The statements of tasks answered twice (their name is in the callback's output).
+    for c in &calls {
+        if c.operation.starts_with("AWSStepFunctions.SendTask")
+            && suspects.iter().any(|t| {
+                c.body["taskToken"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with(t.as_str())
+            })
+        {
+            let output: serde_json::Value =
+                serde_json::from_str(c.body["output"].as_str().unwrap_or("{}")).unwrap_or_default();
+            if let Some(name) = output["statementName"].as_str() {
+                suspects.push(name.to_string());
+            }
+        }
+    }
     for (_, run) in &runs {
         if let Ok(r) = run {
             if r.status != "SUCCEEDED" {
