@@ -216,25 +216,18 @@ impl Template {
                 Value::Bool(self.eval(&a[0])? == self.eval(&a[1])?)
             }
             "Not" => Value::Bool(!truth(&self.eval(&args()[0])?)?),
-            "And" => Value::Bool(
-                args()
-                    .iter()
-                    .map(|c| self.eval(c).and_then(|v| truth(&v)))
-                    .collect::<anyhow::Result<Vec<_>>>()?
-                    .into_iter()
-                    .all(|b| b),
-            ),
-            "Or" => Value::Bool(
-                args()
-                    .iter()
-                    .map(|c| self.eval(c).and_then(|v| truth(&v)))
-                    .collect::<anyhow::Result<Vec<_>>>()?
-                    .into_iter()
-                    .any(|b| b),
-            ),
+            "And" => Value::Bool(self.truths(&args())?.into_iter().all(|b| b)),
+            "Or" => Value::Bool(self.truths(&args())?.into_iter().any(|b| b)),
             "Condition" => Value::Bool(self.condition(arg.as_str().unwrap_or_default())?),
             other => bail!("intrinsic function {other} is not evaluated by the tests"),
         })
+    }
+
+    fn truths(&self, conditions: &[Yaml]) -> anyhow::Result<Vec<bool>> {
+        conditions
+            .iter()
+            .map(|c| self.eval(c).and_then(|v| truth(&v)))
+            .collect()
     }
 
     fn reference(&self, name: &str) -> anyhow::Result<String> {

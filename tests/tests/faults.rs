@@ -126,6 +126,21 @@ async fn deletes(stack: &Stack, n: usize) {
     }
 }
 
+/// A stack without its poller, and one execution whose completion event waits in the queue.
+async fn an_event_waiting(machine_name: &str) -> (Stack, String, String) {
+    let stack = Stack::start(StackOptions {
+        poll: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sm = one_step_machine(&stack, machine_name).await;
+    let execution = start(&stack, &sm).await;
+    queued(&stack, 1).await;
+    let name = record(&stack, &execution).await.statement_name;
+    (stack, execution, name)
+}
+
 fn callbacks(stack: &Stack) -> usize {
     stack.front.count("AWSStepFunctions.SendTaskSuccess")
         + stack.front.count("AWSStepFunctions.SendTaskFailure")
@@ -133,16 +148,7 @@ fn callbacks(stack: &Stack) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn malformed_bodies_end_in_the_dlq_and_their_neighbours_settle() {
-    let mut stack = Stack::start(StackOptions {
-        poll: false,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let sm = one_step_machine(&stack, "malformed").await;
-    let execution = start(&stack, &sm).await;
-    queued(&stack, 1).await;
-    let name = record(&stack, &execution).await.statement_name;
+    let (mut stack, execution, name) = an_event_waiting("malformed").await;
     let malformed = [
         "not json at all".to_string(),
         json!({"source": "aws.redshift-data", "detail-type": "Redshift Data Statement Status Change",
@@ -260,16 +266,7 @@ async fn two_completers_racing_on_one_event_call_back_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_completer_that_crashed_after_its_claim_is_finished_when_its_lease_ends() {
     use tasker_core::ports::{Claim, StateStore};
-    let mut stack = Stack::start(StackOptions {
-        poll: false,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let sm = one_step_machine(&stack, "crash").await;
-    let execution = start(&stack, &sm).await;
-    queued(&stack, 1).await;
-    let name = record(&stack, &execution).await.statement_name;
+    let (mut stack, execution, name) = an_event_waiting("crash").await;
     // A completer claimed the record and died before its callback: its lease (3 s here) is all that is left.
     let now = chrono::Utc::now();
     let claim = stack
