@@ -352,7 +352,7 @@ async fn route(
         (None, Some(t)) => t.clone(),
         (None, None) => format!("{method} {}", uri.path()),
     };
-    let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let principal = signer(&headers).unwrap_or_default();
     let fault = state.fault_for(&operation, &principal);
     let (response, status) = match fault {
@@ -361,6 +361,8 @@ async fn route(
             let upstream = if let Some(f) = function {
                 let mut payload = json_body.clone();
                 let attempt = state.begin_attempt(&mut payload);
+                // Logged as the handler got it (with its attempt token), so a test can replay it.
+                json_body = payload.clone();
                 let response = invoke(&state, &f, payload).await;
                 let failed = response.headers().contains_key("x-amz-function-error");
                 if state.end_attempt(attempt, failed) && failed {
