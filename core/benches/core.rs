@@ -17,7 +17,8 @@ fn benches(c: &mut Criterion) {
             statement_name(
                 &prefix,
                 black_box(&EntryKey {
-                    execution_arn: "arn:aws:states:eu-west-1:123456789012:execution:nightly-elt:2026-11-25",
+                    execution_arn:
+                        "arn:aws:states:eu-west-1:123456789012:execution:nightly-elt:2026-11-25",
                     state_name: Some("LoadDay"),
                     state_entered_time: Some("2026-11-25T02:00:00.123Z"),
                     sql_digest: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
@@ -30,7 +31,9 @@ fn benches(c: &mut Criterion) {
         "stateName": "LoadDay", "stateEnteredTime": "2026-11-25T02:00:00.123Z",
         "sqlStatement": "call etl.load_day(:day)", "parameters": {"day": "2026-11-24"}, "resultRows": 10
     });
-    c.bench_function("parse starter payload", |b| b.iter(|| parse(black_box(&payload))));
+    c.bench_function("parse starter payload", |b| {
+        b.iter(|| parse(black_box(&payload)))
+    });
     let body = json!({"version": "0", "id": "e", "source": "aws.redshift-data",
         "detail-type": "Redshift Data Statement Status Change", "time": "2026-11-25T02:00:03Z",
         "region": "eu-west-1", "resources": [],
