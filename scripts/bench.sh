@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The benchmarks of BENCHMARKS.md that run on this machine (not part of the test command: speed is measured,
+# never asserted): init time and peak memory against Python + boto3, the calls per phase, and core's criterion
+# bench. The arm64 binary sizes come from `bash scripts/check-infra.sh`.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+bash scripts/setup.sh
+export TASKER_VENV="${TASKER_VENV:-$root/.venv}"
+echo "== init time and peak memory (release binaries vs python3 + boto3)"
+cargo build --release -q -p starter -p completer -p canceller
+cargo run -q -p tasker-tests --example init_bench
+echo "== AWS calls per phase"
+cargo test -q -p tasker-tests --test call_counts -- --nocapture 2>&1 | grep -E '^(start|retried|cancel)'
+echo "== core (criterion)"
+cargo bench -q -p tasker-core --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | grep -E 'time:|^[a-z]' | grep -v Warming
