@@ -57,7 +57,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let api = listener.local_addr()?.to_string();
     let app = axum::Router::new()
-        .route("/2018-06-01/runtime/invocation/next", axum::routing::get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/next",
+            axum::routing::get(next),
+        )
         .with_state(Arc::new(tx));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
@@ -73,7 +76,9 @@ async fn main() -> anyhow::Result<()> {
             ],
         )])
         .collect();
-    println!("init until the first Runtime API `next`, median of {runs} runs (peak RSS at that moment)");
+    println!(
+        "init until the first Runtime API `next`, median of {runs} runs (peak RSS at that moment)"
+    );
     let mut results = Vec::new();
     for (name, argv) in &candidates {
         let mut times = Vec::new();
@@ -112,7 +117,10 @@ async fn main() -> anyhow::Result<()> {
             child.wait()?;
         }
         let (t, m) = (median(times), median(rss));
-        println!("{name:<16} init {t:8.1} ms   peak RSS {:7.1} MiB", m / 1024.0);
+        println!(
+            "{name:<16} init {t:8.1} ms   peak RSS {:7.1} MiB",
+            m / 1024.0
+        );
         results.push((name.clone(), t, m));
     }
     let python_ms = results.last().map(|r| r.1).unwrap_or(f64::NAN);
