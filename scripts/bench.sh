@@ -10,6 +10,8 @@ export TASKER_VENV="${TASKER_VENV:-$root/.venv}"
 echo "== init time and peak memory (release binaries vs python3 + boto3)"
 cargo build --release -q -p starter -p completer -p canceller
 cargo run -q -p tasker-tests --example init_bench
+echo "== completion latency, batch concurrency, starter throughput (local stack)"
+cargo run -q -p tasker-tests --example flow_bench
 echo "== AWS calls per phase"
 cargo test -q -p tasker-tests --test call_counts -- --nocapture 2>&1 | grep -E '^(start|retried|cancel)'
 echo "== core (criterion)"

@@ -45,6 +45,8 @@ pub struct Call {
     pub status: u16,
     /// A fault the front injected on this call, if any.
     pub fault: Option<FaultKind>,
+    /// When the call was answered.
+    pub at: std::time::SystemTime,
 }
 
 /// How an injected fault looks to the caller.
@@ -89,6 +91,8 @@ pub struct FrontState {
     calls: Mutex<Vec<Call>>,
     faults: Mutex<HashMap<String, VecDeque<u16>>>,
     chaos: Mutex<Vec<(Chaos, u32)>>,
+    /// Added before each forwarded call, to stand in for a real service's network latency in benchmarks.
+    latency: Mutex<std::time::Duration>,
 }
 
 /// The running front; stopped on drop.
@@ -117,6 +121,7 @@ impl Front {
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
             chaos: Mutex::new(Vec::new()),
+            latency: Mutex::new(std::time::Duration::ZERO),
         });
         let app = axum::Router::new()
             .fallback(route)
@@ -170,6 +175,11 @@ impl Front {
     /// Adds a random fault rule (see [`Chaos`]).
     pub fn chaos(&self, rule: Chaos) {
         self.state.chaos.lock().expect("chaos").push((rule, 0));
+    }
+
+    /// Delays every forwarded call by `latency` (benchmarks: an AWS-like round trip).
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        *self.state.latency.lock().expect("latency") = latency;
     }
 
     /// Removes every random fault rule.
@@ -429,6 +439,7 @@ async fn route(
         body: json_body,
         status,
         fault: fault.map(|(k, _)| k),
+        at: std::time::SystemTime::now(),
     });
     response
 }
@@ -473,6 +484,7 @@ fn log(
         body,
         status: response.status().as_u16(),
         fault: fault.map(|(k, _)| k),
+        at: std::time::SystemTime::now(),
     });
     response
 }
@@ -519,6 +531,10 @@ async fn forward_to(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
+    let latency = *state.latency.lock().expect("latency");
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let url = format!(
         "{base}{}",
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
