@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks of BENCHMARKS.md that run on this machine (not part of the test command: speed is measured,
-# never asserted): init time and peak memory against Python + boto3, the calls per phase, and core's criterion
-# bench. The arm64 binary sizes come from `bash scripts/check-infra.sh`.
+# never asserted): init time and peak memory against Python + boto3, completion latency, batch concurrency and
+# starter throughput on the local stack, the calls per phase, the arm64 binary sizes, and core's criterion bench.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,5 +14,7 @@ echo "== completion latency, batch concurrency, starter throughput (local stack)
 cargo run -q -p tasker-tests --example flow_bench
 echo "== AWS calls per phase"
 cargo test -q -p tasker-tests --test call_counts -- --nocapture 2>&1 | grep -E '^(start|retried|cancel)'
+echo "== stripped arm64 bootstrap sizes (sam build)"
+bash scripts/check-infra.sh 2>/dev/null | grep 'bootstrap: arm64'
 echo "== core (criterion)"
 cargo bench -q -p tasker-core --bench core -- --warm-up-time 1 --measurement-time 3 2>&1 | grep -E 'time:|^[a-z]' | grep -v Warming
