@@ -7,7 +7,6 @@
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant, SystemTime};
-use tasker_tests::asl::{machine, sql_state};
 use tasker_tests::stack::{Stack, StackOptions};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -26,13 +25,7 @@ fn env_or(name: &str, default: usize) -> usize {
 async fn latency(n: usize) -> anyhow::Result<()> {
     let stack = Stack::start(StackOptions::default()).await?;
     let sm = stack
-        .create_state_machine(
-            "latency",
-            &machine(
-                json!({"RunSql": sql_state(json!({"sqlStatement": "select 1"}), "Done")}),
-                "RunSql",
-            ),
-        )
+        .sql_machine("latency", json!({"sqlStatement": "select 1"}))
         .await?;
     let runs: Vec<_> = futures::stream::iter(0..n)
         .map(|_| stack.run(&sm, json!({}), Duration::from_secs(120)))
@@ -82,25 +75,12 @@ async fn batch(latency: Duration) -> anyhow::Result<()> {
     })
     .await?;
     let sm = stack
-        .create_state_machine(
-            "batch",
-            &machine(
-                json!({"RunSql": sql_state(json!({"sqlStatement": "select 1"}), "Done")}),
-                "RunSql",
-            ),
-        )
+        .sql_machine("batch", json!({"sqlStatement": "select 1"}))
         .await?;
     let mut timings = Vec::new();
     for size in [1usize, 10, 1, 10, 1, 10] {
         for _ in 0..size {
-            stack
-                .sfn()
-                .start_execution()
-                .state_machine_arn(&sm)
-                .name(format!("x{}", uuid::Uuid::new_v4().simple()))
-                .input("{}")
-                .send()
-                .await?;
+            stack.start_execution(&sm, json!({})).await?;
         }
         let mut records = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(30);

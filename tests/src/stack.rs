@@ -281,6 +281,32 @@ impl Stack {
         Ok(out.state_machine_arn)
     }
 
+    /// Creates a state machine of one recommended SQL step ([`crate::asl::sql_state`]) with `payload`.
+    pub async fn sql_machine(&self, name: &str, payload: Value) -> anyhow::Result<String> {
+        let definition = crate::asl::machine(
+            json!({"RunSql": crate::asl::sql_state(payload, "Done")}),
+            "RunSql",
+        );
+        self.create_state_machine(name, &definition).await
+    }
+
+    /// Starts an execution with a unique name, without waiting for it.
+    pub async fn start_execution(
+        &self,
+        state_machine: &str,
+        input: Value,
+    ) -> anyhow::Result<String> {
+        let started = self
+            .sfn()
+            .start_execution()
+            .state_machine_arn(state_machine)
+            .name(format!("x{}", uuid::Uuid::new_v4().simple()))
+            .input(input.to_string())
+            .send()
+            .await?;
+        Ok(started.execution_arn)
+    }
+
     /// Starts an execution (with a unique name) and waits until it leaves RUNNING.
     pub async fn run(
         &self,
@@ -288,16 +314,28 @@ impl Stack {
         input: Value,
         timeout: Duration,
     ) -> anyhow::Result<Execution> {
-        let name = format!("x{}", uuid::Uuid::new_v4().simple());
-        let started = self
-            .sfn()
-            .start_execution()
-            .state_machine_arn(state_machine)
-            .name(name)
-            .input(input.to_string())
-            .send()
-            .await?;
-        self.wait(&started.execution_arn, timeout).await
+        let arn = self.start_execution(state_machine, input).await?;
+        self.wait(&arn, timeout).await
+    }
+
+    /// Waits until the newest record of an execution is settled; its status.
+    pub async fn settled(
+        &self,
+        execution_arn: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<tasker_core::record::RecordStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let records = self.records(execution_arn).await?;
+            if let Some(r) = records.first().filter(|r| r.status.is_settled()) {
+                return Ok(r.status);
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{execution_arn} never settled: {records:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Waits for an execution to end.

@@ -5,7 +5,6 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tasker_tests::asl::{machine, sql_state};
 use tasker_tests::stack::{Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -37,17 +36,6 @@ fn counts(pairs: &[(&str, &[(&str, usize)])]) -> BTreeMap<String, BTreeMap<Strin
             )
         })
         .collect()
-}
-
-async fn settled(stack: &Stack, execution: &str) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !stack.records(execution).await.unwrap()[0]
-        .status
-        .is_settled()
-    {
-        assert!(std::time::Instant::now() < deadline, "never settled");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -97,15 +85,15 @@ async fn each_phase_makes_the_minimum_of_calls() {
         ),
     ] {
         let sm = stack
-            .create_state_machine(
+            .sql_machine(
                 &format!("counts-{}", uuid::Uuid::new_v4().simple()),
-                &machine(json!({"RunSql": sql_state(payload, "Done")}), "RunSql"),
+                payload,
             )
             .await
             .unwrap();
         let from = stack.front.calls().len();
         let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
-        settled(&stack, &run.arn).await;
+        stack.settled(&run.arn, TIMEOUT).await.unwrap();
         let got = calls_since(&stack, from);
         phase(
             &format!("start + complete {name}"),
@@ -123,28 +111,16 @@ async fn each_phase_makes_the_minimum_of_calls() {
     // A retried start of a running statement (the Lambda retry of the same payload): one conditional write that
     // finds the record, nothing started again.
     let sm = stack
-        .create_state_machine(
+        .sql_machine(
             "counts-retry",
-            &machine(
-                json!({"RunSql": sql_state(json!({"sqlStatement": "select pg_sleep(2)"}), "Done")}),
-                "RunSql",
-            ),
+            json!({"sqlStatement": "select pg_sleep(2)"}),
         )
         .await
         .unwrap();
-    let started = stack
-        .sfn()
-        .start_execution()
-        .state_machine_arn(&sm)
-        .name("counts-retry")
-        .input("{}")
-        .send()
-        .await
-        .unwrap();
+    let execution = stack.start_execution(&sm, json!({})).await.unwrap();
     let payload: Value = loop {
         let invoked = stack.front.calls().into_iter().find(|c| {
-            c.operation == "Lambda.Invoke:starter"
-                && c.body["executionArn"] == json!(started.execution_arn)
+            c.operation == "Lambda.Invoke:starter" && c.body["executionArn"] == json!(execution)
         });
         if let Some(c) = invoked {
             break c.body;
@@ -158,31 +134,20 @@ async fn each_phase_makes_the_minimum_of_calls() {
         calls_since(&stack, from),
         counts(&[("starter", &[("PutItem", 1)])]),
     );
-    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    let run = stack.wait(&execution, TIMEOUT).await.unwrap();
     assert_eq!(run.status, "SUCCEEDED", "{run:?}");
 
     // Cancel: one query of the execution's records, a claim, CancelStatement, the settle.
     let sm = stack
-        .create_state_machine(
+        .sql_machine(
             "counts-cancel",
-            &machine(
-                json!({"RunSql": sql_state(json!({"sqlStatement": "select pg_sleep(30)"}), "Done")}),
-                "RunSql",
-            ),
+            json!({"sqlStatement": "select pg_sleep(30)"}),
         )
         .await
         .unwrap();
-    let started = stack
-        .sfn()
-        .start_execution()
-        .state_machine_arn(&sm)
-        .name("counts-cancel")
-        .input("{}")
-        .send()
-        .await
-        .unwrap();
+    let execution = stack.start_execution(&sm, json!({})).await.unwrap();
     while stack
-        .records(&started.execution_arn)
+        .records(&execution)
         .await
         .unwrap()
         .first()
@@ -193,7 +158,7 @@ async fn each_phase_makes_the_minimum_of_calls() {
     let from = stack.front.calls().len();
     stack
         .canceller
-        .handle(&json!({"executionArn": started.execution_arn}))
+        .handle(&json!({"executionArn": execution}))
         .await
         .unwrap();
     // Only the canceller's: the ABORTED event it causes may already reach the completer.
@@ -210,7 +175,7 @@ async fn each_phase_makes_the_minimum_of_calls() {
     let _ = stack
         .sfn()
         .stop_execution()
-        .execution_arn(&started.execution_arn)
+        .execution_arn(&execution)
         .send()
         .await;
     assert_eq!(table.len(), 5);

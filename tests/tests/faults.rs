@@ -5,30 +5,12 @@
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tasker_core::record::{RecordStatus, StatementRecord};
-use tasker_tests::asl::{machine, sql_state};
 use tasker_tests::stack::{sdk_config_as, Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn one_step_machine(stack: &Stack, name: &str) -> String {
-    let definition = machine(
-        json!({"RunSql": sql_state(json!({"sqlStatement": "select 1 as one"}), "Done")}),
-        "RunSql",
-    );
-    stack.create_state_machine(name, &definition).await.unwrap()
-}
-
-async fn start(stack: &Stack, sm: &str) -> String {
-    stack
-        .sfn()
-        .start_execution()
-        .state_machine_arn(sm)
-        .name(format!("x{}", uuid::Uuid::new_v4().simple()))
-        .input("{}")
-        .send()
-        .await
-        .unwrap()
-        .execution_arn
+fn select_one() -> Value {
+    json!({"sqlStatement": "select 1 as one"})
 }
 
 /// Waits until the queue holds `n` messages (visible or not), the completion events left for a poller.
@@ -134,8 +116,8 @@ async fn an_event_waiting(machine_name: &str) -> (Stack, String, String) {
     })
     .await
     .unwrap();
-    let sm = one_step_machine(&stack, machine_name).await;
-    let execution = start(&stack, &sm).await;
+    let sm = stack.sql_machine(machine_name, select_one()).await.unwrap();
+    let execution = stack.start_execution(&sm, json!({})).await.unwrap();
     queued(&stack, 1).await;
     let name = record(&stack, &execution).await.statement_name;
     (stack, execution, name)
@@ -188,7 +170,7 @@ async fn duplicated_late_out_of_order_and_foreign_events_call_back_nothing_more(
         duplicate: 1.0,
         ..Default::default()
     });
-    let sm = one_step_machine(&stack, "duplicates").await;
+    let sm = stack.sql_machine("duplicates", select_one()).await.unwrap();
     let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
     assert_eq!(run.status, "SUCCEEDED", "{run:?}");
     let settled = record(&stack, &run.arn).await;
@@ -237,13 +219,13 @@ async fn two_completers_racing_on_one_event_call_back_once() {
     })
     .await
     .unwrap();
-    let sm = one_step_machine(&stack, "race").await;
+    let sm = stack.sql_machine("race", select_one()).await.unwrap();
     let rival = completer::Completer::new(
         &sdk_config_as(&stack.front.url(), "completer"),
         stack.settings.clone(),
     );
     for round in 0..5 {
-        let execution = start(&stack, &sm).await;
+        let execution = stack.start_execution(&sm, json!({})).await.unwrap();
         queued(&stack, 1).await;
         let bodies = drain(&stack, &stack.queue_url).await;
         assert_eq!(bodies.len(), 1);

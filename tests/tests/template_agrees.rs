@@ -351,18 +351,10 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
     let settled = |n: &'static str| {
         let stack = &stack;
         async move {
-            let deadline = std::time::Instant::now() + Duration::from_secs(30);
-            loop {
-                let r = stack.records(&exec(n)).await.unwrap();
-                if r.first().is_some_and(|r| r.status.is_settled()) {
-                    return r[0].status;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "{n} never settled: {r:?}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            stack
+                .settled(&exec(n), Duration::from_secs(30))
+                .await
+                .unwrap()
         }
     };
 
