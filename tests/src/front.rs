@@ -27,10 +27,28 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use tasker_core::TaskerError;
 
-/// A Lambda handler as the front calls it.
+/// A Lambda handler as the front calls it: in-process, or a real binary behind a Runtime API.
 pub type Handler = Arc<
-    dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<Value, TaskerError>> + Send>> + Send + Sync,
+    dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<Value, FunctionError>> + Send>>
+        + Send
+        + Sync,
 >;
+
+/// A function's error as Lambda reports it: `errorType` becomes the Step Functions error name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionError {
+    pub error_type: String,
+    pub message: String,
+}
+
+impl From<TaskerError> for FunctionError {
+    fn from(e: TaskerError) -> Self {
+        FunctionError {
+            error_type: e.error_type().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
 
 /// One call seen by the front.
 #[derive(Debug, Clone)]
@@ -517,7 +535,7 @@ async fn invoke(state: &FrontState, function: &str, payload: Value) -> Response 
                 ("content-type", "application/json"),
                 ("x-amz-function-error", "Unhandled"),
             ],
-            json!({"errorType": e.error_type(), "errorMessage": e.to_string()}).to_string(),
+            json!({"errorType": e.error_type, "errorMessage": e.message}).to_string(),
         )
             .into_response(),
     }

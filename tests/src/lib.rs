@@ -16,6 +16,7 @@ pub mod asl;
 pub mod front;
 pub mod moto;
 pub mod postgres;
+pub mod runtime_api;
 pub mod stack;
 pub mod template;
 

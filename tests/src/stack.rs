@@ -43,6 +43,9 @@ pub struct StackOptions {
     pub poll: bool,
     /// Run the completer's sweeper this often, as its schedule would.
     pub sweep_every: Option<Duration>,
+    /// Serve the functions with the real binaries in this directory (`starter`, `completer`, `canceller`)
+    /// behind a local Runtime API, instead of in-process handlers.
+    pub binaries: Option<std::path::PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -55,6 +58,7 @@ impl Default for StackOptions {
             sweep_grace_seconds: 300,
             poll: true,
             sweep_every: None,
+            binaries: None,
         }
     }
 }
@@ -62,6 +66,10 @@ impl Default for StackOptions {
 /// A running local stack. Field order is drop order: the poller and front stop before the servers.
 pub struct Stack {
     background: Vec<tokio::task::JoinHandle<()>>,
+    /// The binaries' processes, when the stack runs them: held so that they stop with the stack.
+    _functions: Vec<crate::runtime_api::Function>,
+    /// What the SQS poller and the sweeper invoke: the completer, in-process or its binary.
+    completer_handler: Handler,
     pub front: Front,
     pub redshift: redshift_local::Server,
     pub moto: Moto,
@@ -109,12 +117,52 @@ pub fn sdk_config_as(endpoint: &str, principal: &str) -> SdkConfig {
         .build()
 }
 
+/// The environment a deployment gives a function (the template's), pointed at the local stack.
+fn function_env(
+    endpoint: &str,
+    name: &str,
+    settings: &Settings,
+    target: &Target,
+) -> Vec<(String, String)> {
+    let mut env = vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_REGION", REGION.to_string()),
+        ("AWS_ACCESS_KEY_ID", name.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        ("RUST_LOG", "info".to_string()),
+        ("TABLE_NAME", settings.table_name.clone()),
+        ("STATEMENT_PREFIX", settings.prefix.as_str().to_string()),
+        ("RECORD_TTL_DAYS", settings.record_ttl_days.to_string()),
+        (
+            "SWEEP_GRACE_SECONDS",
+            settings.sweep_grace_seconds.to_string(),
+        ),
+    ];
+    if let Target::Cluster {
+        identifier,
+        database,
+        auth: ClusterAuth::DbUser(user),
+    } = target
+    {
+        env.extend([
+            ("CLUSTER_IDENTIFIER", identifier.clone()),
+            ("DATABASE", database.clone()),
+            ("DB_USER", user.clone()),
+        ]);
+    }
+    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
 fn handler<F, Fut>(f: F) -> Handler
 where
     F: Fn(Value) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Value, tasker_core::TaskerError>> + Send + 'static,
 {
-    Arc::new(move |v| Box::pin(f(v)))
+    Arc::new(move |v| {
+        let fut = f(v);
+        Box::pin(async move { fut.await.map_err(crate::front::FunctionError::from) })
+    })
 }
 
 impl Stack {
@@ -166,34 +214,55 @@ impl Stack {
             &as_function("canceller"),
             &settings,
         ));
-        {
-            let s = starter.clone();
-            front.register(
+        let s = starter.clone();
+        let c = completer.clone();
+        let k = canceller.clone();
+        let mut handlers: Vec<(&str, Handler)> = vec![
+            (
                 "starter",
                 handler(move |v| {
                     let s = s.clone();
                     async move { s.handle(&v).await }
                 }),
-            );
-            let c = completer.clone();
-            front.register(
+            ),
+            (
                 "completer",
                 handler(move |v| {
                     let c = c.clone();
                     async move { c.handle(&v).await }
                 }),
-            );
-            let c = canceller.clone();
-            front.register(
+            ),
+            (
                 "canceller",
                 handler(move |v| {
-                    let c = c.clone();
-                    async move { c.handle(&v).await }
+                    let k = k.clone();
+                    async move { k.handle(&v).await }
                 }),
-            );
+            ),
+        ];
+        let mut functions = Vec::new();
+        if let Some(dir) = &options.binaries {
+            for (name, h) in handlers.iter_mut() {
+                let env = function_env(&front.url(), name, &settings, &target);
+                let f = crate::runtime_api::Function::start(
+                    &dir.join(*name),
+                    name,
+                    &function_arn(name),
+                    &env,
+                )
+                .await?;
+                *h = f.handler();
+                functions.push(f);
+            }
+        }
+        let completer_handler = handlers[1].1.clone();
+        for (name, h) in handlers {
+            front.register(name, h);
         }
         let mut stack = Stack {
             background: Vec::new(),
+            _functions: functions,
+            completer_handler,
             front,
             redshift,
             moto,
@@ -212,11 +281,11 @@ impl Stack {
             stack.start_polling();
         }
         if let Some(every) = options.sweep_every {
-            let completer = stack.completer.clone();
+            let completer = stack.completer_handler.clone();
             stack.background.push(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    let _ = completer.handle(&json!({"sweep": true})).await;
+                    let _ = completer(json!({"sweep": true})).await;
                 }
             }));
         }
@@ -228,7 +297,7 @@ impl Stack {
         self.background.push(tokio::spawn(poll(
             self.sdk.clone(),
             self.queue_url.clone(),
-            self.completer.clone(),
+            self.completer_handler.clone(),
         )));
     }
 
@@ -533,7 +602,7 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<Strin
 
 /// Drives the completer from the queue as Lambda's SQS event source mapping does: batches of up to 10, deleting
 /// only the messages not reported in `batchItemFailures`.
-async fn poll(sdk: SdkConfig, queue_url: String, completer: Arc<completer::Completer>) {
+async fn poll(sdk: SdkConfig, queue_url: String, completer: Handler) {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     loop {
         let received = sqs
@@ -560,7 +629,7 @@ async fn poll(sdk: SdkConfig, queue_url: String, completer: Arc<completer::Compl
                        "eventSource": "aws:sqs", "awsRegion": REGION, "attributes": {}, "messageAttributes": {}})
             })
             .collect();
-        let response = completer.handle(&json!({"Records": records})).await;
+        let response = completer(json!({"Records": records})).await;
         let failed: Vec<String> = match &response {
             Ok(v) => v["batchItemFailures"]
                 .as_array()

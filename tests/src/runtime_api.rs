@@ -1,0 +1,207 @@
+//! A local Lambda Runtime API, so that the real `bootstrap` binaries (the ones `sam build` packages) serve the
+//! local stack's invocations instead of in-process handlers.
+//!
+//! Each function gets its own endpoint and its own process, started with `AWS_LAMBDA_RUNTIME_API` pointing here
+//! and the environment a deployment gives it. An invocation is queued; the binary's `GET .../invocation/next`
+//! takes it (with `Lambda-Runtime-Aws-Request-Id` and a deadline), and its `POST .../response` or
+//! `.../error` answers it. The process is killed when the [`Function`] is dropped (and dies with the test process).
+
+use crate::front::{FunctionError, Handler};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::Path as FsPath;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+type Reply = oneshot::Sender<Result<Value, FunctionError>>;
+
+struct Shared {
+    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
+    waiting: Mutex<HashMap<String, Reply>>,
+    function_arn: String,
+}
+
+/// One function: its Runtime API endpoint and the binary process serving it.
+pub struct Function {
+    child: Child,
+    send: mpsc::UnboundedSender<(String, Value)>,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Function {
+    /// Starts `binary` behind a new Runtime API with `env` (plus the Lambda variables the runtime reads).
+    pub async fn start(
+        binary: &FsPath,
+        name: &str,
+        function_arn: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Function> {
+        let (send, receive) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            queue: tokio::sync::Mutex::new(receive),
+            waiting: Mutex::new(HashMap::new()),
+            function_arn: function_arn.to_string(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api = listener.local_addr()?.to_string();
+        let app = axum::Router::new()
+            .route(
+                "/2018-06-01/runtime/invocation/next",
+                axum::routing::get(next),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                axum::routing::post(response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                axum::routing::post(error),
+            )
+            .route(
+                "/2018-06-01/runtime/init/error",
+                axum::routing::post(init_error),
+            )
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut cmd = Command::new(binary);
+        cmd.env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/local/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        crate::die_with_parent(&mut cmd);
+        let child = cmd
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", binary.display()))?;
+        Ok(Function {
+            child,
+            send,
+            shared,
+            server,
+        })
+    }
+
+    /// A front handler that invokes this function through its Runtime API.
+    pub fn handler(&self) -> Handler {
+        let send = self.send.clone();
+        let shared = self.shared.clone();
+        Arc::new(move |payload| {
+            let send = send.clone();
+            let shared = shared.clone();
+            Box::pin(async move {
+                let id = uuid::Uuid::new_v4().to_string();
+                let (tx, rx) = oneshot::channel();
+                shared
+                    .waiting
+                    .lock()
+                    .expect("waiting")
+                    .insert(id.clone(), tx);
+                let lost = |why: &str| FunctionError {
+                    error_type: "Lambda.Unknown".into(),
+                    message: why.into(),
+                };
+                send.send((id, payload))
+                    .map_err(|_| lost("the function is stopped"))?;
+                rx.await.map_err(|_| lost("the function died"))?
+            })
+        })
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    let Some((id, payload)) = shared.queue.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    let deadline = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() + 900_000)
+        .unwrap_or_default();
+    (
+        [
+            ("lambda-runtime-aws-request-id", id),
+            ("lambda-runtime-deadline-ms", deadline.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                shared.function_arn.clone(),
+            ),
+            ("lambda-runtime-trace-id", "Root=1-local".to_string()),
+            ("content-type", "application/json".to_string()),
+        ],
+        payload.to_string(),
+    )
+        .into_response()
+}
+
+fn answer(shared: &Shared, id: &str, result: Result<Value, FunctionError>) -> StatusCode {
+    match shared.waiting.lock().expect("waiting").remove(id) {
+        Some(reply) => {
+            let _ = reply.send(result);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    answer(&shared, &id, Ok(value))
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let error_type = v["errorType"]
+        .as_str()
+        .or_else(|| {
+            headers
+                .get("lambda-runtime-function-error-type")
+                .and_then(|h| h.to_str().ok())
+        })
+        .unwrap_or("Unhandled")
+        .to_string();
+    let message = v["errorMessage"].as_str().unwrap_or_default().to_string();
+    answer(
+        &shared,
+        &id,
+        Err(FunctionError {
+            error_type,
+            message,
+        }),
+    )
+}
+
+async fn init_error(body: Bytes) -> StatusCode {
+    eprintln!(
+        "a function failed to start: {}",
+        String::from_utf8_lossy(&body)
+    );
+    StatusCode::ACCEPTED
+}
