@@ -270,7 +270,9 @@ async fn keep_up(stack: &Stack, state_machine: &str, options: &Options) -> anyho
     }
     println!("\nthe local stack stays up until Ctrl-C. Point the AWS CLI or your tests at it:");
     println!("  export AWS_ENDPOINT_URL={}", stack.front.url());
-    println!("  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test");
+    println!(
+        "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
+    );
     println!("  # the functions' own environment:");
     println!(
         "  export TABLE_NAME={} STATEMENT_PREFIX={}",
