@@ -5,21 +5,9 @@
 //!
 //! `bash scripts/bench.sh` builds the release binaries and runs this; not part of the test command.
 
-use axum::extract::State;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
-
-type Arrivals = Arc<mpsc::UnboundedSender<Instant>>;
-
-/// The Runtime API's `next`: note the arrival, then never answer (the process is stopped by the bench).
-async fn next(State(arrivals): State<Arrivals>) -> &'static str {
-    let _ = arrivals.send(Instant::now());
-    std::future::pending::<()>().await;
-    ""
-}
+use std::time::Duration;
+use tasker_tests::runtime_api::Function;
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -53,17 +41,6 @@ async fn main() -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("release");
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let api = listener.local_addr()?.to_string();
-    let app = axum::Router::new()
-        .route(
-            "/2018-06-01/runtime/invocation/next",
-            axum::routing::get(next),
-        )
-        .with_state(Arc::new(tx));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
     let python = tasker_tests::venv().join("bin/python");
     let candidates: Vec<(String, Vec<String>)> = ["starter", "completer", "canceller"]
         .iter()
@@ -83,38 +60,35 @@ async fn main() -> anyhow::Result<()> {
     for (name, argv) in &candidates {
         let mut times = Vec::new();
         let mut rss = Vec::new();
+        let env: Vec<(String, String)> = [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "bench".into()),
+            ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("TABLE_NAME", "bench-state".into()),
+            ("STATEMENT_PREFIX", "bench".into()),
+            ("CLUSTER_IDENTIFIER", "bench".into()),
+            ("DATABASE", "dev".into()),
+            ("DB_USER", "etl".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
         for _ in 0..runs {
-            let mut cmd = Command::new(&argv[0]);
-            cmd.args(&argv[1..])
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("AWS_LAMBDA_RUNTIME_API", &api)
-                .env("AWS_LAMBDA_FUNCTION_NAME", name)
-                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-                .env("AWS_LAMBDA_LOG_GROUP_NAME", "/bench")
-                .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
-                .env("AWS_REGION", "us-east-1")
-                .env("AWS_DEFAULT_REGION", "us-east-1")
-                .env("AWS_ACCESS_KEY_ID", "bench")
-                .env("AWS_SECRET_ACCESS_KEY", "bench")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env("TABLE_NAME", "bench-state")
-                .env("STATEMENT_PREFIX", "bench")
-                .env("CLUSTER_IDENTIFIER", "bench")
-                .env("DATABASE", "dev")
-                .env("DB_USER", "etl")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            let started = Instant::now();
-            let mut child = cmd.spawn()?;
-            let arrived = tokio::time::timeout(Duration::from_secs(30), rx.recv())
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("runtime API closed"))?;
-            rss.push(peak_rss_kib(child.id()).unwrap_or(0) as f64);
-            times.push(arrived.duration_since(started).as_secs_f64() * 1000.0);
-            child.kill()?;
-            child.wait()?;
+            let f = Function::start_command(
+                PathBuf::from(&argv[0]).as_path(),
+                &args,
+                name,
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+                &env,
+            )
+            .await?;
+            let ready = tokio::time::timeout(Duration::from_secs(30), f.initialised()).await??;
+            rss.push(peak_rss_kib(f.pid()).unwrap_or(0) as f64);
+            times.push(ready.duration_since(f.spawned).as_secs_f64() * 1000.0);
         }
         let (t, m) = (median(times), median(rss));
         println!(

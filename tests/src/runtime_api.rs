@@ -16,11 +16,14 @@ use std::collections::HashMap;
 use std::path::Path as FsPath;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<Value, FunctionError>>;
 
 struct Shared {
+    /// When the process first asked for an invocation: the end of its init.
+    first_poll: tokio::sync::watch::Sender<Option<Instant>>,
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
     waiting: Mutex<HashMap<String, Reply>>,
     function_arn: String,
@@ -29,6 +32,8 @@ struct Shared {
 /// One function: its Runtime API endpoint and the binary process serving it.
 pub struct Function {
     child: Child,
+    /// When the process was spawned.
+    pub spawned: Instant,
     send: mpsc::UnboundedSender<(String, Value)>,
     shared: Arc<Shared>,
     server: tokio::task::JoinHandle<()>,
@@ -50,8 +55,20 @@ impl Function {
         function_arn: &str,
         env: &[(String, String)],
     ) -> anyhow::Result<Function> {
+        Self::start_command(binary, &[], name, function_arn, env).await
+    }
+
+    /// [`Function::start`] for a program with arguments (an interpreter and its script, say).
+    pub async fn start_command(
+        program: &FsPath,
+        args: &[&str],
+        name: &str,
+        function_arn: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Function> {
         let (send, receive) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
+            first_poll: tokio::sync::watch::Sender::new(None),
             queue: tokio::sync::Mutex::new(receive),
             waiting: Mutex::new(HashMap::new()),
             function_arn: function_arn.to_string(),
@@ -79,8 +96,9 @@ impl Function {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let mut cmd = Command::new(binary);
-        cmd.env("AWS_LAMBDA_RUNTIME_API", &api)
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -90,15 +108,29 @@ impl Function {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         crate::die_with_parent(&mut cmd);
+        let spawned = Instant::now();
         let child = cmd
             .spawn()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", binary.display()))?;
+            .map_err(|e| anyhow::anyhow!("{}: {e}", program.display()))?;
         Ok(Function {
             child,
+            spawned,
             send,
             shared,
             server,
         })
+    }
+
+    /// Waits until the process first asks for an invocation (its init is over); that moment.
+    pub async fn initialised(&self) -> anyhow::Result<Instant> {
+        let mut polled = self.shared.first_poll.subscribe();
+        let at = polled.wait_for(Option::is_some).await?;
+        Ok(at.expect("waited for some"))
+    }
+
+    /// The process id (to read its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// A front handler that invokes this function through its Runtime API.
@@ -129,6 +161,13 @@ impl Function {
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    shared.first_poll.send_if_modified(|at| {
+        let first = at.is_none();
+        if first {
+            *at = Some(Instant::now());
+        }
+        first
+    });
     let Some((id, payload)) = shared.queue.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
