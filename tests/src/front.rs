@@ -111,6 +111,10 @@ pub struct FrontState {
     chaos: Mutex<Vec<(Chaos, u32)>>,
     /// Added before each forwarded call, to stand in for a real service's network latency in benchmarks.
     latency: Mutex<std::time::Duration>,
+    /// Held across a conditional DynamoDB write or a callback: moto checks a write's condition and applies it
+    /// without a lock, so two concurrent claims can both win, where DynamoDB makes each conditional write
+    /// atomic; and Step Functions accepts one answer per task, which the front's bookkeeping must see in order.
+    atomic: tokio::sync::Mutex<()>,
 }
 
 /// The running front; stopped on drop.
@@ -140,6 +144,7 @@ impl Front {
             faults: Mutex::new(HashMap::new()),
             chaos: Mutex::new(Vec::new()),
             latency: Mutex::new(std::time::Duration::ZERO),
+            atomic: tokio::sync::Mutex::new(()),
         });
         let app = axum::Router::new()
             .fallback(route)
@@ -221,19 +226,33 @@ impl FrontState {
     }
 
     /// Ends an attempt; `true` when its task was answered while it ran (the answer wins over its error).
-    fn end_attempt(&self, attempt: Option<(String, u32)>, failed: bool) -> bool {
+    ///
+    /// moto starts listening for the token only once it has read the invocation's response, so the attempt
+    /// counts as running for a short grace after it: a callback in that window waits too.
+    fn end_attempt(self: &Arc<Self>, attempt: Option<(String, u32)>, failed: bool) -> bool {
         let Some((token, n)) = attempt else {
             return false;
         };
-        let mut attempts = self.attempts.lock().expect("attempts");
-        let Some(a) = attempts.get_mut(&token) else {
-            return false;
+        let closed = {
+            let mut attempts = self.attempts.lock().expect("attempts");
+            let Some(a) = attempts.get_mut(&token) else {
+                return false;
+            };
+            if a.current == n {
+                a.failed = failed && !a.closed;
+            }
+            a.closed
         };
-        if a.current == n {
-            a.in_flight = false;
-            a.failed = failed && !a.closed;
-        }
-        a.closed
+        let me = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            if let Some(a) = me.attempts.lock().expect("attempts").get_mut(&token) {
+                if a.current == n {
+                    a.in_flight = false;
+                }
+            }
+        });
+        closed
     }
 
     /// Marks a task answered once Step Functions accepted an answer.
@@ -383,6 +402,22 @@ async fn route(
     let mut json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let principal = signer(&headers).unwrap_or_default();
     let fault = state.fault_for(&operation, &principal);
+    let must_be_atomic = matches!(
+        operation.as_str(),
+        "DynamoDB_20120810.PutItem"
+            | "DynamoDB_20120810.UpdateItem"
+            | "DynamoDB_20120810.DeleteItem"
+            | "AWSStepFunctions.SendTaskSuccess"
+            | "AWSStepFunctions.SendTaskFailure"
+    );
+    let latency = *state.latency.lock().expect("latency");
+    if !latency.is_zero() && function.is_none() {
+        tokio::time::sleep(latency).await;
+    }
+    let _atomic = match must_be_atomic {
+        true => Some(state.atomic.lock().await),
+        false => None,
+    };
     let (response, status) = match fault {
         Some((FaultKind::Refused, status)) => (refusal(status), status),
         _ => {
@@ -549,10 +584,7 @@ async fn forward_to(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-    let latency = *state.latency.lock().expect("latency");
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
+
     let url = format!(
         "{base}{}",
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
