@@ -584,7 +584,6 @@ async fn forward_to(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Response {
-
     let url = format!(
         "{base}{}",
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
