@@ -50,6 +50,21 @@ fn record(status: RecordStatus, token: Option<&str>) -> StatementRecord {
     }
 }
 
+/// Runs the starter on `payload` with these mocks and the test configuration.
+async fn start(
+    data: &MockDataApi,
+    store: &MockStateStore,
+    callbacks: &MockTaskCallbacks,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value, TaskerError> {
+    let ports = StarterPorts {
+        data,
+        store,
+        callbacks,
+    };
+    handle(&ports, &config(), payload, Utc::now()).await
+}
+
 fn payload() -> serde_json::Value {
     json!({"taskToken": "tok-new", "executionArn": "arn:exec", "stateName": "S", "sqlStatement": "select 1"})
 }
@@ -82,14 +97,7 @@ async fn a_new_entry_is_recorded_then_started_with_its_name_as_client_token() {
         .withf(|_, id, _| id == "id-1")
         .times(1)
         .returning(|_, _, _| Ok(true));
-    let ports = StarterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
-    let out = handle(&ports, &config(), &payload(), Utc::now())
-        .await
-        .unwrap();
+    let out = start(&data, &store, &callbacks, &payload()).await.unwrap();
     assert_eq!(out["statementId"], "id-1");
     assert_eq!(out["Id"], "id-1");
 }
@@ -101,16 +109,11 @@ async fn invalid_input_touches_nothing() {
         MockDataApi::new(),
         MockTaskCallbacks::new(),
     );
-    let ports = StarterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
-    let err = handle(
-        &ports,
-        &config(),
+    let err = start(
+        &data,
+        &store,
+        &callbacks,
         &json!({"executionArn": "a", "sqlStatement": ""}),
-        Utc::now(),
     )
     .await
     .unwrap_err();
@@ -130,12 +133,7 @@ async fn a_failed_start_leaves_the_record_submitted_and_keeps_the_error_name() {
             "too many",
         ))
     });
-    let ports = StarterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
-    let err = handle(&ports, &config(), &payload(), Utc::now())
+    let err = start(&data, &store, &callbacks, &payload())
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "ActiveStatementsExceededException");
@@ -156,14 +154,7 @@ async fn a_retry_of_a_running_entry_stores_the_new_token_and_starts_nothing() {
         .withf(|_, t, _| t == "tok-new")
         .times(1)
         .returning(|_, _, _| Ok(record(RecordStatus::Started, Some("tok-new"))));
-    let ports = StarterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
-    let out = handle(&ports, &config(), &payload(), Utc::now())
-        .await
-        .unwrap();
+    let out = start(&data, &store, &callbacks, &payload()).await.unwrap();
     assert_eq!(out["statementId"], "id-1");
 }
 
@@ -187,14 +178,7 @@ async fn a_retry_after_the_statement_settled_calls_back_the_new_token_at_once() 
         .withf(|t, _| t == "tok-new")
         .times(1)
         .returning(|_, _| Ok(()));
-    let ports = StarterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
-    handle(&ports, &config(), &payload(), Utc::now())
-        .await
-        .unwrap();
+    start(&data, &store, &callbacks, &payload()).await.unwrap();
 }
 
 #[tokio::test]
@@ -207,18 +191,28 @@ async fn a_singleton_refuses_while_its_holder_runs() {
     store
         .expect_get()
         .returning(|_| Ok(Some(record(RecordStatus::Started, None))));
-    let ports = StarterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
     let mut p = payload();
     p["singleton"] = json!(true);
-    let err = handle(&ports, &config(), &p, Utc::now()).await.unwrap_err();
+    let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
     assert!(
         matches!(err, TaskerError::ConcurrentExecution(_)),
         "{err:?}"
     );
+}
+
+/// Runs the completer on one event that ended `ending`, with these mocks.
+async fn complete(
+    data: &MockDataApi,
+    store: &MockStateStore,
+    callbacks: &MockTaskCallbacks,
+    ending: Ending,
+) -> Result<Disposition, TaskerError> {
+    let ports = CompleterPorts {
+        data,
+        store,
+        callbacks,
+    };
+    complete_event(&ports, &change(ending), Utc::now()).await
 }
 
 fn change(ending: Ending) -> StatusChange {
@@ -252,13 +246,8 @@ async fn finished_is_claimed_called_back_and_settled() {
         .withf(|_, s, lease| s.status == RecordStatus::Finished && lease.is_some())
         .times(1)
         .returning(|_, _, _| Ok(true));
-    let ports = CompleterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
     assert_eq!(
-        complete_event(&ports, &change(Ending::Finished), Utc::now())
+        complete(&data, &store, &callbacks, Ending::Finished)
             .await
             .unwrap(),
         Disposition::Settled(RecordStatus::Finished)
@@ -285,25 +274,20 @@ async fn duplicates_and_strangers_cause_no_callback() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _, _| Ok(Claim::Busy(record(RecordStatus::Started, Some("t")))));
-    let ports = CompleterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
     assert_eq!(
-        complete_event(&ports, &change(Ending::Finished), Utc::now())
+        complete(&data, &store, &callbacks, Ending::Finished)
             .await
             .unwrap(),
         Disposition::Duplicate
     );
     assert_eq!(
-        complete_event(&ports, &change(Ending::Finished), Utc::now())
+        complete(&data, &store, &callbacks, Ending::Finished)
             .await
             .unwrap(),
         Disposition::NotOurs
     );
     assert_eq!(
-        complete_event(&ports, &change(Ending::Finished), Utc::now())
+        complete(&data, &store, &callbacks, Ending::Finished)
             .await
             .unwrap(),
         Disposition::Busy
@@ -347,13 +331,8 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
         })
         .times(1)
         .returning(|_, _, _| Ok(true));
-    let ports = CompleterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
     assert_eq!(
-        complete_event(&ports, &change(Ending::Failed), Utc::now())
+        complete(&data, &store, &callbacks, Ending::Failed)
             .await
             .unwrap(),
         Disposition::Settled(RecordStatus::Failed)
@@ -375,13 +354,8 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
         .withf(|_, s, _| s.status == RecordStatus::Orphaned)
         .times(1)
         .returning(|_, _, _| Ok(true));
-    let ports = CompleterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
     assert_eq!(
-        complete_event(&ports, &change(Ending::Aborted), Utc::now())
+        complete(&data, &store, &callbacks, Ending::Aborted)
             .await
             .unwrap(),
         Disposition::Settled(RecordStatus::Orphaned)
@@ -404,12 +378,7 @@ async fn throttled_callbacks_give_the_claim_back_for_a_retry() {
         ))
     });
     store.expect_release().times(1).returning(|_, _| Ok(()));
-    let ports = CompleterPorts {
-        data: &data,
-        store: &store,
-        callbacks: &callbacks,
-    };
-    let err = complete_event(&ports, &change(Ending::Aborted), Utc::now())
+    let err = complete(&data, &store, &callbacks, Ending::Aborted)
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "CallbackError");
