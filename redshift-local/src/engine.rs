@@ -443,14 +443,13 @@ impl Engine {
                 .ok_or_else(|| ApiError::not_found(id))?;
             return Ok(sub_json(&format!("{base}:{k}"), sub));
         }
-        let mut m = Map::new();
-        m.insert("Id".into(), json!(base));
-        m.insert("Status".into(), json!(s.status.as_str()));
-        if let Some(e) = &s.error {
-            m.insert("Error".into(), json!(e));
-        }
-        m.insert("CreatedAt".into(), epoch(s.created_at));
-        m.insert("UpdatedAt".into(), epoch(s.updated_at));
+        let mut m = lifecycle(
+            base,
+            s.status.as_str(),
+            s.error.as_deref(),
+            s.created_at,
+            s.updated_at,
+        );
         m.insert(
             "Duration".into(),
             json!(if s.status.ended() { s.duration_ns } else { -1 }),
@@ -653,15 +652,33 @@ fn parameters_json(params: &[(String, String)]) -> Value {
     )
 }
 
-fn sub_json(id: &str, sub: &Sub) -> Value {
+/// The fields a statement and a batch's sub-statement share in `DescribeStatement`.
+fn lifecycle(
+    id: &str,
+    status: &str,
+    error: Option<&str>,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("Id".into(), json!(id));
-    m.insert("Status".into(), json!(sub.status.as_str()));
-    if let Some(e) = &sub.error {
+    m.insert("Status".into(), json!(status));
+    if let Some(e) = error {
         m.insert("Error".into(), json!(e));
     }
-    m.insert("CreatedAt".into(), epoch(sub.created_at));
-    m.insert("UpdatedAt".into(), epoch(sub.updated_at));
+    m.insert("CreatedAt".into(), epoch(created));
+    m.insert("UpdatedAt".into(), epoch(updated));
+    m
+}
+
+fn sub_json(id: &str, sub: &Sub) -> Value {
+    let mut m = lifecycle(
+        id,
+        sub.status.as_str(),
+        sub.error.as_deref(),
+        sub.created_at,
+        sub.updated_at,
+    );
     m.insert("Duration".into(), json!(sub.duration_ns));
     m.insert("QueryString".into(), json!(sub.sql));
     m.insert("ResultRows".into(), json!(sub.result_rows));
