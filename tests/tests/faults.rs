@@ -98,6 +98,17 @@ async fn drain(stack: &Stack, queue_url: &str) -> Vec<String> {
     }
 }
 
+/// Starts the poller and waits for the execution to succeed with its record `FINISHED`.
+async fn poll_until_finished(stack: &mut Stack, execution: &str) {
+    stack.start_polling();
+    let run = stack.wait(execution, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(
+        record(stack, execution).await.status,
+        RecordStatus::Finished
+    );
+}
+
 /// Waits until the poller deleted `n` messages in all.
 async fn deletes(stack: &Stack, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -141,13 +152,7 @@ async fn malformed_bodies_end_in_the_dlq_and_their_neighbours_settle() {
     for body in &malformed {
         send_body(&stack, body).await;
     }
-    stack.start_polling();
-    let run = stack.wait(&execution, TIMEOUT).await.unwrap();
-    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
-    assert_eq!(
-        record(&stack, &execution).await.status,
-        RecordStatus::Finished
-    );
+    poll_until_finished(&mut stack, &execution).await;
     // Each malformed body is received maxReceiveCount (3) times, two seconds apart, then redriven.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut dead = Vec::new();
@@ -257,12 +262,6 @@ async fn a_completer_that_crashed_after_its_claim_is_finished_when_its_lease_end
         .await
         .unwrap();
     assert!(matches!(claim, Claim::Won(_)), "{claim:?}");
-    stack.start_polling();
-    let run = stack.wait(&execution, TIMEOUT).await.unwrap();
-    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
-    assert_eq!(
-        record(&stack, &execution).await.status,
-        RecordStatus::Finished
-    );
+    poll_until_finished(&mut stack, &execution).await;
     assert_eq!(callbacks(&stack), 1);
 }
