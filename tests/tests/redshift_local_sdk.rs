@@ -491,36 +491,10 @@ async fn with_event_reaches_sqs_through_the_prefix_rule() {
     let mut bodies = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while bodies.is_empty() && Instant::now() < deadline {
-        let r = sqs
-            .receive_message()
-            .queue_url(&stack.queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        bodies.extend(
-            r.messages()
-                .iter()
-                .filter_map(|m| m.body())
-                .map(|b| serde_json::from_str::<Value>(b).unwrap()),
-        );
+        bodies.extend(receive(&sqs, &stack.queue_url).await);
     }
     // Give a stray event time to arrive, then check there is none.
-    let r = sqs
-        .receive_message()
-        .queue_url(&stack.queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    bodies.extend(
-        r.messages()
-            .iter()
-            .filter_map(|m| m.body())
-            .map(|b| serde_json::from_str::<Value>(b).unwrap()),
-    );
+    bodies.extend(receive(&sqs, &stack.queue_url).await);
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let e = &bodies[0];
     assert_eq!(e["source"], "aws.redshift-data");
@@ -532,4 +506,21 @@ async fn with_event_reaches_sqs_through_the_prefix_rule() {
     for k in ["principal", "redshiftQueryId", "expireAt"] {
         assert!(e["detail"].get(k).is_some(), "detail.{k}");
     }
+}
+
+/// One long poll of a queue: the JSON bodies received.
+async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let r = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    r.messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .map(|b| serde_json::from_str::<Value>(b).unwrap())
+        .collect()
 }
