@@ -209,4 +209,22 @@ impl DataApi for RedshiftDataApi {
             .map_err(port_error)?;
         Ok(o.status().unwrap_or(false))
     }
+
+    async fn find_by_name(&self, statement_name: &str) -> Result<Option<String>, PortError> {
+        // `StatementName` is a prefix filter: keep only the exact name (ours are fixed-length, so a longer name
+        // with our prefix cannot exist, but the check costs nothing). `Status` ALL includes ended statements.
+        let o = self
+            .0
+            .list_statements()
+            .statement_name(statement_name)
+            .status(aws_sdk_redshiftdata::types::StatusString::All)
+            .max_results(10)
+            .send()
+            .await
+            .map_err(port_error)?;
+        Ok(o.statements()
+            .iter()
+            .find(|s| s.statement_name() == Some(statement_name))
+            .map(|s| s.id().to_string()))
+    }
 }

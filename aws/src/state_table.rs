@@ -1,7 +1,8 @@
 //! The DynamoDB state table (DESIGN section 4).
 //!
 //! Key `statementName`; index [`BY_EXECUTION_INDEX`] (`executionArn`, `createdAt`) for the canceller and `LATEST`;
-//! sparse index [`UNSETTLED_INDEX`] (`unsettled`, `updatedAt`) holding only unsettled records, for the sweeper.
+//! sparse index [`UNSETTLED_INDEX`] (`unsettled`, `updatedAt`) holding only unsettled records, for the sweeper;
+//! index [`BY_STATEMENT_ID_INDEX`] (`statementId`) so the seed's actions by id accept only our own statements.
 //! Every state change is a conditional write, so concurrent starters and completers cannot both win.
 
 use crate::errors::port_error;
@@ -11,13 +12,17 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
-use tasker_core::ports::{Claim, Created, FaultKind, Lock, PortError, StateStore};
+use tasker_core::ports::{
+    Claim, Created, FaultKind, Lock, PortError, Settled, StateStore, UnsettledPage,
+};
 use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
 /// Partition key.
 pub const KEY: &str = "statementName";
 /// Index on `executionArn`, sorted by `createdAt`.
 pub const BY_EXECUTION_INDEX: &str = "byExecution";
+/// Index on `statementId` (sparse: only started records carry one).
+pub const BY_STATEMENT_ID_INDEX: &str = "byStatementId";
 /// Sparse index on unsettled records, sorted by `updatedAt`.
 pub const UNSETTLED_INDEX: &str = "unsettled";
 /// The attribute only unsettled records carry (the sparse index's key).
@@ -83,7 +88,7 @@ fn corrupt(what: &str) -> PortError {
 fn to_record(item: &Item) -> Result<StatementRecord, PortError> {
     Ok(StatementRecord {
         statement_name: get_s(item, KEY).ok_or_else(|| corrupt(KEY))?,
-        execution_arn: get_s(item, "executionArn").ok_or_else(|| corrupt("executionArn"))?,
+        execution_arn: get_s(item, "executionArn"),
         state_name: get_s(item, "stateName"),
         task_token: get_s(item, "taskToken"),
         statement_id: get_s(item, "statementId"),
@@ -94,6 +99,9 @@ fn to_record(item: &Item) -> Result<StatementRecord, PortError> {
         result_rows: get_n(item, "resultRows")
             .unwrap_or(0)
             .clamp(0, i64::from(u32::MAX)) as u32,
+        result_max_bytes: get_n(item, "resultMaxBytes")
+            .map(|n| n.clamp(0, i64::from(u32::MAX)) as u32)
+            .unwrap_or(tasker_core::payload::DEFAULT_RESULT_MAX_BYTES),
         singleton: item
             .get("singleton")
             .and_then(|v| v.as_bool().ok())
@@ -102,6 +110,7 @@ fn to_record(item: &Item) -> Result<StatementRecord, PortError> {
         created_at: get_t(item, "createdAt").ok_or_else(|| corrupt("createdAt"))?,
         updated_at: get_t(item, "updatedAt").ok_or_else(|| corrupt("updatedAt"))?,
         settled_at: get_t(item, "settledAt"),
+        cancel_requested_at: get_t(item, "cancelRequestedAt"),
         error: get_s(item, "error"),
         expires_at: get_n(item, TTL_ATTR).unwrap_or(0),
     })
@@ -110,7 +119,9 @@ fn to_record(item: &Item) -> Result<StatementRecord, PortError> {
 fn to_item(r: &StatementRecord) -> Item {
     let mut item: Item = HashMap::new();
     item.insert(KEY.into(), s(&r.statement_name));
-    item.insert("executionArn".into(), s(&r.execution_arn));
+    if let Some(v) = &r.execution_arn {
+        item.insert("executionArn".into(), s(v));
+    }
     if let Some(v) = &r.state_name {
         item.insert("stateName".into(), s(v));
     }
@@ -123,11 +134,15 @@ fn to_item(r: &StatementRecord) -> Item {
     item.insert("status".into(), s(r.status.as_str()));
     item.insert("sqlDigest".into(), s(&r.sql_digest));
     item.insert("resultRows".into(), n(r.result_rows));
+    item.insert("resultMaxBytes".into(), n(r.result_max_bytes));
     item.insert("singleton".into(), AttributeValue::Bool(r.singleton));
     item.insert("createdAt".into(), ts(r.created_at));
     item.insert("updatedAt".into(), ts(r.updated_at));
     if let Some(v) = r.settled_at {
         item.insert("settledAt".into(), ts(v));
+    }
+    if let Some(v) = r.cancel_requested_at {
+        item.insert("cancelRequestedAt".into(), ts(v));
     }
     if let Some(v) = &r.error {
         item.insert("error".into(), s(v));
@@ -137,6 +152,30 @@ fn to_item(r: &StatementRecord) -> Item {
         item.insert(UNSETTLED_ATTR.into(), s("1"));
     }
     item
+}
+
+/// A page key (string attributes only, as this table's keys are) as an opaque JSON page token.
+fn encode_page_key(key: &Item) -> String {
+    let m: serde_json::Map<String, serde_json::Value> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), serde_json::json!(v))))
+        .collect();
+    serde_json::Value::Object(m).to_string()
+}
+
+fn decode_page_key(token: &str) -> Result<Item, PortError> {
+    let bad = || {
+        PortError::new(
+            FaultKind::Rejected,
+            "InvalidPageToken",
+            "bad sweep page token",
+        )
+    };
+    let m: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(token).map_err(|_| bad())?;
+    m.into_iter()
+        .map(|(k, v)| v.as_str().map(|v| (k, s(v))).ok_or_else(bad))
+        .collect()
 }
 
 fn lock_key(digest: &str) -> String {
@@ -275,15 +314,22 @@ impl StateStore for DynamoStateTable {
         statement_name: &str,
         statement_id: &str,
         now: DateTime<Utc>,
+        expires_at: i64,
     ) -> Result<bool, PortError> {
         let b = self
             .update(statement_name)
-            .update_expression("SET #s = :started, statementId = :id, updatedAt = :now")
-            .condition_expression("#s = :submitted")
+            .update_expression(
+                "SET #s = :started, statementId = :id, updatedAt = :now, unsettled = :one, expiresAt = :exp \
+                 REMOVE settledAt",
+            )
+            .condition_expression("#s IN (:submitted, :not_started)")
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":started", s(RecordStatus::Started.as_str()))
             .expression_attribute_values(":submitted", s(RecordStatus::Submitted.as_str()))
+            .expression_attribute_values(":not_started", s(RecordStatus::NotStarted.as_str()))
             .expression_attribute_values(":id", s(statement_id))
+            .expression_attribute_values(":one", s("1"))
+            .expression_attribute_values(":exp", n(expires_at))
             .expression_attribute_values(":now", ts(now));
         Ok(self.conditional_update(b).await?.is_ok())
     }
@@ -337,13 +383,19 @@ impl StateStore for DynamoStateTable {
         statement_name: &str,
         settlement: &Settlement,
         lease_until: Option<DateTime<Utc>>,
-    ) -> Result<bool, PortError> {
-        let mut set = vec!["#s = :status", "settledAt = :at", "updatedAt = :at"];
+    ) -> Result<Settled, PortError> {
+        let mut set = vec![
+            "#s = :status",
+            "settledAt = :at",
+            "updatedAt = :at",
+            "expiresAt = :exp",
+        ];
         let mut b = self
             .update(statement_name)
             .expression_attribute_names("#s", "status")
             .expression_attribute_values(":status", s(settlement.status.as_str()))
-            .expression_attribute_values(":at", ts(settlement.at));
+            .expression_attribute_values(":at", ts(settlement.at))
+            .expression_attribute_values(":exp", n(settlement.expires_at));
         if let Some(id) = &settlement.statement_id {
             set.push("statementId = :id");
             b = b.expression_attribute_values(":id", s(id));
@@ -358,13 +410,20 @@ impl StateStore for DynamoStateTable {
             "SET {} REMOVE unsettled, leaseUntil",
             set.join(", ")
         ));
-        b = match lease_until {
-            Some(lease) => b
-                .condition_expression("leaseUntil = :lease")
-                .expression_attribute_values(":lease", ts(lease)),
-            None => b.condition_expression("attribute_exists(unsettled)"),
-        };
-        Ok(self.conditional_update(b).await?.is_ok())
+        let mut conditions = vec!["attribute_exists(unsettled)"];
+        if let Some(lease) = lease_until {
+            conditions.push("leaseUntil = :lease");
+            b = b.expression_attribute_values(":lease", ts(lease));
+        }
+        if let Some(token) = &settlement.if_token {
+            conditions.push("taskToken = :tok");
+            b = b.expression_attribute_values(":tok", s(token));
+        }
+        b = b.condition_expression(conditions.join(" AND "));
+        Ok(match self.conditional_update(b).await? {
+            Ok(_) => Settled::Done,
+            Err(old) => Settled::Refused(old.as_ref().map(to_record).transpose()?.map(Box::new)),
+        })
     }
 
     async fn by_execution(&self, execution_arn: &str) -> Result<Vec<StatementRecord>, PortError> {
@@ -393,11 +452,30 @@ impl StateStore for DynamoStateTable {
         }
     }
 
-    async fn unsettled_before(
+    async fn by_statement_id(
+        &self,
+        statement_id: &str,
+    ) -> Result<Option<StatementRecord>, PortError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_STATEMENT_ID_INDEX)
+            .key_condition_expression("statementId = :id")
+            .expression_attribute_values(":id", s(statement_id))
+            .limit(1)
+            .send()
+            .await
+            .map_err(port_error)?;
+        out.items().first().map(to_record).transpose()
+    }
+
+    async fn unsettled_page(
         &self,
         cutoff: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<StatementRecord>, PortError> {
+        after: Option<String>,
+    ) -> Result<UnsettledPage, PortError> {
         let out = self
             .client
             .query()
@@ -408,10 +486,45 @@ impl StateStore for DynamoStateTable {
             .expression_attribute_values(":cutoff", ts(cutoff))
             .scan_index_forward(true)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(after.as_deref().map(decode_page_key).transpose()?)
             .send()
             .await
             .map_err(port_error)?;
-        out.items().iter().map(to_record).collect()
+        let mut page = UnsettledPage {
+            next: out.last_evaluated_key().map(encode_page_key),
+            ..Default::default()
+        };
+        for item in out.items() {
+            match to_record(item) {
+                Ok(r) => page.records.push(r),
+                Err(_) => page
+                    .undecodable
+                    .push(get_s(item, KEY).unwrap_or_else(|| "?".into())),
+            }
+        }
+        Ok(page)
+    }
+
+    async fn touch(&self, statement_name: &str, now: DateTime<Utc>) -> Result<(), PortError> {
+        let b = self
+            .update(statement_name)
+            .update_expression("SET updatedAt = :now")
+            .condition_expression("attribute_exists(unsettled)")
+            .expression_attribute_values(":now", ts(now));
+        self.conditional_update(b).await.map(|_| ())
+    }
+
+    async fn mark_cancel_requested(
+        &self,
+        statement_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let b = self
+            .update(statement_name)
+            .update_expression("SET cancelRequestedAt = :now")
+            .condition_expression("attribute_exists(unsettled)")
+            .expression_attribute_values(":now", ts(now));
+        self.conditional_update(b).await.map(|_| ())
     }
 
     async fn lock(

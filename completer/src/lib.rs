@@ -5,11 +5,14 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::{json, Value};
 use tasker_aws::{DynamoStateTable, RedshiftDataApi, SfnCallbacks};
-use tasker_core::completer::{complete_event, sweep, CompleterPorts, Disposition};
+use tasker_core::completer::{complete_event, sweep, CompleterPorts, Disposition, SweepBudget};
 use tasker_core::config::{ConfigError, Settings};
 use tasker_core::event::{parse_body, Message};
 use tasker_core::TaskerError;
 use tracing::{info, warn};
+
+/// How long one sweep may examine records: the function's 30 s timeout less room for the last settle.
+pub const SWEEP_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The completer with its clients.
 pub struct Completer {
@@ -47,16 +50,25 @@ impl Completer {
     pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
         if payload.get("Records").is_some() {
             let event: SqsEvent = serde_json::from_value(payload.clone()).map_err(|e| {
-                TaskerError::InvalidInput(format!("Records: not an SQS event: {e}"))
+                TaskerError::InvalidInput(format!(
+                    "Records: not an SQS event ({:?} error)",
+                    e.classify()
+                ))
             })?;
             let response = self.handle_batch(event).await;
             return serde_json::to_value(response)
                 .map_err(|e| TaskerError::InvalidInput(e.to_string()));
         }
-        let report = sweep(&self.ports(), &self.settings, chrono::Utc::now()).await?;
-        Ok(
-            json!({"examined": report.examined, "settled": report.settled, "stillRunning": report.still_running, "failed": report.failed}),
-        )
+        let budget = SweepBudget {
+            until: Some(std::time::Instant::now() + SWEEP_BUDGET),
+            max_records: None,
+        };
+        let report = sweep(&self.ports(), &self.settings, budget, chrono::Utc::now()).await?;
+        Ok(json!({
+            "examined": report.examined, "settled": report.settled, "lost": report.lost,
+            "notStarted": report.not_started, "stillRunning": report.still_running,
+            "undecodable": report.undecodable, "failed": report.failed, "stoppedEarly": report.stopped_early
+        }))
     }
 
     /// Settles a batch concurrently; the messages that must come back are reported, their neighbours are not.
@@ -94,7 +106,7 @@ impl Completer {
                 return false;
             }
         };
-        match complete_event(&self.ports(), &change, chrono::Utc::now()).await {
+        match complete_event(&self.ports(), &self.settings, &change, chrono::Utc::now()).await {
             Ok(Disposition::Busy) => false,
             Ok(_) => true,
             Err(e) => {

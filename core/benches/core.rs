@@ -17,11 +17,13 @@ fn benches(c: &mut Criterion) {
             statement_name(
                 &prefix,
                 black_box(&EntryKey {
-                    execution_arn:
+                    execution_arn: Some(
                         "arn:aws:states:eu-west-1:123456789012:execution:nightly-elt:2026-11-25",
+                    ),
                     state_name: Some("LoadDay"),
                     state_entered_time: Some("2026-11-25T02:00:00.123Z"),
                     sql_digest: "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
+                    attempt: None,
                 }),
             )
         })
@@ -70,6 +72,8 @@ fn benches(c: &mut Criterion) {
         duration_ms: 1234,
         has_result_set: true,
         records: Some((columns, rows)),
+        records_budget: tasker_core::payload::DEFAULT_RESULT_MAX_BYTES as usize,
+        detail: json!({"principal": "arn:aws:iam::123456789012:role/starter", "state": "FINISHED", "rows": 1000}),
     };
     c.bench_function("success output, 1000 rows", |b| {
         b.iter(|| success_output(black_box(&finished)))

@@ -1,9 +1,12 @@
-//! The canceller use case: after a state's heartbeat ran out, cancel every unsettled statement of its execution.
+//! The canceller use case: after a state's heartbeat ran out, cancel its statement(s).
+//!
+//! It only asks the Data API to cancel and notes the request: it never settles. The `ABORTED` event (or the
+//! sweeper) settles each cancelled statement through the completer's claim and callback, so a task still waiting
+//! on one (a sibling `Parallel` branch or `Map` iteration when the canceller was not narrowed) fails with
+//! `ABORTED` at once instead of hanging, and a singleton lock is freed only once the statement really ended.
 
-use crate::completer::CLAIM_LEASE;
 use crate::error::TaskerError;
-use crate::ports::{Claim, DataApi, FaultKind, StateStore};
-use crate::record::{RecordStatus, Settlement};
+use crate::ports::{DataApi, FaultKind, StateStore};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,10 +22,11 @@ pub struct CancellerPorts<'a> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CancelPayload {
     execution_arn: String,
+    state_name: Option<String>,
     statement_name: Option<String>,
 }
 
-/// Parses `{executionArn, statementName?}`.
+/// Parses `{executionArn, stateName?, statementName?}`.
 fn parse(payload: &Value) -> Result<CancelPayload, TaskerError> {
     let p: CancelPayload = crate::error::deserialize_payload(payload)?;
     if p.execution_arn.trim().is_empty() {
@@ -30,18 +34,21 @@ fn parse(payload: &Value) -> Result<CancelPayload, TaskerError> {
             "executionArn: must not be empty".into(),
         ));
     }
-    if p.statement_name
-        .as_deref()
-        .is_some_and(|n| n.trim().is_empty())
-    {
-        return Err(TaskerError::InvalidInput(
-            "statementName: must not be empty".into(),
-        ));
+    for (field, value) in [
+        ("stateName", &p.state_name),
+        ("statementName", &p.statement_name),
+    ] {
+        if value.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(TaskerError::InvalidInput(format!(
+                "{field}: must not be empty"
+            )));
+        }
     }
     Ok(p)
 }
 
-/// Cancels the execution's unsettled statements; returns what it cancelled and what had already ended.
+/// Cancels the execution's unsettled statements (only those of `stateName` / `statementName` when given);
+/// returns what it cancelled and what had already ended.
 pub async fn handle(
     ports: &CancellerPorts<'_>,
     payload: &Value,
@@ -56,67 +63,38 @@ pub async fn handle(
     let mut cancelled = Vec::new();
     let mut already_ended = Vec::new();
     for record in records {
-        if record.status.is_settled()
-            || p.statement_name
-                .as_deref()
-                .is_some_and(|n| n != record.statement_name)
-        {
+        let other_state = p
+            .state_name
+            .as_deref()
+            .is_some_and(|n| record.state_name.as_deref() != Some(n));
+        let other_statement = p
+            .statement_name
+            .as_deref()
+            .is_some_and(|n| n != record.statement_name);
+        if record.status.is_settled() || other_state || other_statement {
             continue;
         }
         let name = record.statement_name.clone();
         let Some(id) = record.statement_id.clone() else {
             continue;
         };
-        // Claim before cancelling, so the ABORTED event that the cancel causes finds the record taken and cannot
-        // call back (or orphan it) in between.
-        let lease = now + CLAIM_LEASE;
-        if !matches!(
-            ports
-                .store
-                .claim(&name, lease, now)
-                .await
-                .map_err(TaskerError::state_table)?,
-            Claim::Won(_)
-        ) {
-            continue;
-        }
         match ports.data.cancel(&id).await {
-            Ok(_) => {}
-            Err(e) => {
+            Ok(_) => {
                 ports
                     .store
-                    .release(&name, lease)
+                    .mark_cancel_requested(&name, now)
                     .await
                     .map_err(TaskerError::state_table)?;
-                if matches!(e.kind, FaultKind::Rejected | FaultKind::NotFound) {
-                    // It ended first; its event (or the sweeper) settles it.
-                    info!(decision = "cancel_too_late", statement_name = %name, error = %e);
-                    already_ended.push(json!({"statementName": name, "statementId": id}));
-                    continue;
-                }
-                return Err(TaskerError::data_api(e));
+                info!(decision = "cancel_requested", statement_name = %name, statement_id = %id);
+                cancelled.push(json!({"statementName": name, "statementId": id}));
             }
+            Err(e) if matches!(e.kind, FaultKind::Rejected | FaultKind::NotFound) => {
+                // It ended first; its event (or the sweeper) settles it.
+                info!(decision = "cancel_too_late", statement_name = %name, error = %e);
+                already_ended.push(json!({"statementName": name, "statementId": id}));
+            }
+            Err(e) => return Err(TaskerError::data_api(e)),
         }
-        let settlement = Settlement {
-            status: RecordStatus::Cancelled,
-            statement_id: Some(id.clone()),
-            error: Some("cancelled after the state timed out".into()),
-            at: now,
-        };
-        ports
-            .store
-            .settle(&name, &settlement, Some(lease))
-            .await
-            .map_err(TaskerError::state_table)?;
-        if record.singleton {
-            ports
-                .store
-                .unlock(&record.sql_digest, &name)
-                .await
-                .map_err(TaskerError::state_table)?;
-        }
-        info!(decision = "cancelled", statement_name = %name, statement_id = %id);
-        cancelled.push(json!({"statementName": name, "statementId": id}));
     }
     Ok(
         json!({"executionArn": p.execution_arn, "cancelled": cancelled, "alreadyEnded": already_ended}),

@@ -3,23 +3,32 @@
 //! A record is claimed with a conditional write (a lease) before its callback, and settled after it, so two
 //! completers racing on one event, duplicated or late events, and the sweeper never call back twice; a crash
 //! between claim and settle only delays the settle until the lease ends and the message (or sweeper) comes back.
+//! The settle is also conditional on the task token just answered: a token that a retried start stored
+//! meanwhile is answered too, never left waiting. An event is only a hint: the outcome comes from the record's
+//! own statement, so a forged or stray event can settle nothing that has not really ended.
 
 use crate::config::Settings;
 use crate::error::TaskerError;
 use crate::event::StatusChange;
-use crate::outcome::{callback_for, deliver};
-use crate::ports::{Claim, DataApi, FaultKind, StateStore, TaskCallbacks};
-use crate::record::{token_hint, RecordStatus, Settlement, StatementRecord};
-use crate::statement::Ending;
+use crate::outcome::{callback_for, deliver, lost, Outcome};
+use crate::ports::{Claim, DataApi, FaultKind, Settled, StateStore, TaskCallbacks};
+use crate::record::{
+    settled_expiry, token_hint, unsettled_expiry, RecordStatus, Settlement, StatementRecord,
+};
+use crate::statement::Description;
 use chrono::{DateTime, Duration, Utc};
-use tracing::{error, info, warn};
+use serde_json::Value;
+use tracing::{info, warn};
 
 /// How long a claim keeps other completers away; longer than one settle takes, short enough for a quick retry.
 pub const CLAIM_LEASE: Duration = Duration::seconds(60);
 /// How many times a callback follows a token that a retried start replaced meanwhile.
 const TOKEN_FOLLOWS: usize = 3;
-/// Records the sweeper looks at per run.
-pub const SWEEP_BATCH: usize = 100;
+/// Records the sweeper reads per page.
+pub const SWEEP_PAGE: usize = 100;
+/// A record still `SUBMITTED` without a statement this long after its creation had its start fail (a start
+/// lasts at most the starter's 15-minute Lambda limit).
+pub const NOT_STARTED_AFTER: Duration = Duration::minutes(30);
 
 /// What the completer talks to.
 pub struct CompleterPorts<'a> {
@@ -35,36 +44,57 @@ pub enum Disposition {
     NotOurs,
     /// Already settled: a duplicate or late event.
     Duplicate,
-    /// Another completer holds the claim; try again later.
+    /// Another completer holds the claim (or took it over); try again later.
     Busy,
+    /// The event names another statement than the record's (or one the Data API does not know by that name).
+    Mismatch,
+    /// The record's statement has not ended (a forged or early event); its real event settles it.
+    StillRunning,
     /// Settled now, with this status.
     Settled(RecordStatus),
+}
+
+/// What says that a record's statement ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence<'a> {
+    /// A completion event naming this statement id, with its `detail`.
+    Event {
+        statement_id: &'a str,
+        detail: &'a Value,
+    },
+    /// The sweeper's `DescribeStatement` of the record's statement, which has ended.
+    Described(Box<Description>),
+    /// The Data API no longer knows the record's statement.
+    Lost { statement_id: String },
+    /// No statement of the record's name exists: the start failed and was never retried.
+    NeverStarted,
 }
 
 /// Settles the statement of a completion event.
 pub async fn complete_event(
     ports: &CompleterPorts<'_>,
+    settings: &Settings,
     change: &StatusChange,
     now: DateTime<Utc>,
 ) -> Result<Disposition, TaskerError> {
-    settle_ending(
-        ports,
-        &change.statement_name,
-        &change.statement_id,
-        change.ending,
-        change.rows,
-        now,
-    )
-    .await
+    let evidence = Evidence::Event {
+        statement_id: &change.statement_id,
+        detail: &change.detail,
+    };
+    settle_statement(ports, settings, &change.statement_name, evidence, now).await
 }
 
-/// Claims, calls back and settles one statement that ended.
-pub async fn settle_ending(
+/// The statement id without a batch member's `:N`.
+fn parent_id(id: &str) -> &str {
+    id.split_once(':').map_or(id, |(parent, _)| parent)
+}
+
+/// Claims, checks the evidence against the record, calls back and settles one statement.
+pub async fn settle_statement(
     ports: &CompleterPorts<'_>,
+    settings: &Settings,
     name: &str,
-    statement_id: &str,
-    ending: Ending,
-    rows: Option<i64>,
+    evidence: Evidence<'_>,
     now: DateTime<Utc>,
 ) -> Result<Disposition, TaskerError> {
     let lease = now + CLAIM_LEASE;
@@ -88,9 +118,9 @@ pub async fn settle_ending(
             return Ok(Disposition::Busy);
         }
     };
-    let result = call_back(ports, &record, statement_id, ending, rows, lease, now).await;
-    if result.is_err() {
-        // Give the claim back so the retry need not wait for the lease.
+    let result = finish(ports, settings, &record, evidence, lease, now).await;
+    if !matches!(result, Ok(Disposition::Settled(_))) {
+        // Give the claim back so the retry (or the real event) need not wait for the lease.
         if let Err(e) = ports.store.release(name, lease).await {
             warn!(decision = "release_failed", statement_name = %name, error = %e);
         }
@@ -98,75 +128,138 @@ pub async fn settle_ending(
     result
 }
 
-async fn call_back(
+async fn finish(
     ports: &CompleterPorts<'_>,
+    settings: &Settings,
     record: &StatementRecord,
-    statement_id: &str,
-    ending: Ending,
-    rows: Option<i64>,
+    evidence: Evidence<'_>,
     lease: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Disposition, TaskerError> {
     let name = record.statement_name.as_str();
+    let (statement_id, outcome) = match evidence {
+        Evidence::NeverStarted => {
+            info!(decision = "not_started", statement_name = %name);
+            let settlement = Settlement {
+                status: RecordStatus::NotStarted,
+                statement_id: None,
+                error: Some("the start failed and was not retried".into()),
+                at: now,
+                expires_at: settled_expiry(now, settings.record_ttl_days),
+                if_token: None,
+            };
+            return settle_quietly(ports, record, &settlement, lease).await;
+        }
+        Evidence::Lost { statement_id } => {
+            let outcome = lost(record, &statement_id);
+            (statement_id, outcome)
+        }
+        Evidence::Described(d) => {
+            let Some(ending) = d.status.ending() else {
+                return Ok(Disposition::StillRunning);
+            };
+            let outcome = callback_for(ports.data, record, &d, ending, None)
+                .await
+                .map_err(TaskerError::data_api)?;
+            (d.id.clone(), outcome)
+        }
+        Evidence::Event {
+            statement_id,
+            detail,
+        } => {
+            let claimed = parent_id(statement_id);
+            let own = match &record.statement_id {
+                Some(own) => own.clone(),
+                // The starter has not stored the id (yet): ask the Data API which statement has our name.
+                None => match ports
+                    .data
+                    .find_by_name(name)
+                    .await
+                    .map_err(TaskerError::data_api)?
+                {
+                    Some(found) => found,
+                    None => {
+                        warn!(decision = "event_unverified", statement_name = %name);
+                        return Ok(Disposition::Mismatch);
+                    }
+                },
+            };
+            if own != claimed {
+                warn!(decision = "event_mismatch", statement_name = %name, "the event names another statement than the record's");
+                return Ok(Disposition::Mismatch);
+            }
+            let d = ports
+                .data
+                .describe(&own)
+                .await
+                .map_err(TaskerError::data_api)?;
+            let Some(ending) = d.status.ending() else {
+                warn!(decision = "event_early", statement_name = %name, status = d.status.as_str());
+                return Ok(Disposition::StillRunning);
+            };
+            let outcome = callback_for(ports.data, record, &d, ending, Some(detail))
+                .await
+                .map_err(TaskerError::data_api)?;
+            (own, outcome)
+        }
+    };
+    call_back(ports, settings, record, &statement_id, outcome, lease, now).await
+}
+
+/// Delivers the outcome to the record's task token and settles the record, following a token that a retried
+/// start stored meanwhile.
+async fn call_back(
+    ports: &CompleterPorts<'_>,
+    settings: &Settings,
+    record: &StatementRecord,
+    statement_id: &str,
+    outcome: Outcome,
+    lease: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Disposition, TaskerError> {
+    let name = record.statement_name.as_str();
+    let settlement =
+        |status: RecordStatus, error: Option<String>, token: Option<&str>| Settlement {
+            status,
+            statement_id: Some(statement_id.to_string()),
+            error,
+            at: now,
+            expires_at: settled_expiry(now, settings.record_ttl_days),
+            if_token: token.map(str::to_string),
+        };
     let Some(mut token) = record.task_token.clone() else {
         // Fire-and-forget: nobody waits, the record just ends.
-        let status = RecordStatus::from(ending);
-        settle(ports, record, statement_id, status, None, lease, now).await?;
-        return Ok(Disposition::Settled(status));
+        let s = settlement(outcome.status, outcome.error.clone(), None);
+        return settle_quietly(ports, record, &s, lease).await;
     };
-    let outcome = callback_for(ports.data, record, statement_id, ending, rows)
-        .await
-        .map_err(TaskerError::data_api)?;
-    let status = RecordStatus::from(outcome.callback.ending());
     for _ in 0..TOKEN_FOLLOWS {
-        match deliver(ports.callbacks, &token, &outcome.callback).await {
+        let s = match deliver(ports.callbacks, &token, &outcome.callback).await {
             Ok(()) => {
-                info!(decision = "called_back", statement_name = %name, status = status.as_str(), token = %token_hint(&token));
-                settle(
-                    ports,
-                    record,
-                    statement_id,
-                    status,
-                    outcome.error.clone(),
-                    lease,
-                    now,
-                )
-                .await?;
-                return Ok(Disposition::Settled(status));
+                info!(decision = "called_back", statement_name = %name, status = outcome.status.as_str(), token = %token_hint(&token));
+                settlement(outcome.status, outcome.error.clone(), Some(&token))
             }
             Err(e) if e.kind == FaultKind::TokenGone => {
-                // A retried start may have stored a newer token meanwhile: that task is the one waiting.
-                let current = ports
-                    .store
-                    .get(name)
-                    .await
-                    .map_err(TaskerError::state_table)?;
-                match current.and_then(|r| r.task_token).filter(|t| *t != token) {
-                    Some(newer) => {
-                        info!(decision = "token_followed", statement_name = %name);
-                        token = newer;
-                    }
-                    None => {
-                        warn!(decision = "orphaned", statement_name = %name, error = %e);
-                        let why = format!("{}; the statement ended {}", e, ending.as_str());
-                        settle(
-                            ports,
-                            record,
-                            statement_id,
-                            RecordStatus::Orphaned,
-                            Some(why),
-                            lease,
-                            now,
-                        )
-                        .await?;
-                        return Ok(Disposition::Settled(RecordStatus::Orphaned));
-                    }
-                }
+                warn!(decision = "token_gone", statement_name = %name, error = %e);
+                let why = format!("{e}; the statement ended {}", outcome.status.as_str());
+                settlement(RecordStatus::Orphaned, Some(why), Some(&token))
             }
             Err(e) => {
                 warn!(decision = "callback_retry", statement_name = %name, error = %e);
                 return Err(TaskerError::Callback(e.to_string()));
             }
+        };
+        match settle(ports, record, &s, lease).await? {
+            Ok(status) => return Ok(Disposition::Settled(status)),
+            // The token changed (a retried start is waiting now): answer that one too.
+            Err(Some(current)) if !current.status.is_settled() => match current.task_token {
+                Some(newer) if newer != token => {
+                    info!(decision = "token_followed", statement_name = %name);
+                    token = newer;
+                }
+                _ => return Ok(Disposition::Busy),
+            },
+            // Our lease is gone and another completer settled it, or the record is gone.
+            Err(_) => return Ok(Disposition::Busy),
         }
     }
     Err(TaskerError::Callback(format!(
@@ -174,30 +267,28 @@ async fn call_back(
     )))
 }
 
+/// Settles under our claim and frees the singleton lock: the statement has really ended (or never existed).
+/// `Err` with the record as it stands when a condition failed (a newer token, or our lease is gone).
 async fn settle(
     ports: &CompleterPorts<'_>,
     record: &StatementRecord,
-    statement_id: &str,
-    status: RecordStatus,
-    error: Option<String>,
+    settlement: &Settlement,
     lease: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), TaskerError> {
+) -> Result<Result<RecordStatus, Option<Box<StatementRecord>>>, TaskerError> {
     let name = record.statement_name.as_str();
-    let settlement = Settlement {
-        status,
-        statement_id: Some(statement_id.to_string()),
-        error,
-        at: now,
-    };
-    let kept = ports
+    match ports
         .store
-        .settle(name, &settlement, Some(lease))
+        .settle(name, settlement, Some(lease))
         .await
-        .map_err(TaskerError::state_table)?;
-    if !kept {
-        error!(decision = "lease_lost", statement_name = %name, "another completer took over after the lease ended");
+        .map_err(TaskerError::state_table)?
+    {
+        Settled::Done => {}
+        Settled::Refused(current) => {
+            warn!(decision = "settle_refused", statement_name = %name, "a newer token, or another completer took over after the lease ended");
+            return Ok(Err(current));
+        }
     }
+    info!(decision = "settled", statement_name = %name, status = settlement.status.as_str());
     if record.singleton {
         ports
             .store
@@ -205,7 +296,36 @@ async fn settle(
             .await
             .map_err(TaskerError::state_table)?;
     }
-    Ok(())
+    Ok(Ok(settlement.status))
+}
+
+/// [`settle`] for a record nobody waits on: a refused condition means another completer has it.
+async fn settle_quietly(
+    ports: &CompleterPorts<'_>,
+    record: &StatementRecord,
+    settlement: &Settlement,
+    lease: DateTime<Utc>,
+) -> Result<Disposition, TaskerError> {
+    Ok(match settle(ports, record, settlement, lease).await? {
+        Ok(status) => Disposition::Settled(status),
+        Err(_) => Disposition::Busy,
+    })
+}
+
+/// How much one sweep may do: the Lambda's time, or (in tests) a number of records.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepBudget {
+    /// Stop examining records at this instant.
+    pub until: Option<std::time::Instant>,
+    /// Stop after this many records.
+    pub max_records: Option<usize>,
+}
+
+impl SweepBudget {
+    fn exhausted(&self, examined: usize) -> bool {
+        self.until.is_some_and(|t| std::time::Instant::now() >= t)
+            || self.max_records.is_some_and(|n| examined >= n)
+    }
 }
 
 /// What one sweep did.
@@ -213,60 +333,145 @@ async fn settle(
 pub struct SweepReport {
     pub examined: usize,
     pub settled: usize,
+    pub lost: usize,
+    pub not_started: usize,
     pub still_running: usize,
+    pub undecodable: usize,
     pub failed: usize,
+    /// The budget ran out before the last page; the next sweep resumes with the records this one did not reach.
+    pub stopped_early: bool,
 }
 
-/// The sweeper: settles statements whose event never came, exactly as if it had.
+/// The sweeper: pages through every record still unsettled after the grace period and settles those whose
+/// statement ended exactly as if their event had come; moves hopeless ones to `NOT_STARTED` or `LOST`.
+/// Records it found running are moved to the back of the order, so a sweep cut short by its budget is resumed
+/// by the next one where it stopped, and no stuck record hides the others.
 pub async fn sweep(
     ports: &CompleterPorts<'_>,
     settings: &Settings,
+    budget: SweepBudget,
     now: DateTime<Utc>,
 ) -> Result<SweepReport, TaskerError> {
     let grace =
         Duration::seconds(i64::try_from(settings.sweep_grace_seconds).unwrap_or(i64::MAX / 1000));
-    let records = ports
-        .store
-        .unsettled_before(now - grace, SWEEP_BATCH)
-        .await
-        .map_err(TaskerError::state_table)?;
-    let mut report = SweepReport {
-        examined: records.len(),
-        ..Default::default()
-    };
-    for record in records {
-        let Some(id) = record.statement_id.as_deref() else {
-            // Never started, or the starter died before STARTED: the state's retry restarts it.
-            report.still_running += 1;
-            continue;
-        };
-        let ending = match ports.data.describe(id).await {
-            Ok(d) => d.status.ending().map(|e| (e, d.result_rows)),
-            Err(e) => {
-                warn!(decision = "sweep_describe_failed", statement_name = %record.statement_name, error = %e);
-                report.failed += 1;
-                continue;
+    let mut report = SweepReport::default();
+    let mut running = Vec::new();
+    let mut after = None;
+    'pages: loop {
+        let page = ports
+            .store
+            .unsettled_page(now - grace, SWEEP_PAGE, after)
+            .await
+            .map_err(TaskerError::state_table)?;
+        for name in &page.undecodable {
+            warn!(decision = "sweep_undecodable", statement_name = %name);
+        }
+        report.undecodable += page.undecodable.len();
+        for record in page.records {
+            if budget.exhausted(report.examined) {
+                report.stopped_early = true;
+                break 'pages;
             }
-        };
-        let Some((ending, rows)) = ending else {
-            report.still_running += 1;
-            continue;
-        };
-        match settle_ending(ports, &record.statement_name, id, ending, rows, now).await {
-            Ok(Disposition::Settled(_)) => report.settled += 1,
-            Ok(_) => {}
-            Err(e) => {
-                warn!(decision = "sweep_settle_failed", statement_name = %record.statement_name, error = %e);
-                report.failed += 1;
+            report.examined += 1;
+            match sweep_one(ports, settings, &record, now).await {
+                Ok(Disposition::Settled(status)) => {
+                    report.settled += 1;
+                    match status {
+                        RecordStatus::Lost => report.lost += 1,
+                        RecordStatus::NotStarted => report.not_started += 1,
+                        _ => {}
+                    }
+                }
+                Ok(Disposition::StillRunning) => {
+                    report.still_running += 1;
+                    running.push(record.statement_name);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    warn!(decision = "sweep_settle_failed", statement_name = %record.statement_name, error = %e);
+                    report.failed += 1;
+                }
             }
+        }
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    // After paging, so that the order being paged does not move under the sweep.
+    for name in running {
+        if let Err(e) = ports.store.touch(&name, now).await {
+            warn!(decision = "sweep_touch_failed", statement_name = %name, error = %e);
         }
     }
     info!(
         decision = "swept",
         examined = report.examined,
         settled = report.settled,
+        lost = report.lost,
+        not_started = report.not_started,
         still_running = report.still_running,
-        failed = report.failed
+        undecodable = report.undecodable,
+        failed = report.failed,
+        stopped_early = report.stopped_early
     );
     Ok(report)
+}
+
+/// Looks at one unsettled record and settles it if its statement ended (or never existed, or is lost).
+async fn sweep_one(
+    ports: &CompleterPorts<'_>,
+    settings: &Settings,
+    record: &StatementRecord,
+    now: DateTime<Utc>,
+) -> Result<Disposition, TaskerError> {
+    let name = record.statement_name.as_str();
+    let id = match &record.statement_id {
+        Some(id) => id.clone(),
+        None => {
+            if now - record.created_at < NOT_STARTED_AFTER {
+                // Its start may still be under way, or about to be retried.
+                return Ok(Disposition::StillRunning);
+            }
+            match ports
+                .data
+                .find_by_name(name)
+                .await
+                .map_err(TaskerError::data_api)?
+            {
+                None => {
+                    return settle_statement(ports, settings, name, Evidence::NeverStarted, now)
+                        .await
+                }
+                Some(id) => {
+                    // It started, but the starter never stored the id: store it now.
+                    let expires = unsettled_expiry(now, settings.record_ttl_days);
+                    ports
+                        .store
+                        .mark_started(name, &id, now, expires)
+                        .await
+                        .map_err(TaskerError::state_table)?;
+                    id
+                }
+            }
+        }
+    };
+    match ports.data.describe(&id).await {
+        Ok(d) if d.status.ending().is_some() => {
+            settle_statement(ports, settings, name, Evidence::Described(Box::new(d)), now).await
+        }
+        Ok(_) => Ok(Disposition::StillRunning),
+        Err(e) if e.kind == FaultKind::NotFound => {
+            warn!(decision = "statement_lost", statement_name = %name);
+            settle_statement(
+                ports,
+                settings,
+                name,
+                Evidence::Lost { statement_id: id },
+                now,
+            )
+            .await
+        }
+        Err(e) => Err(TaskerError::data_api(e)),
+    }
 }

@@ -57,23 +57,64 @@ impl TaskerError {
     }
 }
 
-/// Deserializes a payload strictly; the `InvalidInput` message starts with the offending field's path.
+/// Deserializes a payload strictly; the `InvalidInput` message starts with the offending field's path and says
+/// what was expected, never what was found (a misplaced SQL text or parameter value must not reach the logs).
 pub(crate) fn deserialize_payload<T: serde::de::DeserializeOwned>(
     payload: &serde_json::Value,
 ) -> Result<T, TaskerError> {
     serde_path_to_error::deserialize(payload).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        // serde_json appends a position that means nothing for an already-parsed payload.
-        let inner = inner
-            .split(" at line ")
-            .next()
-            .unwrap_or(&inner)
-            .to_string();
+        let inner = without_value(&e.into_inner().to_string());
         TaskerError::InvalidInput(if path == "." {
             inner
         } else {
             format!("{path}: {inner}")
         })
     })
+}
+
+/// serde's message without the value it quotes: `invalid type: string "…", expected u64` becomes
+/// `expected u64`. Unknown-field messages name a key, not a value, and stay as they are.
+fn without_value(message: &str) -> String {
+    // serde_json appends a position that means nothing for an already-parsed payload.
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quotes_a_value = ["invalid type", "invalid value", "invalid length"]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if quotes_a_value {
+        return match message.rsplit_once(", expected ") {
+            Some((_, expected)) => format!("expected {expected}"),
+            None => "wrong type or value".to_string(),
+        };
+    }
+    if message.starts_with("data did not match any variant") {
+        return "expected a string, number or boolean".to_string();
+    }
+    message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_lose_their_value() {
+        for (message, want) in [
+            (
+                "invalid type: string \"drop table x\", expected u64 at line 1 column 5",
+                "expected u64",
+            ),
+            ("invalid value: integer `-1`, expected u64", "expected u64"),
+            (
+                "data did not match any variant of untagged enum ParamValue",
+                "expected a string, number or boolean",
+            ),
+            (
+                "unknown field `bogus`, expected one of `a`",
+                "unknown field `bogus`, expected one of `a`",
+            ),
+        ] {
+            assert_eq!(without_value(message), want);
+        }
+    }
 }

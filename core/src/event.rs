@@ -18,6 +18,9 @@ pub struct StatusChange {
     pub ending: Ending,
     pub rows: Option<i64>,
     pub time: Option<DateTime<Utc>>,
+    /// The event's `detail` object as it came: the seed answered with it, so its fields become the output's
+    /// `detail` once the record's own statement confirms the ending.
+    pub detail: serde_json::Value,
 }
 
 /// What an SQS body turned out to be.
@@ -66,6 +69,7 @@ pub fn parse_body(body: &str, prefix: &StatementPrefix) -> Result<Message, Malfo
     let detail = envelope
         .detail
         .ok_or_else(|| MalformedEvent("detail: missing".into()))?;
+    let raw_detail = detail.clone();
     let detail: Detail =
         serde_json::from_value(detail).map_err(|e| MalformedEvent(format!("detail: {e}")))?;
     let Some(statement_name) = detail.statement_name.filter(|n| prefix.owns(n)) else {
@@ -92,6 +96,7 @@ pub fn parse_body(body: &str, prefix: &StatementPrefix) -> Result<Message, Malfo
         ending,
         rows: detail.rows,
         time,
+        detail: raw_detail,
     }))
 }
 
@@ -109,12 +114,7 @@ mod tests {
     fn name() -> String {
         statement_name(
             &prefix(),
-            &EntryKey {
-                execution_arn: "a",
-                state_name: None,
-                state_entered_time: None,
-                sql_digest: "d",
-            },
+            &EntryKey::for_start(Some("a"), None, None, "d", None, "i"),
         )
     }
 
@@ -152,12 +152,7 @@ mod tests {
     fn foreign_and_malformed() {
         let other = statement_name(
             &StatementPrefix::parse("etl-dev").unwrap(),
-            &EntryKey {
-                execution_arn: "a",
-                state_name: None,
-                state_entered_time: None,
-                sql_digest: "d",
-            },
+            &EntryKey::for_start(Some("a"), None, None, "d", None, "i"),
         );
         assert!(matches!(
             parse_body(

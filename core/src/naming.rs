@@ -56,10 +56,39 @@ impl StatementPrefix {
 /// What identifies one state entry's statement: the same inputs give the same name on every retry.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryKey<'a> {
-    pub execution_arn: &'a str,
+    pub execution_arn: Option<&'a str>,
     pub state_name: Option<&'a str>,
     pub state_entered_time: Option<&'a str>,
     pub sql_digest: &'a str,
+    /// What tells invocations apart when the payload does not identify the state entry (no
+    /// `stateEnteredTime`): the task token, new on every attempt, or the invocation's own id. `None` with
+    /// `stateEnteredTime`, so that every retry of the entry gets the same name.
+    pub attempt: Option<&'a str>,
+}
+
+impl<'a> EntryKey<'a> {
+    /// The key of a start: deterministic with `stateEnteredTime`; otherwise unique to this attempt (its task
+    /// token) or, without one, to this invocation, as the seed's statements were.
+    pub fn for_start(
+        execution_arn: Option<&'a str>,
+        state_name: Option<&'a str>,
+        state_entered_time: Option<&'a str>,
+        sql_digest: &'a str,
+        task_token: Option<&'a str>,
+        invocation_id: &'a str,
+    ) -> Self {
+        let attempt = match state_entered_time {
+            Some(_) => None,
+            None => Some(task_token.unwrap_or(invocation_id)),
+        };
+        EntryKey {
+            execution_arn,
+            state_name,
+            state_entered_time,
+            sql_digest,
+            attempt,
+        }
+    }
 }
 
 /// SHA-256 (hex) over the SQL text(s) and parameters. Stored instead of the SQL, and the key of the singleton lock.
@@ -78,7 +107,8 @@ pub fn statement_name(prefix: &StatementPrefix, key: &EntryKey<'_>) -> String {
         key.execution_arn,
         key.state_name,
         key.state_entered_time,
-        key.sql_digest
+        key.sql_digest,
+        key.attempt
     ]);
     let hash = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
     format!("{}-{}", prefix.as_str(), &hash[..HASH_CHARS])
@@ -90,12 +120,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn key<'a>(arn: &'a str, state: Option<&'a str>, digest: &'a str) -> EntryKey<'a> {
-        EntryKey {
-            execution_arn: arn,
-            state_name: state,
-            state_entered_time: Some("2026-11-25T12:00:00.000Z"),
-            sql_digest: digest,
-        }
+        EntryKey::for_start(
+            Some(arn),
+            state,
+            Some("2026-11-25T12:00:00.000Z"),
+            digest,
+            Some("token"),
+            "invocation",
+        )
     }
 
     #[test]
@@ -125,6 +157,27 @@ mod tests {
         assert_ne!(a, statement_name(&p, &key("arn:2", Some("Load"), "d1")));
         assert_ne!(a, statement_name(&p, &key("arn:1", None, "d1")));
         assert!(p.owns(&a));
+    }
+
+    #[test]
+    fn without_entered_time_each_attempt_is_its_own_statement() {
+        let p = StatementPrefix::parse("etl").unwrap();
+        let k = |token, invocation| {
+            statement_name(
+                &p,
+                &EntryKey::for_start(Some("arn"), None, None, "d", token, invocation),
+            )
+        };
+        assert_ne!(k(Some("t1"), "i"), k(Some("t2"), "i"));
+        assert_ne!(k(None, "i1"), k(None, "i2"));
+        // With stateEnteredTime the token does not count: a retry finds the same statement.
+        let entered = |token| {
+            statement_name(
+                &p,
+                &EntryKey::for_start(Some("arn"), None, Some("T"), "d", token, "i"),
+            )
+        };
+        assert_eq!(entered(Some("t1")), entered(Some("t2")));
     }
 
     #[test]
@@ -160,7 +213,7 @@ mod tests {
         #[test]
         fn names_always_fit_the_client_token(prefix in "[A-Za-z0-9]([A-Za-z0-9-]{0,29}[A-Za-z0-9])?", arn in ".*", state in proptest::option::of(".*")) {
             let p = StatementPrefix::parse(&prefix).unwrap();
-            let name = statement_name(&p, &EntryKey { execution_arn: &arn, state_name: state.as_deref(), state_entered_time: None, sql_digest: "d" });
+            let name = statement_name(&p, &EntryKey { execution_arn: Some(&arn), state_name: state.as_deref(), state_entered_time: None, sql_digest: "d", attempt: Some("t") });
             prop_assert!(name.len() <= 64);
             prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
             prop_assert!(p.owns(&name));

@@ -1,29 +1,28 @@
 //! From a statement's ending to the Step Functions callback (DESIGN sections 1.5 and 5).
+//!
+//! The outcome is always worked out from the record's own statement (`DescribeStatement`), never from what an
+//! event claims: an event only says "look now".
 
 use crate::ports::{DataApi, PortError, TaskCallbacks};
-use crate::record::StatementRecord;
-use crate::statement::{Column, Ending, Field};
+use crate::record::{RecordStatus, StatementRecord};
+use crate::statement::{Column, Description, Ending, Field};
+use chrono::Duration;
 use serde_json::{json, Map, Value};
 
-/// Step Functions' limit on a task output (and on a failure cause).
+/// Step Functions' limit on a task output (and on a state's whole input/output).
 pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+/// `SendTaskFailure`'s limit on `cause`, in characters.
+pub const MAX_CAUSE_CHARS: usize = 32_768;
+/// The error a task gets when its statement is past the Data API's retention and its ending cannot be known.
+pub const STATEMENT_LOST: &str = "StatementLost";
+/// How long the Data API keeps a statement's metadata and results (the event's `expireAt`).
+const RETENTION: Duration = Duration::hours(24);
 
 /// The call to make on the task token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Callback {
     Success { output: String },
     Failure { error: String, cause: String },
-}
-
-impl Callback {
-    /// The record status that this callback settles to once delivered.
-    pub fn ending(&self) -> Ending {
-        match self {
-            Callback::Success { .. } => Ending::Finished,
-            Callback::Failure { error, .. } if error == Ending::Aborted.as_str() => Ending::Aborted,
-            Callback::Failure { .. } => Ending::Failed,
-        }
-    }
 }
 
 /// What the success output says of a finished statement.
@@ -36,9 +35,13 @@ pub struct Finished {
     pub has_result_set: bool,
     /// Present when the state asked for `resultRows`.
     pub records: Option<(Vec<Column>, Vec<Vec<Field>>)>,
+    /// Byte budget of the `records` array.
+    pub records_budget: usize,
+    /// The completion event's `detail`, as the seed returned it.
+    pub detail: Value,
 }
 
-/// The success output, with `records` cut so that the whole output stays within [`MAX_OUTPUT_BYTES`].
+/// The success output, with `records` cut to their budget (and never past [`MAX_OUTPUT_BYTES`]).
 pub fn success_output(f: &Finished) -> String {
     let mut base = json!({
         "statementName": f.statement_name,
@@ -47,13 +50,16 @@ pub fn success_output(f: &Finished) -> String {
         "rows": f.rows,
         "durationMs": f.duration_ms,
         "hasResultSet": f.has_result_set,
+        "detail": f.detail,
     });
     let Some((columns, rows)) = &f.records else {
         return base.to_string();
     };
     // Room left for the records array and a possible `"truncated":true`.
     let reserve = r#","records":[],"truncated":true"#.len();
-    let mut budget = MAX_OUTPUT_BYTES.saturating_sub(base.to_string().len() + reserve);
+    let mut budget = f
+        .records_budget
+        .min(MAX_OUTPUT_BYTES.saturating_sub(base.to_string().len() + reserve));
     let mut kept = Vec::new();
     let mut truncated = false;
     for row in rows {
@@ -86,60 +92,129 @@ pub fn plain_record(columns: &[Column], row: &[Field]) -> Value {
     Value::Object(m)
 }
 
-/// The failure callback: error `FAILED` or `ABORTED`, cause a JSON object the user's `Catch` can parse.
-pub fn failure(ending: Ending, statement_name: &str, statement_id: &str, error: &str) -> Callback {
-    let mut cause =
-        json!({"statementName": statement_name, "statementId": statement_id, "error": error});
-    if cause.to_string().len() > MAX_OUTPUT_BYTES {
-        let cut: String = error.chars().take(MAX_OUTPUT_BYTES / 2).collect();
-        cause["error"] = json!(cut);
+/// The failure callback: error `FAILED`, `ABORTED` or `StatementLost`, cause a JSON object the user's `Catch`
+/// can parse, `{statementName, statementId, error, detail}` with `detail.error` as the seed's later versions
+/// had it. The cause stays within [`MAX_CAUSE_CHARS`]: the error text is cut, never the JSON.
+pub fn failure(
+    error_name: &str,
+    statement_name: &str,
+    statement_id: &str,
+    error: &str,
+    detail: &Value,
+) -> Callback {
+    let cause_with = |text: &str| {
+        let mut detail = match detail {
+            Value::Object(m) => Value::Object(m.clone()),
+            _ => json!({}),
+        };
+        detail["error"] = json!(text);
+        json!({"statementName": statement_name, "statementId": statement_id, "error": text, "detail": detail})
+            .to_string()
+    };
+    let mut cause = cause_with(error);
+    if cause.chars().count() > MAX_CAUSE_CHARS {
+        // The text appears twice and may grow when escaped: keep the longest prefix that fits.
+        let chars: Vec<char> = error.chars().collect();
+        let (mut lo, mut hi) = (0usize, chars.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            let candidate: String = chars[..mid].iter().collect();
+            if cause_with(&format!("{candidate}…")).chars().count() <= MAX_CAUSE_CHARS {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        let kept: String = chars[..lo].iter().collect();
+        cause = cause_with(&format!("{kept}…"));
     }
     Callback::Failure {
-        error: ending.as_str().to_string(),
-        cause: cause.to_string(),
+        error: error_name.to_string(),
+        cause,
     }
 }
 
-/// A callback together with the error text to keep in the record.
+/// A callback, the record status it settles to once delivered, and the error text to keep in the record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub callback: Callback,
+    pub status: RecordStatus,
     pub error: Option<String>,
 }
 
-/// Works out the callback for a statement that ended, asking the Data API for what the event does not say:
-/// the duration and result set of a finished one (and its rows when the state asked for them), the error text
-/// of a failed one.
+/// The completion event's `detail` for the output: the event's own when it agrees with the description,
+/// otherwise built from `DescribeStatement` (a swept statement, or an event that claimed another state).
+/// A built one has no `principal` (the description does not say who ran it).
+pub fn detail_for(name: &str, d: &Description, event_detail: Option<&Value>) -> Value {
+    if let Some(detail) = event_detail {
+        if detail.get("state").and_then(Value::as_str) == Some(d.status.as_str()) {
+            return detail.clone();
+        }
+    }
+    let mut detail = json!({
+        "statementName": name,
+        "statementId": d.id,
+        "state": d.status.as_str(),
+        "rows": d.result_rows.unwrap_or(-1),
+        "redshiftQueryId": d.redshift_query_id.unwrap_or(-1),
+    });
+    if let Some(t) = d.updated_at.or(d.created_at) {
+        detail["expireAt"] = json!((t + RETENTION).timestamp());
+    }
+    detail
+}
+
+/// The outcome of a statement the Data API no longer knows: its ending cannot be learnt, so a waiting task
+/// fails with [`STATEMENT_LOST`] instead of waiting for ever.
+pub fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
+    let error = "The Data API no longer knows this statement (its metadata is kept 24 hours); \
+                 whether it finished cannot be told.";
+    let detail = json!({"statementName": record.statement_name, "statementId": statement_id, "state": "LOST"});
+    Outcome {
+        callback: failure(
+            STATEMENT_LOST,
+            &record.statement_name,
+            statement_id,
+            error,
+            &detail,
+        ),
+        status: RecordStatus::Lost,
+        error: Some(error.into()),
+    }
+}
+
+/// Works out the callback for a statement that ended, from its description `d`: the duration and result set of a
+/// finished one (and its rows when the state asked for them), the error text of a failed one.
 pub async fn callback_for(
     data: &dyn DataApi,
     record: &StatementRecord,
-    statement_id: &str,
+    d: &Description,
     ending: Ending,
-    event_rows: Option<i64>,
+    event_detail: Option<&Value>,
 ) -> Result<Outcome, PortError> {
     let name = record.statement_name.as_str();
+    let detail = detail_for(name, d, event_detail);
+    let failed = |error_name: &str, status: RecordStatus, text: String| Outcome {
+        callback: failure(error_name, name, &d.id, &text, &detail),
+        status,
+        error: Some(text),
+    };
     match ending {
         Ending::Aborted => {
-            let error = "The statement was aborted (cancelled) before it finished.";
-            Ok(Outcome {
-                callback: failure(Ending::Aborted, name, statement_id, error),
-                error: Some(error.into()),
-            })
+            let text = d.error.clone().unwrap_or_else(|| {
+                "The statement was aborted (cancelled) before it finished.".into()
+            });
+            Ok(failed("ABORTED", RecordStatus::Aborted, text))
         }
         Ending::Failed => {
-            let d = data.describe(statement_id).await?;
-            let error = d
+            let text = d
                 .error
                 .clone()
                 .or_else(|| d.sub_statements.iter().find_map(|s| s.error.clone()))
                 .unwrap_or_else(|| "The statement failed; the Data API gave no error text.".into());
-            Ok(Outcome {
-                callback: failure(Ending::Failed, name, statement_id, &error),
-                error: Some(error),
-            })
+            Ok(failed("FAILED", RecordStatus::Failed, text))
         }
         Ending::Finished => {
-            let d = data.describe(statement_id).await?;
             let source = d.result_source().map(str::to_string);
             let records = match (&source, record.result_rows) {
                 (Some(src), wanted) if wanted > 0 => {
@@ -147,6 +222,9 @@ pub async fn callback_for(
                 }
                 _ => None,
             };
+            let event_rows = event_detail
+                .and_then(|v| v.get("rows"))
+                .and_then(Value::as_i64);
             let rows = d
                 .result_rows
                 .filter(|r| *r >= 0)
@@ -156,13 +234,16 @@ pub async fn callback_for(
                 callback: Callback::Success {
                     output: success_output(&Finished {
                         statement_name: name.to_string(),
-                        statement_id: statement_id.to_string(),
+                        statement_id: d.id.clone(),
                         rows,
                         duration_ms: d.duration_ns.unwrap_or(0) / 1_000_000,
                         has_result_set: source.is_some(),
                         records,
+                        records_budget: record.result_max_bytes as usize,
+                        detail,
                     }),
                 },
+                status: RecordStatus::Finished,
                 error: None,
             })
         }
@@ -216,6 +297,16 @@ mod tests {
             duration_ms: 12,
             has_result_set: true,
             records,
+            records_budget: crate::payload::DEFAULT_RESULT_MAX_BYTES as usize,
+            detail: json!({"state": "FINISHED", "rows": 2}),
+        }
+    }
+
+    fn column(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            type_name: None,
+            nullable: None,
         }
     }
 
@@ -225,29 +316,13 @@ mod tests {
         assert_eq!(
             v,
             json!({"statementName": "etl-x", "statementId": "id", "state": "FINISHED", "rows": 2,
-                             "durationMs": 12, "hasResultSet": true})
+                   "durationMs": 12, "hasResultSet": true, "detail": {"state": "FINISHED", "rows": 2}})
         );
     }
 
     #[test]
     fn typed_records() {
-        let cols = vec![
-            Column {
-                name: "n".into(),
-                type_name: None,
-                nullable: None,
-            },
-            Column {
-                name: "s".into(),
-                type_name: None,
-                nullable: None,
-            },
-            Column {
-                name: "z".into(),
-                type_name: None,
-                nullable: None,
-            },
-        ];
+        let cols = vec![column("n"), column("s"), column("z")];
         let rows = vec![vec![Field::Long(1), Field::Text("a".into()), Field::Null]];
         let v: Value =
             serde_json::from_str(&success_output(&finished(Some((cols, rows))))).unwrap();
@@ -256,34 +331,69 @@ mod tests {
     }
 
     #[test]
-    fn records_are_cut_to_the_output_limit() {
-        let cols = vec![Column {
-            name: "s".into(),
-            type_name: None,
-            nullable: None,
-        }];
+    fn records_are_cut_to_their_budget() {
         let rows = vec![vec![Field::Text("x".repeat(10_000))]; 100];
-        let out = success_output(&finished(Some((cols, rows))));
-        assert!(out.len() <= MAX_OUTPUT_BYTES, "{}", out.len());
+        let out = success_output(&finished(Some((vec![column("s")], rows.clone()))));
+        assert!(out.len() <= 64 * 1024 + 1024, "{}", out.len());
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["truncated"], json!(true));
-        let kept = v["records"].as_array().unwrap().len();
+        assert_eq!(v["records"].as_array().unwrap().len(), 6);
+        let mut big = finished(Some((vec![column("s")], rows)));
+        big.records_budget = crate::payload::MAX_RESULT_MAX_BYTES as usize;
+        let out = success_output(&big);
+        assert!(out.len() <= MAX_OUTPUT_BYTES - 15 * 1024, "{}", out.len());
+        let kept = serde_json::from_str::<Value>(&out).unwrap()["records"]
+            .as_array()
+            .unwrap()
+            .len();
         assert!((20..100).contains(&kept), "{kept}");
     }
 
     #[test]
-    fn failure_cause_is_json() {
-        let Callback::Failure { error, cause } =
-            failure(Ending::Failed, "n", "i", "relation \"x\" does not exist")
-        else {
+    fn failure_cause_is_json_with_detail() {
+        let Callback::Failure { error, cause } = failure(
+            "FAILED",
+            "n",
+            "i",
+            "relation \"x\" does not exist",
+            &json!({"state": "FAILED"}),
+        ) else {
             panic!()
         };
         assert_eq!(error, "FAILED");
         let v: Value = serde_json::from_str(&cause).unwrap();
         assert_eq!(v["error"], json!("relation \"x\" does not exist"));
-        assert_eq!(
-            failure(Ending::Aborted, "n", "i", "e").ending(),
-            Ending::Aborted
-        );
+        assert_eq!(v["detail"]["error"], v["error"]);
+        assert_eq!(v["detail"]["state"], "FAILED");
+    }
+
+    #[test]
+    fn a_long_error_is_cut_to_the_cause_limit_and_stays_json() {
+        for text in ["e".repeat(100_000), "\"\u{1}é".repeat(40_000)] {
+            let Callback::Failure { cause, .. } = failure("FAILED", "n", "i", &text, &json!({}))
+            else {
+                panic!()
+            };
+            let len = cause.chars().count();
+            assert!(
+                (MAX_CAUSE_CHARS - 64..=MAX_CAUSE_CHARS).contains(&len),
+                "{len}"
+            );
+            let v: Value = serde_json::from_str(&cause).unwrap();
+            assert!(v["error"].as_str().unwrap().ends_with('…'));
+        }
+    }
+
+    #[test]
+    fn detail_comes_from_the_event_only_when_it_agrees() {
+        let mut d = Description::new("id", crate::statement::DataApiStatus::Finished);
+        d.result_rows = Some(3);
+        let event = json!({"principal": "p", "state": "FINISHED", "rows": 3});
+        assert_eq!(detail_for("n", &d, Some(&event)), event);
+        let forged = json!({"state": "FAILED"});
+        let built = detail_for("n", &d, Some(&forged));
+        assert_eq!(built["state"], "FINISHED");
+        assert_eq!(built["rows"], 3);
+        assert_eq!(built["statementId"], "id");
     }
 }

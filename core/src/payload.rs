@@ -12,6 +12,11 @@ pub const MAX_BATCH_STATEMENTS: usize = 40;
 /// Most result rows a task output may carry; larger `resultRows` are capped to it (the output is also cut to
 /// Step Functions' 256 KiB).
 pub const MAX_RESULT_ROWS: u32 = 1000;
+/// Default byte budget of `records` in a task output: leaves room for a state's input when a `ResultPath`
+/// merges the output into it.
+pub const DEFAULT_RESULT_MAX_BYTES: u32 = 64 * 1024;
+/// Largest `resultMaxBytes`: 16 KiB under Step Functions' 256 KiB state limit for the rest of the output.
+pub const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
 /// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted (Step Functions' own limits
 /// are lower; this only stops absurd inputs).
 const MAX_FIELD_CHARS: usize = 8192;
@@ -28,12 +33,15 @@ pub enum SqlText {
 pub struct ExecuteRequest {
     /// `None`: fire-and-forget (the seed's polling style); the call returns the statement id at once.
     pub task_token: Option<String>,
-    pub execution_arn: String,
+    /// `None` only without a task token (the seed's ad-hoc starts).
+    pub execution_arn: Option<String>,
     pub sql: SqlText,
     pub parameters: BTreeMap<String, String>,
     pub state_name: Option<String>,
     pub state_entered_time: Option<String>,
     pub result_rows: u32,
+    /// Byte budget of `records` in the output.
+    pub result_max_bytes: u32,
     pub singleton: bool,
 }
 
@@ -67,6 +75,7 @@ struct RawPayload {
     state_name: Option<String>,
     state_entered_time: Option<String>,
     result_rows: Option<u64>,
+    result_max_bytes: Option<u64>,
     singleton: Option<bool>,
     statement_id: Option<String>,
     // The seed accepted it and never used it; so do we.
@@ -100,10 +109,10 @@ pub fn parse(payload: &serde_json::Value) -> Result<StarterRequest, TaskerError>
         Some("describeStatement") => statement_ref(raw).map(StarterRequest::Describe),
         Some("getStatementResult") => statement_ref(raw).map(StarterRequest::GetResult),
         Some("cancelStatement") => statement_ref(raw).map(StarterRequest::Cancel),
-        Some(other) => Err(invalid(format!(
-            "action: unknown action {other:?}; expected executeStatement, executeSingletonStatement, \
-             describeStatement, getStatementResult or cancelStatement"
-        ))),
+        Some(_) => Err(invalid(
+            "action: unknown action; expected executeStatement, executeSingletonStatement, \
+             describeStatement, getStatementResult or cancelStatement",
+        )),
     }
 }
 
@@ -134,9 +143,13 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
     if raw.statement_id.is_some() {
         return Err(invalid("statementId: not allowed when executing SQL"));
     }
-    let execution_arn = text_field("executionArn", raw.execution_arn)?
-        .ok_or_else(|| invalid("executionArn: required (pass $$.Execution.Id)"))?;
+    let execution_arn = text_field("executionArn", raw.execution_arn)?;
     let task_token = text_field("taskToken", raw.task_token)?;
+    if task_token.is_some() && execution_arn.is_none() {
+        return Err(invalid(
+            "executionArn: required with taskToken (pass $$.Execution.Id)",
+        ));
+    }
     let state_name = text_field("stateName", raw.state_name)?;
     let state_entered_time = text_field("stateEnteredTime", raw.state_entered_time)?;
     let sql = match (raw.sql_statement, raw.sql_statements) {
@@ -178,10 +191,13 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
             ));
         }
         for (name, value) in params {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(invalid(format!(
-                    "parameters.{name}: names must match [0-9a-zA-Z_]+"
-                )));
+            if name.is_empty()
+                || name.len() > 64
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(invalid(
+                    "parameters: names must match [0-9a-zA-Z_]+ (and be at most 64 characters)",
+                ));
             }
             let value = match value {
                 ParamValue::Text(s) => s,
@@ -197,6 +213,15 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
         }
     }
     let result_rows = raw.result_rows.unwrap_or(0).min(u64::from(MAX_RESULT_ROWS)) as u32;
+    let result_max_bytes = match raw.result_max_bytes {
+        None => DEFAULT_RESULT_MAX_BYTES,
+        Some(n) if n <= u64::from(MAX_RESULT_MAX_BYTES) => n as u32,
+        Some(_) => {
+            return Err(invalid(format!(
+                "resultMaxBytes: at most {MAX_RESULT_MAX_BYTES} (240 KiB)"
+            )))
+        }
+    };
     Ok(StarterRequest::Execute(ExecuteRequest {
         task_token,
         execution_arn,
@@ -205,6 +230,7 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
         state_name,
         state_entered_time,
         result_rows,
+        result_max_bytes,
         singleton: singleton_action || raw.singleton.unwrap_or(false),
     }))
 }
@@ -217,6 +243,7 @@ fn statement_ref(raw: RawPayload) -> Result<StatementRef, TaskerError> {
         (raw.parameters.is_some(), "parameters"),
         (raw.task_token.is_some(), "taskToken"),
         (raw.result_rows.is_some(), "resultRows"),
+        (raw.result_max_bytes.is_some(), "resultMaxBytes"),
         (raw.singleton.is_some(), "singleton"),
     ] {
         if present {
@@ -233,9 +260,9 @@ fn statement_ref(raw: RawPayload) -> Result<StatementRef, TaskerError> {
         return Ok(StatementRef::Latest { execution_arn });
     }
     if !is_statement_id(&id) {
-        return Err(invalid(format!(
-            "statementId: {id:?} is not a Data API statement id or \"LATEST\""
-        )));
+        return Err(invalid(
+            "statementId: expected a Data API statement id or \"LATEST\"",
+        ));
     }
     Ok(StatementRef::Id(id))
 }
@@ -281,7 +308,11 @@ mod tests {
             exec(json!({"taskToken": "tok", "executionArn": "arn:x", "sqlStatement": "select 1"}));
         assert_eq!(e.sql, SqlText::Single("select 1".into()));
         assert_eq!(e.task_token.as_deref(), Some("tok"));
+        assert_eq!(e.result_max_bytes, DEFAULT_RESULT_MAX_BYTES);
         assert!(!e.singleton);
+        // The seed's polling machine sends only the SQL.
+        let e = exec(json!({"sqlStatement": "select getdate()"}));
+        assert!(e.execution_arn.is_none() && e.task_token.is_none());
         let e = exec(
             json!({"action": "executeSingletonStatement", "executionArn": "a", "sqlStatement": "s"}),
         );
@@ -333,7 +364,14 @@ mod tests {
                 json!({"executionArn": "a", "sqlStatements": ["s", " "]}),
                 "sqlStatements[1]",
             ),
-            (json!({"sqlStatement": "s"}), "executionArn"),
+            (
+                json!({"sqlStatement": "s", "taskToken": "t"}),
+                "executionArn",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "resultMaxBytes": 240 * 1024 + 1}),
+                "resultMaxBytes",
+            ),
             (
                 json!({"executionArn": 1, "sqlStatement": "s"}),
                 "executionArn",
@@ -344,7 +382,7 @@ mod tests {
             ),
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "parameters": {"bad-name": "1"}}),
-                "parameters.bad-name",
+                "parameters",
             ),
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "parameters": {"p": ""}}),

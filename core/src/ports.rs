@@ -55,6 +55,10 @@ pub trait DataApi: Send + Sync {
     ) -> Result<ResultPage, PortError>;
     /// `CancelStatement`; `Rejected` when the statement already ended.
     async fn cancel(&self, id: &str) -> Result<bool, PortError>;
+    /// The id of the statement of that name (`ListStatements` by `StatementName`), if the Data API still knows
+    /// one. Asked where a `ClientToken` can no longer be trusted to find it: after its 8-hour memory, or when the
+    /// starter never learnt the id.
+    async fn find_by_name(&self, statement_name: &str) -> Result<Option<String>, PortError>;
 }
 
 /// What [`StateStore::create`] found.
@@ -77,6 +81,25 @@ pub enum Claim {
     Busy(StatementRecord),
     /// No such record: not a statement of this deployment (or its record expired).
     Missing,
+}
+
+/// What [`StateStore::settle`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    /// The record is settled now.
+    Done,
+    /// A condition failed; the record as it stands (`None` if it is gone).
+    Refused(Option<Box<StatementRecord>>),
+}
+
+/// One page of unsettled records.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnsettledPage {
+    pub records: Vec<StatementRecord>,
+    /// Names of records that could not be decoded (left for a person; they never stop the sweep).
+    pub undecodable: Vec<String>,
+    /// Where the next page starts; `None` after the last.
+    pub next: Option<String>,
 }
 
 /// What [`StateStore::lock`] found.
@@ -102,12 +125,14 @@ pub trait StateStore: Send + Sync {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<StatementRecord, PortError>;
-    /// `SUBMITTED` -> `STARTED` with the statement id; `false` when the record had already moved on.
+    /// `SUBMITTED` (or `NOT_STARTED`, revived by a late retry) -> `STARTED` with the statement id and an
+    /// unsettled record's TTL; `false` when the record had already moved on.
     async fn mark_started(
         &self,
         statement_name: &str,
         statement_id: &str,
         now: DateTime<Utc>,
+        expires_at: i64,
     ) -> Result<bool, PortError>;
     /// Claims an unsettled record for settling, unless another live claim holds it.
     async fn claim(
@@ -122,21 +147,40 @@ pub trait StateStore: Send + Sync {
         statement_name: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<(), PortError>;
-    /// Settles a record; with `lease_until`, only if that claim is still ours. `false` when the condition failed.
+    /// Settles a record; with `lease_until`, only if that claim is still ours, and with `settlement.if_token`, only
+    /// if the record still holds that token. When a condition failed: the record as it is now (in the same call,
+    /// so the completer can follow a token a retried start stored meanwhile without another read).
     async fn settle(
         &self,
         statement_name: &str,
         settlement: &Settlement,
         lease_until: Option<DateTime<Utc>>,
-    ) -> Result<bool, PortError>;
+    ) -> Result<Settled, PortError>;
+    /// The record of a statement id (the `statementId` index), if this deployment started it.
+    async fn by_statement_id(
+        &self,
+        statement_id: &str,
+    ) -> Result<Option<StatementRecord>, PortError>;
     /// The records of an execution, newest first (the `executionArn` index).
     async fn by_execution(&self, execution_arn: &str) -> Result<Vec<StatementRecord>, PortError>;
-    /// Unsettled records last updated before `cutoff` (the sparse index), oldest first, at most `limit`.
-    async fn unsettled_before(
+    /// One page of the unsettled records last updated before `cutoff` (the sparse index), oldest first, at most
+    /// `limit`, starting after the page token `after`. A record that cannot be decoded is reported by name, never
+    /// an error for the whole page.
+    async fn unsettled_page(
         &self,
         cutoff: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<StatementRecord>, PortError>;
+        after: Option<String>,
+    ) -> Result<UnsettledPage, PortError>;
+    /// Moves an unsettled record to the back of the sweep order (its `updatedAt` to now), so that one sweep
+    /// resumes where the previous one stopped.
+    async fn touch(&self, statement_name: &str, now: DateTime<Utc>) -> Result<(), PortError>;
+    /// Notes that `CancelStatement` was sent for an unsettled record.
+    async fn mark_cancel_requested(
+        &self,
+        statement_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), PortError>;
     /// Takes the singleton lock of a SQL digest for a statement; re-taking one's own lock succeeds.
     async fn lock(&self, sql_digest: &str, owner: &str, expires_at: i64)
         -> Result<Lock, PortError>;

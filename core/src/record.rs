@@ -1,7 +1,7 @@
 //! The state-table record of one statement (DESIGN section 4) and its lifecycle:
-//! `SUBMITTED` -> `STARTED` -> one of the settled states.
+//! `SUBMITTED` -> `STARTED` -> one final status.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 /// Where a statement stands, as the state table knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,13 +10,18 @@ pub enum RecordStatus {
     Submitted,
     /// The Data API accepted it; we wait for its completion event.
     Started,
+    /// It finished and its task (if any) was answered with the success output.
     Finished,
+    /// It failed and its task (if any) was failed with error `FAILED`.
     Failed,
+    /// It was aborted (cancelled) and its task (if any) was failed with error `ABORTED`.
     Aborted,
     /// It ended, but the task token was gone (timed out or deleted), so nobody could be told.
     Orphaned,
-    /// The canceller cancelled it after its state timed out.
-    Cancelled,
+    /// Its start failed and was never retried: no statement exists, nobody waits.
+    NotStarted,
+    /// The Data API no longer knows the statement (past its 24 h retention); a waiting task got `StatementLost`.
+    Lost,
 }
 
 impl RecordStatus {
@@ -29,20 +34,23 @@ impl RecordStatus {
             Self::Failed => "FAILED",
             Self::Aborted => "ABORTED",
             Self::Orphaned => "ORPHANED",
-            Self::Cancelled => "CANCELLED",
+            Self::NotStarted => "NOT_STARTED",
+            Self::Lost => "LOST",
         }
     }
 
-    /// Parses the stored spelling.
+    /// Parses the stored spelling. `CANCELLED`, written by versions whose canceller settled records itself,
+    /// reads as `ABORTED`, which is what those statements became.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "SUBMITTED" => Self::Submitted,
             "STARTED" => Self::Started,
             "FINISHED" => Self::Finished,
             "FAILED" => Self::Failed,
-            "ABORTED" => Self::Aborted,
+            "ABORTED" | "CANCELLED" => Self::Aborted,
             "ORPHANED" => Self::Orphaned,
-            "CANCELLED" => Self::Cancelled,
+            "NOT_STARTED" => Self::NotStarted,
+            "LOST" => Self::Lost,
             _ => return None,
         })
     }
@@ -53,11 +61,26 @@ impl RecordStatus {
     }
 }
 
+/// The shortest life of an unsettled record: the Data API runs a statement at most 24 hours, so three days
+/// after its creation a record can only belong to a statement that has ended.
+pub const MIN_UNSETTLED_LIFE: Duration = Duration::days(3);
+
+/// The TTL of a record written now and not yet settled.
+pub fn unsettled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
+    (now + MIN_UNSETTLED_LIFE.max(Duration::days(i64::from(ttl_days)))).timestamp()
+}
+
+/// The TTL of a record settled now: `RECORD_TTL_DAYS` from its settling.
+pub fn settled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
+    (now + Duration::days(i64::from(ttl_days))).timestamp()
+}
+
 /// One statement's record. Never holds SQL text: only its digest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementRecord {
     pub statement_name: String,
-    pub execution_arn: String,
+    /// `None` for the seed's ad-hoc starts, which send only the SQL.
+    pub execution_arn: Option<String>,
     pub state_name: Option<String>,
     pub task_token: Option<String>,
     pub statement_id: Option<String>,
@@ -65,11 +88,15 @@ pub struct StatementRecord {
     pub sql_digest: String,
     /// How many result rows the task output should carry.
     pub result_rows: u32,
+    /// The byte budget of those rows in the output.
+    pub result_max_bytes: u32,
     /// Whether the statement holds the singleton lock of its digest.
     pub singleton: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub settled_at: Option<DateTime<Utc>>,
+    /// When a canceller sent `CancelStatement` for it (the `ABORTED` event settles it later).
+    pub cancel_requested_at: Option<DateTime<Utc>>,
     pub error: Option<String>,
     /// TTL, epoch seconds.
     pub expires_at: i64,
@@ -82,6 +109,11 @@ pub struct Settlement {
     pub statement_id: Option<String>,
     pub error: Option<String>,
     pub at: DateTime<Utc>,
+    /// TTL from now on, counted from the settling.
+    pub expires_at: i64,
+    /// Settle only if the record still holds this task token (the one just answered or found gone), so that a
+    /// token stored meanwhile by a retried start is answered instead of lost. `None`: whatever the token.
+    pub if_token: Option<String>,
 }
 
 /// The first ten characters of a task token: enough to correlate logs, never enough to use it.

@@ -8,14 +8,21 @@
 use crate::config::{Settings, Target};
 use crate::error::TaskerError;
 use crate::naming::{sql_digest, statement_name, EntryKey};
-use crate::outcome::{callback_for, deliver, MAX_OUTPUT_BYTES};
-use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef};
+use crate::outcome::{callback_for, deliver, lost, Outcome};
+use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
 use crate::ports::{Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
-use crate::record::{token_hint, RecordStatus, StatementRecord};
+use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
 use crate::statement::ExecuteCall;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tracing::{info, warn};
+
+/// How long the Data API remembers a `ClientToken` is 8 hours; past this age a restart looks the statement up
+/// by name before it executes again.
+pub const CLIENT_TOKEN_TRUST: Duration = Duration::hours(7);
+/// Tries of the `STARTED` write once a statement exists; after them the record is left to its event or the
+/// sweeper, and the start still succeeds.
+const MARK_STARTED_TRIES: usize = 3;
 
 /// What the starter talks to.
 pub struct StarterPorts<'a> {
@@ -31,17 +38,25 @@ pub struct StarterConfig {
     pub target: Target,
 }
 
+/// One invocation: when it runs and its own unique id (the Lambda request id), which names the statement of a
+/// payload that does not identify its state entry.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    pub now: DateTime<Utc>,
+    pub id: &'a str,
+}
+
 /// Handles one invocation of the starter.
 pub async fn handle(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
     payload: &Value,
-    now: DateTime<Utc>,
+    invocation: Invocation<'_>,
 ) -> Result<Value, TaskerError> {
     let request = payload::parse(payload)
         .inspect_err(|e| warn!(decision = "rejected", error = %e, "invalid input"))?;
     match request {
-        StarterRequest::Execute(req) => execute(ports, config, &req, now).await,
+        StarterRequest::Execute(req) => execute(ports, config, &req, invocation).await,
         StarterRequest::Describe(r) => {
             let id = resolve(ports.store, &r).await?;
             let d = ports
@@ -54,12 +69,20 @@ pub async fn handle(
         }
         StarterRequest::GetResult(r) => get_result(ports, &r).await,
         StarterRequest::Cancel(r) => {
-            let id = resolve(ports.store, &r).await?;
+            let (id, record) = resolve_record(ports.store, &r).await?;
             let status = ports
                 .data
                 .cancel(&id)
                 .await
                 .map_err(TaskerError::data_api)?;
+            // Settling is left to the ABORTED event (or the sweeper), as for the canceller.
+            if let Some(record) = record.filter(|r| !r.status.is_settled()) {
+                ports
+                    .store
+                    .mark_cancel_requested(&record.statement_name, invocation.now)
+                    .await
+                    .map_err(TaskerError::state_table)?;
+            }
             info!(decision = "cancel_requested", statement_id = %id, status);
             Ok(json!({"Status": status}))
         }
@@ -70,20 +93,23 @@ async fn execute(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
     req: &ExecuteRequest,
-    now: DateTime<Utc>,
+    invocation: Invocation<'_>,
 ) -> Result<Value, TaskerError> {
     let settings = &config.settings;
+    let now = invocation.now;
     let digest = sql_digest(&req.sql, &req.parameters);
     let name = statement_name(
         &settings.prefix,
-        &EntryKey {
-            execution_arn: &req.execution_arn,
-            state_name: req.state_name.as_deref(),
-            state_entered_time: req.state_entered_time.as_deref(),
-            sql_digest: &digest,
-        },
+        &EntryKey::for_start(
+            req.execution_arn.as_deref(),
+            req.state_name.as_deref(),
+            req.state_entered_time.as_deref(),
+            &digest,
+            req.task_token.as_deref(),
+            invocation.id,
+        ),
     );
-    let expires_at = now.timestamp() + i64::from(settings.record_ttl_days) * 86_400;
+    let expires_at = unsettled_expiry(now, settings.record_ttl_days);
     if req.singleton {
         take_singleton_lock(ports.store, &digest, &name, expires_at).await?;
     }
@@ -96,36 +122,53 @@ async fn execute(
         status: RecordStatus::Submitted,
         sql_digest: digest,
         result_rows: req.result_rows,
+        result_max_bytes: req.result_max_bytes,
         singleton: req.singleton,
         created_at: now,
         updated_at: now,
         settled_at: None,
+        cancel_requested_at: None,
         error: None,
         expires_at,
     };
-    match ports
-        .store
-        .create(&record)
-        .await
-        .map_err(TaskerError::state_table)?
-    {
+    let created = ports.store.create(&record).await.map_err(|e| {
+        if req.singleton {
+            warn!(decision = "record_failed", statement_name = %name, "the singleton lock is left to its TTL or the next run's check");
+        }
+        TaskerError::state_table(e)
+    })?;
+    match created {
         Created::New => {
             info!(decision = "recorded", statement_name = %name, waits = req.task_token.is_some());
-            start(ports, config, req, &name, now).await
+            start(ports, config, req, &record, now).await
         }
         Created::Existing(existing) => resume(ports, config, req, *existing, now).await,
     }
 }
 
-/// Starts the SQL and marks the record `STARTED`. A failure leaves the record `SUBMITTED`: a retry calls the Data
-/// API again with the same `ClientToken` and gets the same statement back.
+/// Starts the SQL and marks the record `STARTED`. A start that failed before the statement existed leaves the
+/// record `SUBMITTED` for a retry (which calls the Data API again with the same `ClientToken`) and frees the
+/// singleton lock; once the Data API returned an id, the start succeeds whatever follows.
 async fn start(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
     req: &ExecuteRequest,
-    name: &str,
+    record: &StatementRecord,
     now: DateTime<Utc>,
 ) -> Result<Value, TaskerError> {
+    let name = record.statement_name.as_str();
+    if now - record.created_at >= CLIENT_TOKEN_TRUST {
+        // The Data API may have forgotten the ClientToken: a second ExecuteStatement would run the SQL again.
+        if let Some(id) = ports
+            .data
+            .find_by_name(name)
+            .await
+            .map_err(TaskerError::data_api)?
+        {
+            info!(decision = "found_by_name", statement_name = %name, statement_id = %id);
+            return adopt(ports, config, name, &id, now).await;
+        }
+    }
     let call = ExecuteCall {
         statement_name: name.to_string(),
         sql: req.sql.clone(),
@@ -133,17 +176,50 @@ async fn start(
         target: config.target.clone(),
         with_event: true,
     };
-    let id = ports.data.execute(&call).await.map_err(|e| {
-        warn!(decision = "start_failed", statement_name = %name, error = %e, "record left SUBMITTED for a retry");
-        TaskerError::data_api(e)
-    })?;
-    let moved = ports
-        .store
-        .mark_started(name, &id, now)
-        .await
-        .map_err(TaskerError::state_table)?;
-    info!(decision = "started", statement_name = %name, statement_id = %id, already_moved_on = !moved);
-    Ok(started_reply(name, &id))
+    match ports.data.execute(&call).await {
+        Ok(id) => adopt(ports, config, name, &id, now).await,
+        Err(e) => {
+            // A fault on the way back may hide a statement that did start.
+            if e.kind == FaultKind::Retryable {
+                if let Ok(Some(id)) = ports.data.find_by_name(name).await {
+                    info!(decision = "started_despite_error", statement_name = %name, statement_id = %id);
+                    return adopt(ports, config, name, &id, now).await;
+                }
+            }
+            warn!(decision = "start_failed", statement_name = %name, error = %e, "record left SUBMITTED for a retry");
+            if record.singleton {
+                if let Err(u) = ports.store.unlock(&record.sql_digest, name).await {
+                    warn!(decision = "unlock_failed", statement_name = %name, error = %u);
+                }
+            }
+            Err(TaskerError::data_api(e))
+        }
+    }
+}
+
+/// Stores the id of a statement that exists. Never fails the start: a record that could not be marked is
+/// completed by its event or the sweeper, which find the statement by name.
+async fn adopt(
+    ports: &StarterPorts<'_>,
+    config: &StarterConfig,
+    name: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, TaskerError> {
+    let expires = unsettled_expiry(now, config.settings.record_ttl_days);
+    for attempt in 1..=MARK_STARTED_TRIES {
+        match ports.store.mark_started(name, id, now, expires).await {
+            Ok(moved) => {
+                info!(decision = "started", statement_name = %name, statement_id = %id, already_moved_on = !moved);
+                return Ok(started_reply(name, id));
+            }
+            Err(e) => {
+                warn!(decision = "mark_started_failed", statement_name = %name, attempt, error = %e)
+            }
+        }
+    }
+    warn!(decision = "started_unmarked", statement_name = %name, statement_id = %id, "left SUBMITTED; its event or the sweeper completes it");
+    Ok(started_reply(name, id))
 }
 
 /// The reply of an execute: our names, plus the Data API's `Id` that the seed's polling state machines read.
@@ -172,9 +248,13 @@ async fn resume(
         _ => existing,
     };
     let id = match (record.status, &record.statement_id) {
-        (RecordStatus::Submitted, _) | (_, None) => {
+        (RecordStatus::Submitted | RecordStatus::NotStarted, _) | (_, None) => {
             info!(decision = "restart", statement_name = %name, "previous attempt stopped before STARTED");
-            return start(ports, config, req, &name, now).await;
+            if record.singleton {
+                let expires = unsettled_expiry(now, config.settings.record_ttl_days);
+                take_singleton_lock(ports.store, &record.sql_digest, &name, expires).await?;
+            }
+            return start(ports, config, req, &record, now).await;
         }
         (_, Some(id)) => id.clone(),
     };
@@ -184,27 +264,43 @@ async fn resume(
     }
     // Settled before this retry: its callback went to the old token, so answer the new one now.
     if let Some(token) = &req.task_token {
-        let d = ports
-            .data
-            .describe(&id)
-            .await
-            .map_err(TaskerError::data_api)?;
-        if let Some(ending) = d.status.ending() {
-            let outcome = callback_for(ports.data, &record, &id, ending, d.result_rows)
-                .await
-                .map_err(TaskerError::data_api)?;
-            match deliver(ports.callbacks, token, &outcome.callback).await {
-                Ok(()) => {
-                    info!(decision = "called_back_on_retry", statement_name = %name, ending = ending.as_str())
-                }
-                Err(e) if e.kind == FaultKind::TokenGone => {
-                    warn!(decision = "retry_token_gone", statement_name = %name, error = %e)
-                }
-                Err(e) => return Err(TaskerError::Callback(e.to_string())),
+        let outcome = settled_outcome(ports, &record, &id).await?;
+        match deliver(ports.callbacks, token, &outcome.callback).await {
+            Ok(()) => {
+                info!(decision = "called_back_on_retry", statement_name = %name, status = outcome.status.as_str())
             }
+            Err(e) if e.kind == FaultKind::TokenGone => {
+                warn!(decision = "retry_token_gone", statement_name = %name, error = %e)
+            }
+            Err(e) => return Err(TaskerError::Callback(e.to_string())),
         }
     }
     Ok(started_reply(&name, &id))
+}
+
+/// The outcome of a settled record's statement, asked again of the Data API.
+async fn settled_outcome(
+    ports: &StarterPorts<'_>,
+    record: &StatementRecord,
+    id: &str,
+) -> Result<Outcome, TaskerError> {
+    if record.status == RecordStatus::Lost {
+        return Ok(lost(record, id));
+    }
+    match ports.data.describe(id).await {
+        Ok(d) => match d.status.ending() {
+            Some(ending) => callback_for(ports.data, record, &d, ending, None)
+                .await
+                .map_err(TaskerError::data_api),
+            None => Err(TaskerError::StateTable(format!(
+                "{}: settled, but its statement is {}",
+                record.statement_name,
+                d.status.as_str()
+            ))),
+        },
+        Err(e) if e.kind == FaultKind::NotFound => Ok(lost(record, id)),
+        Err(e) => Err(TaskerError::data_api(e)),
+    }
 }
 
 async fn take_singleton_lock(
@@ -243,8 +339,32 @@ async fn take_singleton_lock(
 
 /// A statement id, or the newest statement of an execution from the state table (never a racy name search).
 async fn resolve(store: &dyn StateStore, r: &StatementRef) -> Result<String, TaskerError> {
+    resolve_record(store, r).await.map(|(id, _)| id)
+}
+
+/// The statement id a seed action is about, with its record. An id this deployment did not start is refused:
+/// the starter must not become a way to read or cancel other teams' queries.
+async fn resolve_record(
+    store: &dyn StateStore,
+    r: &StatementRef,
+) -> Result<(String, Option<StatementRecord>), TaskerError> {
     match r {
-        StatementRef::Id(id) => Ok(id.clone()),
+        StatementRef::Id(id) => {
+            let parent = id.split_once(':').map_or(id.as_str(), |(p, _)| p);
+            let record = store
+                .by_statement_id(parent)
+                .await
+                .map_err(TaskerError::state_table)?;
+            match record {
+                Some(record) => Ok((id.clone(), Some(record))),
+                None => {
+                    warn!(decision = "foreign_statement_refused");
+                    Err(TaskerError::InvalidInput(
+                        "statementId: not a statement started by this deployment".into(),
+                    ))
+                }
+            }
+        }
         StatementRef::Latest { execution_arn } => {
             let records = store
                 .by_execution(execution_arn)
@@ -255,12 +375,13 @@ async fn resolve(store: &dyn StateStore, r: &StatementRef) -> Result<String, Tas
                     "no statement recorded for execution {execution_arn}"
                 ))
             })?;
-            newest.statement_id.ok_or_else(|| {
-                TaskerError::StatementNotFound(format!(
+            match newest.statement_id.clone() {
+                Some(id) => Ok((id, Some(newest))),
+                None => Err(TaskerError::StatementNotFound(format!(
                     "the newest statement of execution {execution_arn} ({}) has not started",
                     newest.statement_name
-                ))
-            })
+                ))),
+            }
         }
     }
 }
@@ -306,7 +427,7 @@ async fn get_result(ports: &StarterPorts<'_>, r: &StatementRef) -> Result<Value,
         for row in page.records {
             let row = Value::Array(row.iter().map(|f| f.to_data_api_json()).collect());
             size += row.to_string().len() + 1;
-            if size > MAX_OUTPUT_BYTES - 1024 {
+            if size > MAX_RESULT_MAX_BYTES as usize {
                 truncated = true;
                 break 'pages;
             }

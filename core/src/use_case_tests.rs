@@ -7,13 +7,18 @@ use crate::event::StatusChange;
 use crate::naming::StatementPrefix;
 use crate::ports::{
     Claim, Created, FaultKind, Lock, MockDataApi, MockStateStore, MockTaskCallbacks, PortError,
+    Settled,
 };
 use crate::record::{RecordStatus, StatementRecord};
-use crate::starter::{handle, StarterConfig, StarterPorts};
+use crate::starter::{handle, Invocation, StarterConfig, StarterPorts};
 use crate::statement::{DataApiStatus, Description, Ending};
 use crate::TaskerError;
 use chrono::Utc;
 use serde_json::json;
+
+fn settings() -> Settings {
+    config().settings
+}
 
 fn config() -> StarterConfig {
     StarterConfig {
@@ -34,17 +39,19 @@ fn config() -> StarterConfig {
 fn record(status: RecordStatus, token: Option<&str>) -> StatementRecord {
     StatementRecord {
         statement_name: "etl-00000000000000000000000000000000".into(),
-        execution_arn: "arn:exec".into(),
+        execution_arn: Some("arn:exec".into()),
         state_name: Some("S".into()),
         task_token: token.map(str::to_string),
         statement_id: (status != RecordStatus::Submitted).then(|| "id-1".to_string()),
         status,
         sql_digest: "digest".into(),
         result_rows: 0,
+        result_max_bytes: crate::payload::DEFAULT_RESULT_MAX_BYTES,
         singleton: false,
         created_at: Utc::now(),
         updated_at: Utc::now(),
         settled_at: None,
+        cancel_requested_at: None,
         error: None,
         expires_at: 0,
     }
@@ -62,7 +69,11 @@ async fn start(
         store,
         callbacks,
     };
-    handle(&ports, &config(), payload, Utc::now()).await
+    let invocation = Invocation {
+        now: Utc::now(),
+        id: "invocation-1",
+    };
+    handle(&ports, &config(), payload, invocation).await
 }
 
 fn payload() -> serde_json::Value {
@@ -94,9 +105,9 @@ async fn a_new_entry_is_recorded_then_started_with_its_name_as_client_token() {
     });
     store
         .expect_mark_started()
-        .withf(|_, id, _| id == "id-1")
+        .withf(|_, id, _, _| id == "id-1")
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let out = start(&data, &store, &callbacks, &payload()).await.unwrap();
     assert_eq!(out["statementId"], "id-1");
     assert_eq!(out["Id"], "id-1");
@@ -133,6 +144,8 @@ async fn a_failed_start_leaves_the_record_submitted_and_keeps_the_error_name() {
             "too many",
         ))
     });
+    // A retryable fault may hide a statement that started: it is looked up by name first.
+    data.expect_find_by_name().times(1).returning(|_| Ok(None));
     let err = start(&data, &store, &callbacks, &payload())
         .await
         .unwrap_err();
@@ -212,7 +225,7 @@ async fn complete(
         store,
         callbacks,
     };
-    complete_event(&ports, &change(ending), Utc::now()).await
+    complete_event(&ports, &settings(), &change(ending), Utc::now()).await
 }
 
 fn change(ending: Ending) -> StatusChange {
@@ -222,6 +235,7 @@ fn change(ending: Ending) -> StatusChange {
         ending,
         rows: Some(1),
         time: None,
+        detail: json!({"state": ending.as_str(), "rows": 1, "principal": "p"}),
     }
 }
 
@@ -245,7 +259,7 @@ async fn finished_is_claimed_called_back_and_settled() {
         .expect_settle()
         .withf(|_, s, lease| s.status == RecordStatus::Finished && lease.is_some())
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _| Ok(Settled::Done));
     assert_eq!(
         complete(&data, &store, &callbacks, Ending::Finished)
             .await
@@ -314,10 +328,17 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
         .times(1)
         .in_sequence(&mut seq)
         .returning(|_, _, _| Err(PortError::new(FaultKind::TokenGone, "TaskTimedOut", "gone")));
+    // ORPHANED only if the record still holds the token that was found gone: a retried start stored a new one.
     store
-        .expect_get()
+        .expect_settle()
+        .withf(|_, s, _| s.status == RecordStatus::Orphaned && s.if_token.as_deref() == Some("old"))
         .times(1)
-        .returning(|_| Ok(Some(record(RecordStatus::Started, Some("new")))));
+        .returning(|_, _, _| {
+            Ok(Settled::Refused(Some(Box::new(record(
+                RecordStatus::Started,
+                Some("new"),
+            )))))
+        });
     callbacks
         .expect_fail()
         .withf(|t, _, _| t == "new")
@@ -327,10 +348,12 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
     store
         .expect_settle()
         .withf(|_, s, _| {
-            s.status == RecordStatus::Failed && s.error.as_deref() == Some("ERROR: boom")
+            s.status == RecordStatus::Failed
+                && s.error.as_deref() == Some("ERROR: boom")
+                && s.if_token.as_deref() == Some("new")
         })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _| Ok(Settled::Done));
     assert_eq!(
         complete(&data, &store, &callbacks, Ending::Failed)
             .await
@@ -339,21 +362,21 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
     );
 
     let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
     let mut callbacks = MockTaskCallbacks::new();
     store
         .expect_claim()
         .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
+    data.expect_describe()
+        .returning(|id| Ok(Description::new(id, DataApiStatus::Aborted)));
     callbacks
         .expect_fail()
         .returning(|_, _, _| Err(PortError::new(FaultKind::TokenGone, "TaskTimedOut", "gone")));
     store
-        .expect_get()
-        .returning(|_| Ok(Some(record(RecordStatus::Started, Some("old")))));
-    store
         .expect_settle()
         .withf(|_, s, _| s.status == RecordStatus::Orphaned)
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _| Ok(Settled::Done));
     assert_eq!(
         complete(&data, &store, &callbacks, Ending::Aborted)
             .await
@@ -363,13 +386,49 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
 }
 
 #[tokio::test]
+async fn an_event_that_disagrees_with_the_record_settles_nothing() {
+    // Another statement id than the record's.
+    let mut store = MockStateStore::new();
+    let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
+    store.expect_claim().returning(|_, _, _| {
+        let mut r = record(RecordStatus::Started, Some("tok"));
+        r.statement_id = Some("id-other".into());
+        Ok(Claim::Won(r))
+    });
+    store.expect_release().times(1).returning(|_, _| Ok(()));
+    assert_eq!(
+        complete(&data, &store, &callbacks, Ending::Finished)
+            .await
+            .unwrap(),
+        Disposition::Mismatch
+    );
+    // The right id, but the statement is still running: the event lied about its state.
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    store
+        .expect_claim()
+        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+    data.expect_describe()
+        .returning(|id| Ok(Description::new(id, DataApiStatus::Started)));
+    store.expect_release().times(1).returning(|_, _| Ok(()));
+    assert_eq!(
+        complete(&data, &store, &callbacks, Ending::Finished)
+            .await
+            .unwrap(),
+        Disposition::StillRunning
+    );
+}
+
+#[tokio::test]
 async fn throttled_callbacks_give_the_claim_back_for_a_retry() {
     let mut store = MockStateStore::new();
-    let data = MockDataApi::new();
+    let mut data = MockDataApi::new();
     let mut callbacks = MockTaskCallbacks::new();
     store
         .expect_claim()
         .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+    data.expect_describe()
+        .returning(|id| Ok(Description::new(id, DataApiStatus::Aborted)));
     callbacks.expect_fail().returning(|_, _, _| {
         Err(PortError::new(
             FaultKind::Retryable,

@@ -4,7 +4,7 @@ use aws_config::SdkConfig;
 use serde_json::Value;
 use tasker_aws::{DynamoStateTable, RedshiftDataApi, SfnCallbacks};
 use tasker_core::config::{ConfigError, Settings, Target};
-use tasker_core::starter::{handle, StarterConfig, StarterPorts};
+use tasker_core::starter::{handle, Invocation, StarterConfig, StarterPorts};
 use tasker_core::TaskerError;
 
 /// The starter with its clients, built once per Lambda instance.
@@ -37,13 +37,28 @@ impl Starter {
         }
     }
 
-    /// Handles one invocation payload.
+    /// Handles one invocation payload, under a fresh invocation id.
     pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
+        self.handle_invocation(payload, &uuid::Uuid::new_v4().to_string())
+            .await
+    }
+
+    /// Handles one invocation payload; `request_id` (the Lambda request id) names the statement of a payload
+    /// that does not identify its state entry.
+    pub async fn handle_invocation(
+        &self,
+        payload: &Value,
+        request_id: &str,
+    ) -> Result<Value, TaskerError> {
         let ports = StarterPorts {
             data: &self.data,
             store: &self.store,
             callbacks: &self.callbacks,
         };
-        handle(&ports, &self.config, payload, chrono::Utc::now()).await
+        let invocation = Invocation {
+            now: chrono::Utc::now(),
+            id: request_id,
+        };
+        handle(&ports, &self.config, payload, invocation).await
     }
 }

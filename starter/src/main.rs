@@ -10,7 +10,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let starter = Starter::new(&sdk_config().await, config);
     let starter = &starter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        starter.handle(&event.payload).await.map_err(LambdaError)
+        starter
+            .handle_invocation(&event.payload, &event.context.request_id)
+            .await
+            .map_err(LambdaError)
     }))
     .await
 }

@@ -342,11 +342,12 @@ impl FrontState {
     }
 }
 
+/// An injected refusal: 400 is throttling (retried by the SDK), 403 a refusal for good, anything else a 5xx.
 fn refusal(status: u16) -> Response {
-    let code = if status == 400 {
-        "ThrottlingException"
-    } else {
-        "ServiceUnavailable"
+    let code = match status {
+        400 => "ThrottlingException",
+        403 => "AccessDeniedException",
+        _ => "ServiceUnavailable",
     };
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),

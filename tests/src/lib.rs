@@ -23,6 +23,29 @@ pub mod template;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
+/// Polls `probe` every 50 ms until it returns `Ok`, or fails after `timeout` with what it last saw: `probe`
+/// returns `Err(what it saw)` while the condition does not hold yet.
+pub async fn eventually<T, F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut probe: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        match probe().await {
+            Ok(v) => return Ok(v),
+            Err(last) if std::time::Instant::now() >= deadline => {
+                anyhow::bail!("{what}: not reached after {timeout:?}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+}
+
 /// A free loopback port (bound, read, released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

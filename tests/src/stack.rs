@@ -12,7 +12,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tasker_aws::state_table::{BY_EXECUTION_INDEX, KEY, UNSETTLED_ATTR, UNSETTLED_INDEX};
+use tasker_aws::state_table::{
+    BY_EXECUTION_INDEX, BY_STATEMENT_ID_INDEX, KEY, UNSETTLED_ATTR, UNSETTLED_INDEX,
+};
 use tasker_core::config::{ClusterAuth, Settings, Target};
 use tasker_core::naming::StatementPrefix;
 use tasker_core::starter::StarterConfig;
@@ -387,24 +389,23 @@ impl Stack {
         self.wait(&arn, timeout).await
     }
 
-    /// Waits until the newest record of an execution is settled; its status.
+    /// Waits until the newest record of an execution is settled; that record.
     pub async fn settled(
         &self,
         execution_arn: &str,
         timeout: Duration,
-    ) -> anyhow::Result<tasker_core::record::RecordStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let records = self.records(execution_arn).await?;
-            if let Some(r) = records.first().filter(|r| r.status.is_settled()) {
-                return Ok(r.status);
+    ) -> anyhow::Result<tasker_core::record::StatementRecord> {
+        crate::eventually(&format!("{execution_arn} settles"), timeout, || async {
+            let records = self
+                .records(execution_arn)
+                .await
+                .map_err(|e| e.to_string())?;
+            match records.first() {
+                Some(r) if r.status.is_settled() => Ok(r.clone()),
+                _ => Err(format!("{records:?}")),
             }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "{execution_arn} never settled: {records:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Waits for an execution to end.
@@ -502,11 +503,12 @@ async fn create_resources(
             .build()
             .expect("key")
     };
-    let gsi = |name: &str, hash: &str, range: &str| {
+    let gsi = |name: &str, hash: &str, range: Option<&str>| {
+        let mut keys = vec![key_el(hash, KeyType::Hash)];
+        keys.extend(range.map(|r| key_el(r, KeyType::Range)));
         GlobalSecondaryIndex::builder()
             .index_name(name)
-            .key_schema(key_el(hash, KeyType::Hash))
-            .key_schema(key_el(range, KeyType::Range))
+            .set_key_schema(Some(keys))
             .projection(
                 Projection::builder()
                     .projection_type(ProjectionType::All)
@@ -523,9 +525,11 @@ async fn create_resources(
         .attribute_definitions(attr("createdAt"))
         .attribute_definitions(attr(UNSETTLED_ATTR))
         .attribute_definitions(attr("updatedAt"))
+        .attribute_definitions(attr("statementId"))
         .key_schema(key_el(KEY, KeyType::Hash))
-        .global_secondary_indexes(gsi(BY_EXECUTION_INDEX, "executionArn", "createdAt"))
-        .global_secondary_indexes(gsi(UNSETTLED_INDEX, UNSETTLED_ATTR, "updatedAt"))
+        .global_secondary_indexes(gsi(BY_EXECUTION_INDEX, "executionArn", Some("createdAt")))
+        .global_secondary_indexes(gsi(UNSETTLED_INDEX, UNSETTLED_ATTR, Some("updatedAt")))
+        .global_secondary_indexes(gsi(BY_STATEMENT_ID_INDEX, "statementId", None))
         .sse_specification(
             SseSpecification::builder()
                 .enabled(true)

@@ -62,8 +62,20 @@ async fn the_binaries_run_the_example_state_machine() {
         .unwrap();
     assert_eq!(run.error.as_deref(), Some("SqlTimedOut"), "{run:?}");
     assert_eq!(run.output, serde_json::Value::Null);
-    let records = stack.records(&run.arn).await.unwrap();
-    assert_eq!(records[0].status, RecordStatus::Cancelled);
+    let record = stack
+        .settled(&run.arn, Duration::from_secs(30))
+        .await
+        .unwrap();
+    // AWS refuses an answer on the timed-out token (TaskTimedOut: ORPHANED); moto's Step Functions accepts it
+    // (ABORTED). Either way the execution had already moved on through its Catch.
+    assert!(
+        matches!(
+            record.status,
+            RecordStatus::Orphaned | RecordStatus::Aborted
+        ),
+        "{record:?}"
+    );
+    assert!(record.cancel_requested_at.is_some());
     // The calls came from the binaries' own SDK clients, each signed as its function.
     let by = |who: &str| {
         stack
@@ -73,5 +85,5 @@ async fn the_binaries_run_the_example_state_machine() {
             .filter(|c| c.principal == who)
             .count()
     };
-    assert!(by("starter") >= 6 && by("completer") >= 4 && by("canceller") >= 4);
+    assert!(by("starter") >= 6 && by("completer") >= 4 && by("canceller") >= 3);
 }

@@ -6,10 +6,13 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
-use tasker_aws::state_table::{BY_EXECUTION_INDEX, KEY, TTL_ATTR, UNSETTLED_ATTR, UNSETTLED_INDEX};
+use tasker_aws::state_table::{
+    BY_EXECUTION_INDEX, BY_STATEMENT_ID_INDEX, KEY, TTL_ATTR, UNSETTLED_ATTR, UNSETTLED_INDEX,
+};
 use tasker_core::config::{ClusterAuth, ConfigError, Target};
 use tasker_core::naming::{statement_name, EntryKey};
 use tasker_core::record::RecordStatus;
+use tasker_tests::front::{Chaos, FaultKind};
 use tasker_tests::stack::{Stack, StackOptions};
 use tasker_tests::template::Template;
 
@@ -127,10 +130,11 @@ fn the_rule_routes_exactly_the_prefix_the_starter_names_statements_with() {
         let name = statement_name(
             prefix,
             &EntryKey {
-                execution_arn: "arn:aws:states:us-east-1:123456789012:execution:sm:x",
+                execution_arn: Some("arn:aws:states:us-east-1:123456789012:execution:sm:x"),
                 state_name: Some("RunSql"),
                 state_entered_time: Some("2026-11-25T12:00:00.000Z"),
                 sql_digest: "00",
+                attempt: None,
             },
         );
         assert!(
@@ -166,7 +170,11 @@ fn the_table_has_the_key_indexes_and_ttl_the_code_uses() {
         index(UNSETTLED_INDEX),
         json!([{"AttributeName": UNSETTLED_ATTR, "KeyType": "HASH"}, {"AttributeName": "updatedAt", "KeyType": "RANGE"}])
     );
-    assert_eq!(table["GlobalSecondaryIndexes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        index(BY_STATEMENT_ID_INDEX),
+        json!([{"AttributeName": "statementId", "KeyType": "HASH"}])
+    );
+    assert_eq!(table["GlobalSecondaryIndexes"].as_array().unwrap().len(), 3);
     assert_eq!(
         table["TimeToLiveSpecification"],
         json!({"AttributeName": TTL_ATTR, "Enabled": true})
@@ -355,6 +363,7 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
                 .settled(&exec(n), Duration::from_secs(30))
                 .await
                 .unwrap()
+                .status
         }
     };
 
@@ -402,7 +411,7 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
         p["taskToken"] = json!(format!("retry-{}", token(n)));
         stack.starter.handle(&p).await.unwrap();
     }
-    // The seed's actions, by LATEST.
+    // The seed's actions, by LATEST and by id (checked against the statement-id index).
     for action in ["describeStatement", "getStatementResult", "cancelStatement"] {
         let _ = stack
             .starter
@@ -411,6 +420,56 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
             )
             .await;
     }
+    let id = stack.records(&exec("rows")).await.unwrap()[0]
+        .statement_id
+        .clone()
+        .unwrap();
+    stack
+        .starter
+        .handle(&json!({"action": "describeStatement", "statementId": id}))
+        .await
+        .unwrap();
+    // A start whose ExecuteStatement answer was lost finds its statement by name (ListStatements)...
+    stack.front.chaos(Chaos {
+        operation: "RedshiftData.ExecuteStatement".into(),
+        principal: "starter".into(),
+        probability: 1.0,
+        kind: FaultKind::LostResponse,
+        burst: 3,
+    });
+    stack
+        .starter
+        .handle(&start("answer-lost", json!({"sqlStatement": "select 4"})))
+        .await
+        .unwrap();
+    stack.front.calm();
+    assert_eq!(settled("answer-lost").await, RecordStatus::Orphaned);
+    // ...and one whose STARTED write failed still succeeds; the completer checks its event by name.
+    stack.front.chaos(Chaos {
+        operation: "DynamoDB_20120810.UpdateItem".into(),
+        principal: "starter".into(),
+        probability: 1.0,
+        kind: FaultKind::Refused,
+        burst: 100,
+    });
+    stack
+        .starter
+        .handle(&start("unmarked", json!({"sqlStatement": "select 5"})))
+        .await
+        .unwrap();
+    stack.front.calm();
+    assert_eq!(settled("unmarked").await, RecordStatus::Orphaned);
+    // A singleton whose start failed gives its lock back.
+    stack.front.inject("RedshiftData.ExecuteStatement", &[403]);
+    let failed = stack
+        .starter
+        .handle(&start(
+            "refused",
+            json!({"sqlStatement": "select 6", "singleton": true}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(failed.error_type(), "AccessDeniedException");
     // A lost event is settled by the sweeper.
     stack.event_faults(redshift_local::EventFaults {
         drop_next: 1,
