@@ -531,6 +531,7 @@ impl StateStore for DynamoStateTable {
         &self,
         sql_digest: &str,
         owner: &str,
+        now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<Lock, PortError> {
         let put = self
@@ -539,13 +540,20 @@ impl StateStore for DynamoStateTable {
             .table_name(&self.table)
             .item(KEY, s(lock_key(sql_digest)))
             .item("owner", s(owner))
+            .item("takenAt", ts(now))
             .item(TTL_ATTR, n(expires_at))
             .condition_expression("attribute_not_exists(statementName) OR #o = :me")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":me", s(owner));
         Ok(match self.conditional_put(put).await? {
             Ok(()) => Lock::Acquired,
-            Err(old) => Lock::HeldBy(old.and_then(|i| get_s(&i, "owner")).unwrap_or_default()),
+            Err(old) => Lock::HeldBy {
+                owner: old
+                    .as_ref()
+                    .and_then(|i| get_s(i, "owner"))
+                    .unwrap_or_default(),
+                since: old.as_ref().and_then(|i| get_t(i, "takenAt")),
+            },
         })
     }
 
@@ -554,15 +562,17 @@ impl StateStore for DynamoStateTable {
         sql_digest: &str,
         from: &str,
         owner: &str,
+        now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool, PortError> {
         let b = self
             .update(&lock_key(sql_digest))
-            .update_expression("SET #o = :me, expiresAt = :exp")
+            .update_expression("SET #o = :me, takenAt = :now, expiresAt = :exp")
             .condition_expression("#o = :from")
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":me", s(owner))
             .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":now", ts(now))
             .expression_attribute_values(":exp", n(expires_at));
         Ok(self.conditional_update(b).await?.is_ok())
     }

@@ -106,8 +106,11 @@ pub struct UnsettledPage {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lock {
     Acquired,
-    /// Another statement holds the lock.
-    HeldBy(String),
+    /// Another statement holds the lock, taken at `since` (unknown for locks written by older versions).
+    HeldBy {
+        owner: String,
+        since: Option<DateTime<Utc>>,
+    },
 }
 
 /// The DynamoDB state table.
@@ -181,15 +184,21 @@ pub trait StateStore: Send + Sync {
         statement_name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), PortError>;
-    /// Takes the singleton lock of a SQL digest for a statement; re-taking one's own lock succeeds.
-    async fn lock(&self, sql_digest: &str, owner: &str, expires_at: i64)
-        -> Result<Lock, PortError>;
-    /// Takes over a lock from a previous owner whose statement has settled.
+    /// Takes the singleton lock of a SQL digest for a statement at `now`; re-taking one's own lock succeeds.
+    async fn lock(
+        &self,
+        sql_digest: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<Lock, PortError>;
+    /// Takes over a lock from a previous owner whose statement has settled (or never got a record).
     async fn steal_lock(
         &self,
         sql_digest: &str,
         from: &str,
         owner: &str,
+        now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool, PortError>;
     /// Frees the lock if `owner` still holds it.

@@ -111,7 +111,7 @@ async fn execute(
     );
     let expires_at = unsettled_expiry(now, settings.record_ttl_days);
     if req.singleton {
-        take_singleton_lock(ports.store, &digest, &name, expires_at).await?;
+        take_singleton_lock(ports.store, &digest, &name, now, expires_at).await?;
     }
     let record = StatementRecord {
         statement_name: name.clone(),
@@ -252,7 +252,7 @@ async fn resume(
             info!(decision = "restart", statement_name = %name, "previous attempt stopped before STARTED");
             if record.singleton {
                 let expires = unsettled_expiry(now, config.settings.record_ttl_days);
-                take_singleton_lock(ports.store, &record.sql_digest, &name, expires).await?;
+                take_singleton_lock(ports.store, &record.sql_digest, &name, now, expires).await?;
             }
             return start(ports, config, req, &record, now).await;
         }
@@ -303,38 +303,43 @@ async fn settled_outcome(
     }
 }
 
+/// How long a lock may be held by a statement that has no record yet: the holder writes its record right after
+/// the lock, so only a holder that died in between (within a Lambda's 15 minutes) leaves it so longer.
+pub const LOCK_WITHOUT_RECORD: Duration = Duration::minutes(15);
+
 async fn take_singleton_lock(
     store: &dyn StateStore,
     digest: &str,
     name: &str,
+    now: DateTime<Utc>,
     expires_at: i64,
 ) -> Result<(), TaskerError> {
-    match store
-        .lock(digest, name, expires_at)
+    let state_table = TaskerError::state_table;
+    let (owner, since) = match store
+        .lock(digest, name, now, expires_at)
         .await
-        .map_err(TaskerError::state_table)?
+        .map_err(state_table)?
     {
-        Lock::Acquired => Ok(()),
-        Lock::HeldBy(owner) => {
-            let owner_done = store
-                .get(&owner)
-                .await
-                .map_err(TaskerError::state_table)?
-                .is_none_or(|r| r.status.is_settled());
-            if owner_done
-                && store
-                    .steal_lock(digest, &owner, name, expires_at)
-                    .await
-                    .map_err(TaskerError::state_table)?
-            {
-                return Ok(());
-            }
-            info!(decision = "singleton_refused", statement_name = %name, holder = %owner);
-            Err(TaskerError::ConcurrentExecution(format!(
-                "There is already an instance of this SQL running (statement {owner})."
-            )))
-        }
+        Lock::Acquired => return Ok(()),
+        Lock::HeldBy { owner, since } => (owner, since),
+    };
+    let holder_done = match store.get(&owner).await.map_err(state_table)? {
+        Some(record) => record.status.is_settled(),
+        // Not written yet (it is between its lock and its record), or its start died in between.
+        None => since.is_none_or(|t| now - t >= LOCK_WITHOUT_RECORD),
+    };
+    if holder_done
+        && store
+            .steal_lock(digest, &owner, name, now, expires_at)
+            .await
+            .map_err(state_table)?
+    {
+        return Ok(());
     }
+    info!(decision = "singleton_refused", statement_name = %name, holder = %owner);
+    Err(TaskerError::ConcurrentExecution(format!(
+        "There is already an instance of this SQL running (statement {owner})."
+    )))
 }
 
 /// A statement id, or the newest statement of an execution from the state table (never a racy name search).

@@ -198,9 +198,12 @@ async fn a_retry_after_the_statement_settled_calls_back_the_new_token_at_once() 
 async fn a_singleton_refuses_while_its_holder_runs() {
     let mut store = MockStateStore::new();
     let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
-    store
-        .expect_lock()
-        .returning(|_, _, _| Ok(Lock::HeldBy("etl-holder".into())));
+    store.expect_lock().returning(|_, _, _, _| {
+        Ok(Lock::HeldBy {
+            owner: "etl-holder".into(),
+            since: Some(Utc::now()),
+        })
+    });
     store
         .expect_get()
         .returning(|_| Ok(Some(record(RecordStatus::Started, None))));
@@ -211,6 +214,47 @@ async fn a_singleton_refuses_while_its_holder_runs() {
         matches!(err, TaskerError::ConcurrentExecution(_)),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_singleton_refuses_while_its_holder_has_just_locked_and_not_yet_recorded() {
+    // Ten Parallel branches at once: the holder took the lock, its record is not written yet.
+    let mut store = MockStateStore::new();
+    let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
+    store.expect_lock().returning(|_, _, _, _| {
+        Ok(Lock::HeldBy {
+            owner: "etl-holder".into(),
+            since: Some(Utc::now()),
+        })
+    });
+    store.expect_get().returning(|_| Ok(None));
+    let mut p = payload();
+    p["singleton"] = json!(true);
+    let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
+    assert_eq!(err.error_type(), "ConcurrentExecution");
+}
+
+#[tokio::test]
+async fn a_singleton_whose_start_failed_gives_the_lock_back() {
+    let mut store = MockStateStore::new();
+    let mut data = MockDataApi::new();
+    let callbacks = MockTaskCallbacks::new();
+    store
+        .expect_lock()
+        .returning(|_, _, _, _| Ok(Lock::Acquired));
+    store.expect_create().returning(|_| Ok(Created::New));
+    data.expect_execute().returning(|_| {
+        Err(PortError::new(
+            FaultKind::Rejected,
+            "ValidationException",
+            "bad",
+        ))
+    });
+    store.expect_unlock().times(1).returning(|_, _| Ok(()));
+    let mut p = payload();
+    p["singleton"] = json!(true);
+    let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
+    assert_eq!(err.error_type(), "ValidationException");
 }
 
 /// Runs the completer on one event that ended `ending`, with these mocks.
