@@ -241,7 +241,12 @@ async fn call_back(
             Err(e) if e.kind == FaultKind::TokenGone => {
                 warn!(decision = "token_gone", statement_name = %name, error = %e);
                 let why = format!("{e}; the statement ended {}", outcome.status.as_str());
-                settlement(RecordStatus::Orphaned, Some(why), Some(&token))
+                // LOST says what became of the statement; ORPHANED only that its task was gone.
+                let status = match outcome.status {
+                    RecordStatus::Lost => RecordStatus::Lost,
+                    _ => RecordStatus::Orphaned,
+                };
+                settlement(status, Some(why), Some(&token))
             }
             Err(e) => {
                 warn!(decision = "callback_retry", statement_name = %name, error = %e);

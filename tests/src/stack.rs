@@ -420,6 +420,14 @@ impl Stack {
                 .await?;
             let status = d.status().as_str().to_string();
             if status != "RUNNING" {
+                let cause = match status.as_str() {
+                    "FAILED" => Some(format!(
+                        "{}; first failure inside: {}",
+                        d.cause().unwrap_or_default(),
+                        self.first_task_failure(execution_arn).await?
+                    )),
+                    _ => None,
+                };
                 return Ok(Execution {
                     arn: execution_arn.to_string(),
                     status,
@@ -428,6 +436,7 @@ impl Stack {
                         .and_then(|o| serde_json::from_str(o).ok())
                         .unwrap_or(Value::Null),
                     error: d.error().map(str::to_string),
+                    cause,
                 });
             }
             anyhow::ensure!(
@@ -436,6 +445,23 @@ impl Stack {
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// The first task failure in an execution's history (a failed `Map` or `Parallel` hides it behind
+    /// `States.Runtime`).
+    async fn first_task_failure(&self, execution_arn: &str) -> anyhow::Result<String> {
+        let history = self
+            .sfn()
+            .get_execution_history()
+            .execution_arn(execution_arn)
+            .send()
+            .await?;
+        Ok(history
+            .events()
+            .iter()
+            .find_map(|e| e.task_failed_event_details())
+            .map(|d| format!("{:?}: {:?}", d.error(), d.cause()))
+            .unwrap_or_default())
     }
 
     /// The records of an execution, newest first.
@@ -470,6 +496,8 @@ pub struct Execution {
     pub status: String,
     pub output: Value,
     pub error: Option<String>,
+    /// Why it failed, as Step Functions says (printed with a failed assertion's `{run:?}`).
+    pub cause: Option<String>,
 }
 
 async fn create_resources(
