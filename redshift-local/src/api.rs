@@ -78,6 +78,7 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
         .into_response();
     };
     engine.count_call(operation);
+    let caller = caller(&headers);
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -90,16 +91,16 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
         }
     };
     let result = match operation {
-        "ExecuteStatement" => execute(&engine, &body, false),
-        "BatchExecuteStatement" => execute(&engine, &body, true),
+        "ExecuteStatement" => execute(&engine, &body, false, &caller),
+        "BatchExecuteStatement" => execute(&engine, &body, true, &caller),
         "DescribeStatement" => decode::<IdRequest>(&body)
-            .and_then(|r| check_id(&r.id).and_then(|_| engine.describe(&r.id))),
+            .and_then(|r| check_id(&r.id).and_then(|_| engine.describe(&r.id, &caller))),
         "GetStatementResult" => decode::<IdRequest>(&body).and_then(|r| {
-            check_id(&r.id).and_then(|_| engine.result(&r.id, r.next_token.as_deref()))
+            check_id(&r.id).and_then(|_| engine.result(&r.id, r.next_token.as_deref(), &caller))
         }),
         "CancelStatement" => {
             match decode::<IdRequest>(&body).and_then(|r| check_id(&r.id).map(|_| r)) {
-                Ok(r) => engine.cancel(&r.id).await,
+                Ok(r) => engine.cancel(&r.id, &caller).await,
                 Err(e) => Err(e),
             }
         }
@@ -131,6 +132,7 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 }
             };
             engine.list(
+                &caller,
                 r.statement_name.as_deref(),
                 r.status.as_deref(),
                 max,
@@ -224,7 +226,24 @@ fn check_id(id: &str) -> Result<(), ApiError> {
 
 const MAX_SQL_BYTES: usize = 100 * 1024;
 
-fn execute(engine: &Arc<Engine>, body: &Value, batch: bool) -> Result<Value, ApiError> {
+/// Who is calling: the access key id of the SigV4 signature (one per IAM identity here), or `anonymous` for an
+/// unsigned request. The Data API scopes a statement to the identity that ran it.
+fn caller(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|credential| credential.split('/').next())
+        .unwrap_or("anonymous")
+        .to_string()
+}
+
+fn execute(
+    engine: &Arc<Engine>,
+    body: &Value,
+    batch: bool,
+    caller: &str,
+) -> Result<Value, ApiError> {
     let r: ExecuteRequest = decode(body)?;
     let sqls = if batch {
         let sqls = r
@@ -352,6 +371,7 @@ fn execute(engine: &Arc<Engine>, body: &Value, batch: bool) -> Result<Value, Api
         target: target.clone(),
         with_event: r.with_event.unwrap_or(false),
         client_token: r.client_token,
+        owner: caller.to_string(),
     });
     let mut out = json!({"Id": id, "CreatedAt": created_at.timestamp_millis() as f64 / 1000.0, "Database": target.database});
     for (k, v) in [

@@ -35,6 +35,18 @@ impl ApiError {
         }
     }
 
+    /// A statement of another identity: the Data API scopes statements to the IAM identity that ran them.
+    pub fn not_owner(id: &str) -> Self {
+        ApiError {
+            code: "AccessDeniedException",
+            message: format!(
+                "Query {id} was run by another identity; a statement can be described, read or cancelled only by \
+                 the identity that ran it"
+            ),
+            resource_id: None,
+        }
+    }
+
     /// `ResourceNotFoundException` for a statement id.
     pub fn not_found(id: &str) -> Self {
         ApiError {
@@ -65,6 +77,8 @@ pub struct NewStatement {
     pub target: Target,
     pub with_event: bool,
     pub client_token: Option<String>,
+    /// The identity (access key id) that ran it: only it may describe, read or cancel the statement.
+    pub owner: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +139,17 @@ struct Stmt {
     subs: Vec<Sub>,
     cancel: Option<CancelToken>,
     cancel_requested: bool,
+}
+
+impl Stmt {
+    /// Refuses a caller other than the identity that ran the statement.
+    fn check_owner(&self, id: &str, caller: &str) -> Result<(), ApiError> {
+        if self.new.owner == caller {
+            Ok(())
+        } else {
+            Err(ApiError::not_owner(id))
+        }
+    }
 }
 
 #[derive(Default)]
@@ -398,7 +423,8 @@ impl Engine {
             s.new.with_event.then(|| {
                 let rows: i64 = s.subs.iter().map(|sub| sub.result_rows.max(0)).sum();
                 let detail = json!({
-                    "principal": "arn:aws:iam::123456789012:user/redshift-local",
+                    // The identity that ran it, as an ARN (locally, its access key id names the role).
+                    "principal": format!("arn:aws:iam::123456789012:role/{}", s.new.owner),
                     "statementName": s.new.name,
                     "statementId": id,
                     "redshiftQueryId": s.subs.last().map_or(-1, |sub| sub.query_id),
@@ -429,13 +455,14 @@ impl Engine {
     }
 
     /// `DescribeStatement`.
-    pub fn describe(&self, id: &str) -> Result<Value, ApiError> {
+    pub fn describe(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
         let inner = self.lock();
         let (base, sub) = split_id(id);
         let s = inner
             .statements
             .get(base)
             .ok_or_else(|| ApiError::not_found(id))?;
+        s.check_owner(id, caller)?;
         if let Some(k) = sub {
             let sub = s
                 .subs
@@ -507,13 +534,19 @@ impl Engine {
     }
 
     /// `GetStatementResult`, one page of `page_rows` rows.
-    pub fn result(&self, id: &str, next_token: Option<&str>) -> Result<Value, ApiError> {
+    pub fn result(
+        &self,
+        id: &str,
+        next_token: Option<&str>,
+        caller: &str,
+    ) -> Result<Value, ApiError> {
         let inner = self.lock();
         let (base, sub) = split_id(id);
         let s = inner
             .statements
             .get(base)
             .ok_or_else(|| ApiError::not_found(id))?;
+        s.check_owner(id, caller)?;
         let k = match (sub, s.new.is_batch) {
             (Some(k), _) => k.wrapping_sub(1),
             (None, false) => 0,
@@ -552,13 +585,14 @@ impl Engine {
     }
 
     /// `CancelStatement`: a real cancel request to the server running the query.
-    pub async fn cancel(&self, id: &str) -> Result<Value, ApiError> {
+    pub async fn cancel(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
         let token = {
             let mut inner = self.lock();
             let s = inner
                 .statements
                 .get_mut(split_id(id).0)
                 .ok_or_else(|| ApiError::not_found(id))?;
+            s.check_owner(id, caller)?;
             if s.status.ended() {
                 return Err(ApiError::validation(format!(
                     "Could not cancel a query that is already in {} state with ID: {id}",
@@ -581,6 +615,7 @@ impl Engine {
     /// `ListStatements`: newest first, by name prefix and status, paged.
     pub fn list(
         &self,
+        caller: &str,
         name_prefix: Option<&str>,
         status: Option<&str>,
         max: usize,
@@ -603,7 +638,7 @@ impl Engine {
                 let name_ok = name_prefix
                     .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
                 let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
-                name_ok && status_ok
+                s.new.owner == caller && name_ok && status_ok
             })
             .collect();
         let page: Vec<Value> = matching

@@ -97,21 +97,30 @@ impl Drop for Stack {
 
 /// The SDK configuration the tests' own clients use: all calls go to the front, signed as `test`.
 pub fn sdk_config(endpoint: &str) -> SdkConfig {
-    sdk_config_as(endpoint, "test")
+    signed_as(endpoint, "test", None)
 }
 
-/// The SDK configuration of one function: signed with the function's name as its access key id, so the front
-/// can tell which function made each call (as each function has its own IAM role when deployed).
-pub fn sdk_config_as(endpoint: &str, principal: &str) -> SdkConfig {
+/// The IAM role all three functions run as (the template's `TaskerRole`): the Data API scopes a statement to the
+/// identity that ran it, which redshift-local enforces by the access key id.
+pub const ROLE: &str = "tasker-role";
+
+/// The SDK configuration of one function: signed with the shared role's access key id (the identity the Data API
+/// sees) and the function's name as the session token, so the front can tell which function made each call.
+pub fn sdk_config_as(endpoint: &str, function: &str) -> SdkConfig {
+    signed_as(endpoint, ROLE, Some(function))
+}
+
+/// An SDK configuration signed with `access_key` (and a session token, when given).
+pub fn signed_as(endpoint: &str, access_key: &str, session: Option<&str>) -> SdkConfig {
     SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             aws_sdk_dynamodb::config::Credentials::new(
-                principal,
+                access_key,
                 "test",
-                None,
+                session.map(str::to_string),
                 None,
                 "local-stack",
             ),
@@ -129,8 +138,9 @@ fn function_env(
     let mut env = vec![
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_REGION", REGION.to_string()),
-        ("AWS_ACCESS_KEY_ID", name.to_string()),
+        ("AWS_ACCESS_KEY_ID", ROLE.to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_SESSION_TOKEN", name.to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ("RUST_LOG", "info".to_string()),
         ("TABLE_NAME", settings.table_name.clone()),

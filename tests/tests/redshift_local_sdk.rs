@@ -6,7 +6,7 @@ use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
 use aws_sdk_redshiftdata::Client;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tasker_tests::stack::{Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
+use tasker_tests::stack::{signed_as, Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
 
 async fn stack() -> Stack {
     Stack::start(StackOptions {
@@ -430,6 +430,60 @@ async fn client_token_idempotency_batches_and_listing() {
         .await
         .unwrap();
     assert_ne!(next.statements()[0].id(), page.statements()[0].id());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_belongs_to_the_identity_that_ran_it() {
+    let stack = stack().await;
+    let mine = stack.redshift_data();
+    let theirs = Client::new(&signed_as(&stack.redshift.url(), "another-role", None));
+    let id = exec(&mine, "select pg_sleep(30)")
+        .statement_name("owned")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    let refused = |e: &dyn ProvideErrorMetadata| e.code().map(str::to_string);
+    let d = theirs
+        .describe_statement()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(&d).as_deref(),
+        Some("AccessDeniedException"),
+        "{d:?}"
+    );
+    let r = theirs
+        .get_statement_result()
+        .id(&id)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&r).as_deref(), Some("AccessDeniedException"));
+    let c = theirs.cancel_statement().id(&id).send().await.unwrap_err();
+    assert_eq!(refused(&c).as_deref(), Some("AccessDeniedException"));
+    let listed = theirs
+        .list_statements()
+        .statement_name("owned")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.statements().is_empty(),
+        "another identity's statements are not listed"
+    );
+    // The owner still can, and the statement kept running through the refused cancel.
+    let d = mine.describe_statement().id(&id).send().await.unwrap();
+    assert_ne!(d.status(), Some(&StatusString::Aborted));
+    mine.cancel_statement().id(&id).send().await.unwrap();
+    assert_eq!(
+        wait_done(&mine, &id).await.status(),
+        Some(&StatusString::Aborted)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
