@@ -196,16 +196,50 @@ fn the_queue_admits_only_the_rule_and_outlives_a_claim() {
     let policy = t.properties("EventQueuePolicy").unwrap();
     assert_eq!(policy["Queues"], json!(["Ref:EventQueue"]));
     let statements = policy["PolicyDocument"]["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 1);
-    let s = &statements[0];
-    assert_eq!(s["Effect"], "Allow");
-    assert_eq!(s["Principal"], json!({"Service": "events.amazonaws.com"}));
-    assert_eq!(s["Action"], "sqs:SendMessage");
+    assert_eq!(statements.len(), 2);
+    let (allow, deny) = (&statements[0], &statements[1]);
+    assert_eq!(allow["Effect"], "Allow");
     assert_eq!(
-        s["Condition"],
+        allow["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(allow["Action"], "sqs:SendMessage");
+    assert_eq!(
+        allow["Condition"],
         json!({"ArnEquals": {"aws:SourceArn": "GetAtt:CompletionRule.Arn"}})
     );
+    // Everyone else, in-account principals included, is denied: nobody can forge a completion event.
+    assert_eq!(deny["Effect"], "Deny");
+    assert_eq!(deny["Principal"], "*");
+    assert_eq!(deny["Action"], "sqs:SendMessage");
+    assert_eq!(
+        deny["Condition"],
+        json!({"ArnNotEquals": {"aws:SourceArn": "GetAtt:CompletionRule.Arn"}})
+    );
     let rule = t.properties("CompletionRule").unwrap();
+    // The key lets EventBridge encrypt for this rule only, named by the ARN its fixed name gives.
+    assert_eq!(rule["Name"], "etl-prod-statement-completions");
+    let key_policy = &t.properties("Key").unwrap()["KeyPolicy"]["Statement"];
+    let services: Vec<&Value> = key_policy
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Principal"].get("Service"))
+        .collect();
+    assert!(
+        !services.iter().any(|s| *s == "sqs.amazonaws.com"),
+        "no grant to SQS: {services:?}"
+    );
+    let events = key_policy
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Principal"]["Service"] == "events.amazonaws.com")
+        .unwrap();
+    assert_eq!(
+        events["Condition"]["ArnEquals"]["aws:SourceArn"],
+        "arn:aws:events:us-east-1:123456789012:rule/etl-prod-statement-completions"
+    );
     assert_eq!(rule["Targets"].as_array().unwrap().len(), 1);
     assert_eq!(rule["Targets"][0]["Arn"], "GetAtt:EventQueue.Arn");
 
