@@ -3,18 +3,70 @@
 use lambda_runtime::Diagnostic;
 use tasker_core::TaskerError;
 
-/// JSON logs, one object per event, filtered by `RUST_LOG` (default `info`).
+/// JSON logs on stdout, one object per event, filtered as [`log_filter`] says.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    init_logging_with(env, std::io::stdout);
+}
+
+/// The production logging set-up with another environment and writer (the log test captures it).
+pub fn init_logging_with<W>(get: impl Fn(&str) -> Option<String>, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_current_span(false)
         .with_target(false)
         .with_ansi(false)
-        .with_env_filter(filter)
+        .with_env_filter(log_filter(get))
+        .with_writer(writer)
         .try_init();
+}
+
+/// `RUST_LOG` when set (it can filter per module), else Lambda's `AWS_LAMBDA_LOG_LEVEL` (which the template's
+/// `LoggingConfig` sets: `TRACE` ... `FATAL`), else `info`.
+pub fn log_filter(get: impl Fn(&str) -> Option<String>) -> tracing_subscriber::EnvFilter {
+    use tracing_subscriber::EnvFilter;
+    if let Some(filter) = get("RUST_LOG").and_then(|f| EnvFilter::try_new(f).ok()) {
+        return filter;
+    }
+    let level = match get("AWS_LAMBDA_LOG_LEVEL")
+        .map(|l| l.to_ascii_uppercase())
+        .as_deref()
+    {
+        Some("TRACE") => "trace",
+        Some("DEBUG") => "debug",
+        Some("WARN") => "warn",
+        Some("ERROR" | "FATAL") => "error",
+        _ => "info",
+    };
+    EnvFilter::new(level)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_filter;
+
+    #[test]
+    fn rust_log_first_then_lambdas_level_then_info() {
+        let filter = |pairs: &'static [(&'static str, &'static str)]| {
+            log_filter(|k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            })
+            .to_string()
+        };
+        assert_eq!(filter(&[]), "info");
+        assert_eq!(filter(&[("AWS_LAMBDA_LOG_LEVEL", "WARN")]), "warn");
+        assert_eq!(filter(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]), "error");
+        assert_eq!(
+            filter(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "debug")]),
+            "debug"
+        );
+    }
 }
 
 /// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL*` for local peers).

@@ -1,4 +1,5 @@
-//! The logs of a full run: structured JSON, one event per decision, and never the SQL text or a whole task token.
+//! The logs of a full run, through the functions' own logging set-up: structured JSON, one event per decision, and
+//! never the SQL text, a parameter value or a whole task token, not even when a payload puts them in the wrong field.
 
 use serde_json::{json, Value};
 use std::io::Write;
@@ -23,12 +24,10 @@ impl Write for Buffer {
 async fn a_full_run_logs_decisions_but_no_sql_and_no_token() {
     let buffer = Buffer::default();
     let writer = buffer.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_env_filter("info")
-        .with_writer(move || writer.clone())
-        .init();
+    tasker_aws::runtime::init_logging_with(
+        |k| (k == "AWS_LAMBDA_LOG_LEVEL").then(|| "INFO".to_string()),
+        move || writer.clone(),
+    );
     let stack = Stack::start(StackOptions::default()).await.unwrap();
     let sql = "select 'secret-marker-4711' as marker";
     let state = json!({
@@ -56,7 +55,47 @@ async fn a_full_run_logs_decisions_but_no_sql_and_no_token() {
         .find(|c| c.operation == "Lambda.Invoke:starter")
         .and_then(|c| c.body["taskToken"].as_str().map(str::to_string))
         .expect("the starter's payload");
+    // Wrongly typed fields: the refusal names the field and the expected type, never the value.
+    for (payload, field) in [
+        (
+            json!({"executionArn": "a", "sqlStatement": 4711_0815}),
+            "sqlStatement",
+        ),
+        (
+            json!({"executionArn": "a", "sqlStatements": "select 'secret-marker-4711'"}),
+            "sqlStatements",
+        ),
+        (
+            json!({"executionArn": "a", "sqlStatement": "s", "parameters": "secret-marker-4711"}),
+            "parameters",
+        ),
+        (
+            json!({"executionArn": "a", "sqlStatement": "s", "parameters": {"p": {"v": "secret-marker-4711"}}}),
+            "parameters",
+        ),
+        (
+            json!({"executionArn": "a", "sqlStatement": "s", "resultRows": "secret-marker-4711"}),
+            "resultRows",
+        ),
+        (
+            json!({"action": "secret-marker-4711", "sqlStatement": "s"}),
+            "action",
+        ),
+    ] {
+        let err = stack.starter.handle(&payload).await.unwrap_err();
+        assert_eq!(err.error_type(), "InvalidInput");
+        let message = err.to_string();
+        assert!(message.contains(field), "{message:?} names {field}");
+        for value in ["secret-marker-4711", "47110815"] {
+            assert!(!message.contains(value), "{message:?} echoes the value");
+        }
+    }
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.matches("\"decision\":\"rejected\"").count() >= 6,
+        "each refusal is logged"
+    );
+    assert!(!text.contains("47110815"), "a misplaced value in the logs");
     let events: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
