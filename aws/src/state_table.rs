@@ -419,6 +419,9 @@ impl StateStore for DynamoStateTable {
             conditions.push("taskToken = :tok");
             b = b.expression_attribute_values(":tok", s(token));
         }
+        if settlement.if_no_statement {
+            conditions.push("attribute_not_exists(statementId)");
+        }
         b = b.condition_expression(conditions.join(" AND "));
         Ok(match self.conditional_update(b).await? {
             Ok(_) => Settled::Done,
@@ -561,14 +564,21 @@ impl StateStore for DynamoStateTable {
         &self,
         sql_digest: &str,
         from: &str,
+        from_since: Option<DateTime<Utc>>,
         owner: &str,
         now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool, PortError> {
-        let b = self
+        let mut b = self
             .update(&lock_key(sql_digest))
-            .update_expression("SET #o = :me, takenAt = :now, expiresAt = :exp")
-            .condition_expression("#o = :from")
+            .update_expression("SET #o = :me, takenAt = :now, expiresAt = :exp");
+        b = match from_since {
+            Some(since) => b
+                .condition_expression("#o = :from AND takenAt = :since")
+                .expression_attribute_values(":since", ts(since)),
+            None => b.condition_expression("#o = :from AND attribute_not_exists(takenAt)"),
+        };
+        let b = b
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":me", s(owner))
             .expression_attribute_values(":from", s(from))

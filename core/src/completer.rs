@@ -24,6 +24,8 @@ use tracing::{info, warn};
 pub const CLAIM_LEASE: Duration = Duration::seconds(60);
 /// How many times a callback follows a token that a retried start replaced meanwhile.
 const TOKEN_FOLLOWS: usize = 3;
+/// Tries of the settle write under one claim.
+const SETTLE_TRIES: usize = 3;
 /// Records the sweeper reads per page.
 pub const SWEEP_PAGE: usize = 100;
 /// A record still `SUBMITTED` without a statement this long after its creation had its start fail (a start
@@ -147,8 +149,22 @@ async fn finish(
                 at: now,
                 expires_at: settled_expiry(now, settings.record_ttl_days),
                 if_token: None,
+                if_no_statement: true,
             };
-            return settle_quietly(ports, record, &settlement, lease).await;
+            // The lock goes first, while our claim keeps restarts away: once the record reads NOT_STARTED, a late
+            // retry may revive it and re-take the lock under the same name, which a later unlock would free.
+            if record.singleton {
+                ports
+                    .store
+                    .unlock(&record.sql_digest, name)
+                    .await
+                    .map_err(TaskerError::state_table)?;
+            }
+            let unlocked = StatementRecord {
+                singleton: false,
+                ..record.clone()
+            };
+            return settle_quietly(ports, &unlocked, &settlement, lease).await;
         }
         Evidence::Lost { statement_id } => {
             let outcome = lost(record, &statement_id);
@@ -226,6 +242,7 @@ async fn call_back(
             at: now,
             expires_at: settled_expiry(now, settings.record_ttl_days),
             if_token: token.map(str::to_string),
+            if_no_statement: false,
         };
     let Some(mut token) = record.task_token.clone() else {
         // Fire-and-forget: nobody waits, the record just ends.
@@ -281,12 +298,19 @@ async fn settle(
     lease: DateTime<Utc>,
 ) -> Result<Result<RecordStatus, Option<Box<StatementRecord>>>, TaskerError> {
     let name = record.statement_name.as_str();
-    match ports
-        .store
-        .settle(name, settlement, Some(lease))
-        .await
-        .map_err(TaskerError::state_table)?
-    {
+    // Retried: after a delivered callback, giving up here would let the next attempt answer a closed task.
+    let mut tries = 0;
+    let settled = loop {
+        tries += 1;
+        match ports.store.settle(name, settlement, Some(lease)).await {
+            Ok(settled) => break settled,
+            Err(e) if tries < SETTLE_TRIES && e.kind == FaultKind::Retryable => {
+                warn!(decision = "settle_retry", statement_name = %name, error = %e);
+            }
+            Err(e) => return Err(TaskerError::state_table(e)),
+        }
+    };
+    match settled {
         Settled::Done => {}
         Settled::Refused(current) => {
             warn!(decision = "settle_refused", statement_name = %name, "a newer token, or another completer took over after the lease ended");

@@ -192,11 +192,13 @@ pub trait StateStore: Send + Sync {
         now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<Lock, PortError>;
-    /// Takes over a lock from a previous owner whose statement has settled (or never got a record).
+    /// Takes over a lock from a previous owner whose statement has settled (or never got a record), only if the
+    /// lock is still the one seen: held by `from` since `from_since` (a holder that re-took it meanwhile keeps it).
     async fn steal_lock(
         &self,
         sql_digest: &str,
         from: &str,
+        from_since: Option<DateTime<Utc>>,
         owner: &str,
         now: DateTime<Utc>,
         expires_at: i64,

@@ -114,6 +114,9 @@ pub struct Settlement {
     /// Settle only if the record still holds this task token (the one just answered or found gone), so that a
     /// token stored meanwhile by a retried start is answered instead of lost. `None`: whatever the token.
     pub if_token: Option<String>,
+    /// Settle only if the record still has no statement id: a `NOT_STARTED` verdict must not overwrite a start
+    /// that a retry made meanwhile.
+    pub if_no_statement: bool,
 }
 
 /// The first ten characters of a task token: enough to correlate logs, never enough to use it.

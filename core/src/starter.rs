@@ -5,12 +5,13 @@
 //! statement starts, and the statement starts with its name as `ClientToken`, so any retry, whatever step the
 //! previous attempt died at, converges on the same statement.
 
+use crate::completer::CLAIM_LEASE;
 use crate::config::{Settings, Target};
 use crate::error::TaskerError;
 use crate::naming::{sql_digest, statement_name, EntryKey};
 use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
-use crate::ports::{Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
+use crate::ports::{Claim, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
 use crate::statement::ExecuteCall;
 use chrono::{DateTime, Duration, Utc};
@@ -111,6 +112,16 @@ async fn execute(
     );
     let expires_at = unsettled_expiry(now, settings.record_ttl_days);
     if req.singleton {
+        // A retry of an entry that has a record resumes it: its lock is its own business (taken, or freed when
+        // it ended), and another run's lock must not refuse it.
+        let existing = ports
+            .store
+            .get(&name)
+            .await
+            .map_err(TaskerError::state_table)?;
+        if let Some(existing) = existing {
+            return resume(ports, config, req, existing, now).await;
+        }
         take_singleton_lock(ports.store, &digest, &name, now, expires_at).await?;
     }
     let record = StatementRecord {
@@ -131,18 +142,28 @@ async fn execute(
         error: None,
         expires_at,
     };
-    let created = ports.store.create(&record).await.map_err(|e| {
-        if req.singleton {
-            warn!(decision = "record_failed", statement_name = %name, "the singleton lock is left to its TTL or the next run's check");
+    let created = match ports.store.create(&record).await {
+        Ok(created) => created,
+        Err(e) => {
+            // No statement exists: whatever the write did, a retry re-takes the lock for this entry.
+            if req.singleton {
+                release_lock(ports.store, &record).await;
+            }
+            return Err(TaskerError::state_table(e));
         }
-        TaskerError::state_table(e)
-    })?;
+    };
     match created {
         Created::New => {
             info!(decision = "recorded", statement_name = %name, waits = req.task_token.is_some());
             start(ports, config, req, &record, now).await
         }
-        Created::Existing(existing) => resume(ports, config, req, *existing, now).await,
+        Created::Existing(existing) => {
+            if req.singleton && existing.status.is_settled() {
+                // Raced with the entry's own earlier attempt, which ended: the lock just taken is not needed.
+                release_lock(ports.store, &record).await;
+            }
+            resume(ports, config, req, *existing, now).await
+        }
     }
 }
 
@@ -179,21 +200,36 @@ async fn start(
     match ports.data.execute(&call).await {
         Ok(id) => adopt(ports, config, name, &id, now).await,
         Err(e) => {
-            // A fault on the way back may hide a statement that did start.
-            if e.kind == FaultKind::Retryable {
-                if let Ok(Some(id)) = ports.data.find_by_name(name).await {
-                    info!(decision = "started_despite_error", statement_name = %name, statement_id = %id);
-                    return adopt(ports, config, name, &id, now).await;
-                }
-            }
+            // A fault on the way back may hide a statement that did start; a refusal cannot.
+            let not_started = match e.kind {
+                FaultKind::Retryable => match ports.data.find_by_name(name).await {
+                    Ok(Some(id)) => {
+                        info!(decision = "started_despite_error", statement_name = %name, statement_id = %id);
+                        return adopt(ports, config, name, &id, now).await;
+                    }
+                    Ok(None) => true,
+                    // Unknown: keep the lock; the sweeper frees it once the record is settled.
+                    Err(_) => false,
+                },
+                _ => true,
+            };
             warn!(decision = "start_failed", statement_name = %name, error = %e, "record left SUBMITTED for a retry");
-            if record.singleton {
-                if let Err(u) = ports.store.unlock(&record.sql_digest, name).await {
-                    warn!(decision = "unlock_failed", statement_name = %name, error = %u);
-                }
+            if record.singleton && not_started {
+                release_lock(ports.store, record).await;
             }
             Err(TaskerError::data_api(e))
         }
+    }
+}
+
+/// Frees a singleton lock of a start that has no statement (best effort: the lock is otherwise freed when the
+/// record settles `NOT_STARTED`, or stolen 15 minutes after a start that never wrote its record).
+async fn release_lock(store: &dyn StateStore, record: &StatementRecord) {
+    if let Err(e) = store
+        .unlock(&record.sql_digest, &record.statement_name)
+        .await
+    {
+        warn!(decision = "unlock_failed", statement_name = %record.statement_name, error = %e);
     }
 }
 
@@ -250,11 +286,7 @@ async fn resume(
     let id = match (record.status, &record.statement_id) {
         (RecordStatus::Submitted | RecordStatus::NotStarted, _) | (_, None) => {
             info!(decision = "restart", statement_name = %name, "previous attempt stopped before STARTED");
-            if record.singleton {
-                let expires = unsettled_expiry(now, config.settings.record_ttl_days);
-                take_singleton_lock(ports.store, &record.sql_digest, &name, now, expires).await?;
-            }
-            return start(ports, config, req, &record, now).await;
+            return restart(ports, config, req, &record, now).await;
         }
         (_, Some(id)) => id.clone(),
     };
@@ -276,6 +308,56 @@ async fn resume(
         }
     }
     Ok(started_reply(&name, &id))
+}
+
+/// Starts the statement of a record whose earlier start stopped before `STARTED`. An unsettled record is claimed
+/// for the restart, so that the sweeper cannot judge it `NOT_STARTED` (and free its lock) while the statement is
+/// being started; a record the sweeper already settled `NOT_STARTED` is revived by `mark_started`.
+async fn restart(
+    ports: &StarterPorts<'_>,
+    config: &StarterConfig,
+    req: &ExecuteRequest,
+    record: &StatementRecord,
+    now: DateTime<Utc>,
+) -> Result<Value, TaskerError> {
+    let name = record.statement_name.as_str();
+    let lease = now + CLAIM_LEASE;
+    let claimed = match ports
+        .store
+        .claim(name, lease, now)
+        .await
+        .map_err(TaskerError::state_table)?
+    {
+        Claim::Won(_) => true,
+        Claim::Settled(r) if r.status == RecordStatus::NotStarted => false,
+        Claim::Settled(r) => {
+            // Its statement was found and settled since we stored our token: the completer answered that token
+            // (its settle is conditional on it), so there is nothing left to start or to answer.
+            info!(decision = "settled_meanwhile", statement_name = %name, status = r.status.as_str());
+            let id = r.statement_id.unwrap_or_default();
+            return Ok(started_reply(name, &id));
+        }
+        Claim::Busy(_) | Claim::Missing => {
+            info!(decision = "restart_busy", statement_name = %name);
+            return Err(TaskerError::StateTable(format!(
+                "{name}: the record is being settled right now; retry the start"
+            )));
+        }
+    };
+    let result = async {
+        if record.singleton {
+            let expires = unsettled_expiry(now, config.settings.record_ttl_days);
+            take_singleton_lock(ports.store, &record.sql_digest, name, now, expires).await?;
+        }
+        start(ports, config, req, record, now).await
+    }
+    .await;
+    if claimed {
+        if let Err(e) = ports.store.release(name, lease).await {
+            warn!(decision = "release_failed", statement_name = %name, error = %e);
+        }
+    }
+    result
 }
 
 /// The outcome of a settled record's statement, asked again of the Data API.
@@ -315,13 +397,14 @@ async fn take_singleton_lock(
     expires_at: i64,
 ) -> Result<(), TaskerError> {
     let state_table = TaskerError::state_table;
-    let (owner, since) = match store
-        .lock(digest, name, now, expires_at)
-        .await
-        .map_err(state_table)?
-    {
-        Lock::Acquired => return Ok(()),
-        Lock::HeldBy { owner, since } => (owner, since),
+    let (owner, since) = match store.lock(digest, name, now, expires_at).await {
+        Ok(Lock::Acquired) => return Ok(()),
+        Ok(Lock::HeldBy { owner, since }) => (owner, since),
+        Err(e) => {
+            // The write may have taken effect with its answer lost: give back what may be ours.
+            let _ = store.unlock(digest, name).await;
+            return Err(state_table(e));
+        }
     };
     let holder_done = match store.get(&owner).await.map_err(state_table)? {
         Some(record) => record.status.is_settled(),
@@ -330,7 +413,7 @@ async fn take_singleton_lock(
     };
     if holder_done
         && store
-            .steal_lock(digest, &owner, name, now, expires_at)
+            .steal_lock(digest, &owner, since, name, now, expires_at)
             .await
             .map_err(state_table)?
     {

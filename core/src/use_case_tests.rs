@@ -206,7 +206,7 @@ async fn a_singleton_refuses_while_its_holder_runs() {
     });
     store
         .expect_get()
-        .returning(|_| Ok(Some(record(RecordStatus::Started, None))));
+        .returning(|name| Ok((name == "etl-holder").then(|| record(RecordStatus::Started, None))));
     let mut p = payload();
     p["singleton"] = json!(true);
     let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
@@ -239,6 +239,7 @@ async fn a_singleton_whose_start_failed_gives_the_lock_back() {
     let mut store = MockStateStore::new();
     let mut data = MockDataApi::new();
     let callbacks = MockTaskCallbacks::new();
+    store.expect_get().returning(|_| Ok(None));
     store
         .expect_lock()
         .returning(|_, _, _, _| Ok(Lock::Acquired));

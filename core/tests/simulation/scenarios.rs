@@ -1,0 +1,432 @@
+//! The eight findings of the review as short fixed schedules. Each fails (by its own assertions and by the
+//! simulation's invariants) if its fix is reverted.
+
+use super::data_api::event_body;
+use super::fakes::Sim;
+use super::harness::{config, epoch, iso, AttemptEnd, EntrySpec, Harness, Msg, Plan};
+use super::model::{Answer, State, TaskState};
+use super::rng::Rng;
+use chrono::Duration;
+use serde_json::{json, Value};
+use tasker_core::ports::{FaultKind, PortError};
+use tasker_core::record::RecordStatus;
+use tasker_core::starter::StarterConfig;
+use tasker_core::statement::DataApiStatus;
+
+const EXEC: &str = "arn:aws:states:us-east-1:123456789012:execution:sim:scenario";
+const OTHER_EXEC: &str = "arn:aws:states:us-east-1:123456789012:execution:sim:other";
+
+fn world(record_ttl_days: u32) -> (Sim, StarterConfig) {
+    (
+        Sim::new(State::new(0, epoch(), true)),
+        config(record_ttl_days, 300),
+    )
+}
+
+/// No random chaos: the scenario scripts its own faults.
+fn harness<'a>(sim: &'a Sim, config: &'a StarterConfig) -> Harness<'a> {
+    let plan = Plan {
+        starter_concurrency: 1,
+        scheduled_sweeps: true,
+        ..Plan::default()
+    };
+    Harness::new(sim, config, Rng::new(0), plan)
+}
+
+fn retryable(code: &str) -> PortError {
+    PortError::new(FaultKind::Retryable, code, "scripted")
+}
+
+/// An entry with the recommended payload, started and run to its end.
+fn start(h: &mut Harness<'_>, spec: EntrySpec) -> usize {
+    let e = h.add_entry(spec);
+    let id = h.start_attempt(e);
+    h.run(id);
+    e
+}
+
+fn token(h: &Harness<'_>, entry: usize, attempt: usize) -> String {
+    h.entries[entry].attempts[attempt]
+        .token
+        .clone()
+        .expect("a waiting entry")
+}
+
+fn name(h: &Harness<'_>, entry: usize) -> String {
+    h.entries[entry].attempts[0].name.clone()
+}
+
+fn result(h: &Harness<'_>, entry: usize, attempt: usize) -> Result<Value, String> {
+    match &h.entries[entry].attempts[attempt].end {
+        AttemptEnd::Returned(Ok(v)) => Ok(v.clone()),
+        AttemptEnd::Returned(Err(e)) => Err(e.error_type().to_string()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+/// `success` or the error name the task was answered with; `None` while unanswered.
+fn answer(h: &Harness<'_>, token: &str) -> Option<String> {
+    match h.task(token).answer? {
+        Answer::Success(_) => Some("success".into()),
+        Answer::Failure { error, .. } => Some(error),
+    }
+}
+
+fn statement(h: &Harness<'_>, entry: usize) -> usize {
+    h.statement_named(&name(h, entry)).expect("a statement")
+}
+
+fn record_status(h: &Harness<'_>, entry: usize) -> Option<RecordStatus> {
+    h.sim.world().table.get(&name(h, entry)).map(|r| r.status)
+}
+
+/// Quiescence, the final checks, and no violation anywhere in the scenario.
+fn assert_clean(h: &mut Harness<'_>) {
+    h.quiesce();
+    h.final_checks();
+    let violations = h.violations();
+    if !violations.is_empty() {
+        let trace = h.sim.world().trace.clone().unwrap_or_default();
+        panic!(
+            "{}\n---- trace ----\n{}",
+            violations.join("\n"),
+            trace.join("\n")
+        );
+    }
+}
+
+/// Finding 1: a canceller given only the execution cancels every running statement of it; a sibling `Map`
+/// iteration still waiting must then fail with `ABORTED`, not hang.
+#[test]
+fn finding_1_cancelled_siblings_get_aborted_instead_of_hanging() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let t = iso(h.clock());
+    let entries: Vec<usize> = (0..3)
+        .map(|i| {
+            let spec =
+                EntrySpec::recommended(EXEC, &format!("RunSql-{i}"), &t, "call etl.load_day()");
+            start(&mut h, spec)
+        })
+        .collect();
+    for &e in &entries {
+        let i = statement(&h, e);
+        h.run_statement(i);
+    }
+    let tokens: Vec<String> = entries.iter().map(|&e| token(&h, e, 0)).collect();
+    h.time_out(&tokens[0]);
+    h.advance(Duration::minutes(1));
+    let c = h.spawn_cancel(json!({"executionArn": EXEC}));
+    h.run(c);
+    let cancelled = h.cancels[0].as_ref().expect("cancel")["cancelled"].clone();
+    assert_eq!(cancelled.as_array().map(Vec::len), Some(3), "{cancelled}");
+    for &e in &entries {
+        let i = statement(&h, e);
+        h.progress(i);
+    }
+    h.drain_events();
+    for t in &tokens[1..] {
+        assert_eq!(answer(&h, t).as_deref(), Some("ABORTED"), "sibling {t}");
+    }
+    assert_eq!(h.task(&tokens[0]).state, TaskState::TimedOut);
+    assert_clean(&mut h);
+}
+
+/// Finding 2: more than a page of stuck records (starts that died before their statement existed, statements
+/// past the Data API's retention) and an undecodable item must not hide a statement whose event was lost.
+#[test]
+fn finding_2_one_sweep_reaches_a_lost_event_behind_a_hundred_stuck_records() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.scheduled_sweeps = false;
+    h.plan.lose_event = 1.0;
+    let t = iso(h.clock());
+    for i in 0..60 {
+        let e = h.add_entry(EntrySpec::recommended(
+            EXEC,
+            &format!("Dead{i}"),
+            &t,
+            "select 1",
+        ));
+        let id = h.start_attempt(e);
+        h.run_until(id, "execute");
+        h.crash(id);
+    }
+    let old: Vec<usize> = (0..60)
+        .map(|i| {
+            start(
+                &mut h,
+                EntrySpec::recommended(EXEC, &format!("Old{i}"), &t, "select 1"),
+            )
+        })
+        .collect();
+    for &e in &old {
+        let i = statement(&h, e);
+        h.run_statement(i);
+        h.end_statement(i, DataApiStatus::Finished);
+    }
+    h.sim
+        .world()
+        .table
+        .corrupt
+        .insert("sim-undecodable".into(), epoch());
+    h.advance(Duration::hours(25));
+    let t = iso(h.clock());
+    let fresh = start(
+        &mut h,
+        EntrySpec::recommended(EXEC, "Fresh", &t, "select 2"),
+    );
+    let i = statement(&h, fresh);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.advance(Duration::minutes(10));
+    let s = h.spawn_sweep(None);
+    h.run(s);
+    let report = h.sweeps[0].clone().expect("the sweep must not fail");
+    assert_eq!(report.undecodable, 1, "{report:?}");
+    assert_eq!(answer(&h, &token(&h, fresh, 0)).as_deref(), Some("success"));
+    assert_eq!(
+        answer(&h, &token(&h, old[0], 0)).as_deref(),
+        Some("StatementLost")
+    );
+    assert_eq!(record_status(&h, 0), Some(RecordStatus::NotStarted));
+    assert_clean(&mut h);
+}
+
+/// Finding 3: a singleton start whose `ExecuteStatement` failed frees its lock (the next run starts at once),
+/// and a canceller does not free the lock of a statement that has not ended yet.
+#[test]
+fn finding_3_the_singleton_lock_follows_the_statement_not_the_start_or_the_cancel() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let sql = "call etl.rebuild_totals()";
+    let singleton = |exec: &str, state: &str, t: &str| EntrySpec {
+        singleton: true,
+        ..EntrySpec::recommended(exec, state, t, sql)
+    };
+    let refused = PortError::new(FaultKind::Rejected, "ValidationException", "scripted");
+    h.script("execute", None, refused, false, 1);
+    let a = {
+        let t = iso(h.clock());
+        start(&mut h, singleton(EXEC, "A", &t))
+    };
+    assert_eq!(result(&h, a, 0).unwrap_err(), "ValidationException");
+    h.advance(Duration::seconds(5));
+    let b = {
+        let t = iso(h.clock());
+        start(&mut h, singleton(EXEC, "B", &t))
+    };
+    assert!(
+        result(&h, b, 0).is_ok(),
+        "the failed start blocks: {:?}",
+        result(&h, b, 0)
+    );
+    let i = statement(&h, b);
+    h.run_statement(i);
+    h.advance(Duration::minutes(1));
+    let c = h.spawn_cancel(json!({"executionArn": EXEC, "stateName": "B"}));
+    h.run(c);
+    h.advance(Duration::seconds(5));
+    let other = {
+        let t = iso(h.clock());
+        start(&mut h, singleton(OTHER_EXEC, "C", &t))
+    };
+    assert_eq!(
+        result(&h, other, 0).unwrap_err(),
+        "ConcurrentExecution",
+        "a cancel that has not aborted the statement yet must keep its lock"
+    );
+    h.progress(i);
+    h.drain_events();
+    assert_eq!(answer(&h, &token(&h, b, 0)).as_deref(), Some("ABORTED"));
+    let retry = h.start_attempt(other);
+    h.run(retry);
+    assert!(result(&h, other, 1).is_ok(), "{:?}", result(&h, other, 1));
+    assert_clean(&mut h);
+}
+
+/// Finding 4: the completer finds token T1 gone while a retried start stores T2; it must answer T2, not settle
+/// the record `ORPHANED` over it.
+#[test]
+fn finding_4_a_token_stored_while_the_old_one_is_orphaned_gets_the_answer() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let e = h.add_entry(EntrySpec::recommended(
+        EXEC,
+        "RunSql",
+        &iso(h.clock()),
+        "select 1",
+    ));
+    let first = h.start_attempt(e);
+    h.run_and_lose_result(first);
+    assert_eq!(h.task(&token(&h, e, 0)).state, TaskState::Failed);
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    let completer = h.deliver(0).expect("our event");
+    h.run_until(completer, "settle");
+    let retry = h.start_attempt(e);
+    h.run(retry);
+    assert!(result(&h, e, 1).is_ok());
+    h.run(completer);
+    assert_eq!(answer(&h, &token(&h, e, 1)).as_deref(), Some("success"));
+    assert_eq!(record_status(&h, e), Some(RecordStatus::Finished));
+    assert_clean(&mut h);
+}
+
+/// Finding 5: once `ExecuteStatement` returned an id the start returns `Ok` even if the `STARTED` mark fails;
+/// the event (or the sweeper, which finds the statement by name) answers the task later.
+#[test]
+fn finding_5_a_start_that_cannot_mark_started_still_succeeds_and_is_answered() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let throttled = retryable("ProvisionedThroughputExceededException");
+    h.script("mark_started", None, throttled.clone(), false, 3);
+    let by_event = {
+        let t = iso(h.clock());
+        start(&mut h, EntrySpec::recommended(EXEC, "A", &t, "select 1"))
+    };
+    assert!(
+        result(&h, by_event, 0).is_ok(),
+        "{:?}",
+        result(&h, by_event, 0)
+    );
+    assert_eq!(record_status(&h, by_event), Some(RecordStatus::Submitted));
+    let i = statement(&h, by_event);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.drain_events();
+    assert_eq!(
+        answer(&h, &token(&h, by_event, 0)).as_deref(),
+        Some("success")
+    );
+
+    h.script("mark_started", None, throttled, false, 3);
+    h.plan.lose_event = 1.0;
+    let by_sweep = {
+        let t = iso(h.clock());
+        start(&mut h, EntrySpec::recommended(EXEC, "B", &t, "select 2"))
+    };
+    assert!(
+        result(&h, by_sweep, 0).is_ok(),
+        "{:?}",
+        result(&h, by_sweep, 0)
+    );
+    let i = statement(&h, by_sweep);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Failed);
+    h.advance(Duration::minutes(31));
+    h.run_all();
+    assert_eq!(
+        answer(&h, &token(&h, by_sweep, 0)).as_deref(),
+        Some("FAILED")
+    );
+    assert_clean(&mut h);
+}
+
+/// Finding 6: a retry of a record still `SUBMITTED` more than 8 hours after its start (the Data API forgot the
+/// `ClientToken`) must find the statement by name instead of running the SQL again.
+#[test]
+fn finding_6_a_retry_after_the_client_token_window_does_not_run_the_sql_again() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.scheduled_sweeps = false;
+    let e = h.add_entry(EntrySpec::recommended(
+        EXEC,
+        "RunSql",
+        &iso(h.clock()),
+        "call etl.load_day()",
+    ));
+    let first = h.start_attempt(e);
+    h.run_until(first, "mark_started");
+    h.crash(first);
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.advance(Duration::hours(9));
+    let retry = h.start_attempt(e);
+    h.run(retry);
+    assert!(result(&h, e, 1).is_ok(), "{:?}", result(&h, e, 1));
+    let runs = h
+        .statements()
+        .iter()
+        .filter(|s| s.name == name(&h, e))
+        .count();
+    assert_eq!(runs, 1, "the retry started the SQL again");
+    h.end_statement(i, DataApiStatus::Finished);
+    h.drain_events();
+    assert_eq!(answer(&h, &token(&h, e, 1)).as_deref(), Some("success"));
+    assert_clean(&mut h);
+}
+
+/// Finding 7: with `RECORD_TTL_DAYS` 1, the record of a statement that runs for nearly 24 hours must still be
+/// there when its (late) event arrives: TTL counts from the settling, and an unsettled record lives 3 days.
+#[test]
+fn finding_7_a_day_long_statement_outlives_a_one_day_ttl() {
+    let (sim, config) = world(1);
+    let mut h = harness(&sim, &config);
+    h.plan.scheduled_sweeps = false;
+    let e = {
+        let t = iso(h.clock());
+        start(
+            &mut h,
+            EntrySpec::recommended(EXEC, "Long", &t, "call etl.rebuild()"),
+        )
+    };
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.advance(Duration::hours(23) + Duration::minutes(50));
+    h.end_statement(i, DataApiStatus::Finished);
+    h.advance(Duration::minutes(20));
+    assert!(
+        record_status(&h, e).is_some(),
+        "TTL deleted a running statement's record"
+    );
+    h.drain_events();
+    assert_eq!(answer(&h, &token(&h, e, 0)).as_deref(), Some("success"));
+    assert_clean(&mut h);
+}
+
+/// Finding 8: an event naming our statement with another id (unknown, or another statement's that finished),
+/// or claiming `FINISHED` while it runs, settles nothing; the real ending still answers the task with the real
+/// outcome.
+#[test]
+fn finding_8_forged_events_settle_nothing() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let t = iso(h.clock());
+    let other = start(
+        &mut h,
+        EntrySpec::recommended(EXEC, "Other", &t, "select 2"),
+    );
+    let e = start(
+        &mut h,
+        EntrySpec::recommended(EXEC, "RunSql", &t, "select 1"),
+    );
+    let finished = statement(&h, other);
+    h.run_statement(finished);
+    h.end_statement(finished, DataApiStatus::Finished);
+    h.drain_events();
+    let i = statement(&h, e);
+    h.run_statement(i);
+    let (n, real_id) = (name(&h, e), h.statements()[i].id.clone());
+    let other_id = h.statements()[finished].id.clone();
+    for id in ["5ea1da7a-0000-4000-8000-0000deadbeef", &other_id, &real_id] {
+        let body = event_body(&n, id, "FINISHED", 3, h.clock());
+        h.queue.push(Msg { body, receives: 0 });
+    }
+    h.drain_events();
+    assert_eq!(h.task(&token(&h, e, 0)).state, TaskState::Waiting);
+    assert_eq!(record_status(&h, e), Some(RecordStatus::Started));
+    h.end_statement(i, DataApiStatus::Failed);
+    let lie = event_body(&n, &real_id, "FINISHED", 3, h.clock());
+    h.queue.insert(
+        0,
+        Msg {
+            body: lie,
+            receives: 0,
+        },
+    );
+    h.drain_events();
+    assert_eq!(answer(&h, &token(&h, e, 0)).as_deref(), Some("FAILED"));
+    assert_clean(&mut h);
+}
