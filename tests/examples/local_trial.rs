@@ -12,7 +12,7 @@
 
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tasker_tests::stack::{Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
+use tasker_tests::stack::{Stack, StackOptions, CLUSTER, DATABASE, DB_USER, ROLE};
 use tasker_tests::workspace_root;
 
 /// One step of the trial: the SQL, its heartbeat budget, and the execution end it must reach.
@@ -251,12 +251,34 @@ async fn timeline(stack: &Stack, execution_arn: &str) -> anyhow::Result<()> {
             .unwrap_or_default();
         println!("  {t:7.3}s  {:<24} {name}{detail}", e.r#type().as_str());
     }
-    for r in stack.records(execution_arn).await? {
+    // A cancelled statement's record settles when its ABORTED event arrives, a moment after the execution ended.
+    let records = tasker_tests::eventually(
+        "the execution's records settle",
+        std::time::Duration::from_secs(30),
+        || async {
+            let records = stack
+                .records(execution_arn)
+                .await
+                .map_err(|e| e.to_string())?;
+            if records.iter().all(|r| r.status.is_settled()) {
+                Ok(records)
+            } else {
+                Err(format!("{records:?}"))
+            }
+        },
+    )
+    .await?;
+    for r in records {
         println!(
-            "  record: {} id={} status={} {}",
+            "  record: {} id={} status={}{} {}",
             r.statement_name,
             r.statement_id.unwrap_or_default(),
             r.status.as_str(),
+            if r.cancel_requested_at.is_some() {
+                " (cancel requested)"
+            } else {
+                ""
+            },
             r.error.unwrap_or_default()
         );
     }
@@ -271,7 +293,10 @@ async fn keep_up(stack: &Stack, state_machine: &str, options: &Options) -> anyho
     println!("\nthe local stack stays up until Ctrl-C. Point the AWS CLI or your tests at it:");
     println!("  export AWS_ENDPOINT_URL={}", stack.front.url());
     println!(
-        "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
+        "  export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_ACCESS_KEY_ID={ROLE} AWS_SECRET_ACCESS_KEY=test"
+    );
+    println!(
+        "  # ({ROLE} is the functions' role: the Data API shows a statement only to the identity that ran it)"
     );
     println!("  # the functions' own environment:");
     println!(
