@@ -69,6 +69,25 @@ mod tests {
     }
 }
 
+/// Installs the CloudWatch embedded-metric-format recorder: namespace [`tasker_core::metrics::NAMESPACE`], the stack
+/// (`STACK_NAME`, set by the template) as the `Stack` dimension, a `ColdStart` count. The Lambda integration
+/// (`metrics_cloudwatch_embedded::lambda::service::run`) writes the document to stdout after each invocation,
+/// where Lambda puts it in the function's log and CloudWatch turns it into metrics with no API call.
+pub fn init_metrics(
+    get: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<&'static metrics_cloudwatch_embedded::Collector> {
+    use tasker_core::metrics::{describe, COLD_START, NAMESPACE, STACK_DIMENSION};
+    let stack = get("STACK_NAME").unwrap_or_else(|| "unknown".to_string());
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(NAMESPACE)
+        .with_dimension(STACK_DIMENSION, stack)
+        .lambda_cold_start_metric(COLD_START)
+        .init()
+        .map_err(|e| anyhow::anyhow!("metrics recorder: {e}"))?;
+    describe();
+    Ok(collector)
+}
+
 /// The SDK configuration from the environment (region, credentials, and `AWS_ENDPOINT_URL*` for local peers).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await

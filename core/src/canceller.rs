@@ -54,7 +54,7 @@ pub async fn handle(
     payload: &Value,
     now: DateTime<Utc>,
 ) -> Result<Value, TaskerError> {
-    let p = parse(payload)?;
+    let p = parse(payload).inspect_err(|_| crate::metrics::refused())?;
     let records = ports
         .store
         .by_execution(&p.execution_arn)
@@ -85,6 +85,7 @@ pub async fn handle(
                     .mark_cancel_requested(&name, now)
                     .await
                     .map_err(TaskerError::state_table)?;
+                crate::metrics::cancelled();
                 info!(decision = "cancel_requested", statement_name = %name, statement_id = %id);
                 cancelled.push(json!({"statementName": name, "statementId": id}));
             }

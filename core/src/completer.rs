@@ -10,6 +10,7 @@
 use crate::config::Settings;
 use crate::error::TaskerError;
 use crate::event::StatusChange;
+use crate::metrics;
 use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::ports::{Claim, DataApi, FaultKind, Settled, StateStore, TaskCallbacks};
 use crate::record::{
@@ -141,6 +142,10 @@ async fn finish(
     let name = record.statement_name.as_str();
     let (statement_id, outcome) = match evidence {
         Evidence::NeverStarted => {
+            if record.statement_id.is_some() || record.status != RecordStatus::Submitted {
+                // A restart got its statement going between our look-up and our claim.
+                return Ok(Disposition::StillRunning);
+            }
             info!(decision = "not_started", statement_name = %name);
             let settlement = Settlement {
                 status: RecordStatus::NotStarted,
@@ -252,6 +257,9 @@ async fn call_back(
     for _ in 0..TOKEN_FOLLOWS {
         let s = match deliver(ports.callbacks, &token, &outcome.callback).await {
             Ok(()) => {
+                if let Some(ended) = outcome.ended_at {
+                    metrics::callback_latency((now - ended).num_milliseconds());
+                }
                 info!(decision = "called_back", statement_name = %name, status = outcome.status.as_str(), token = %token_hint(&token));
                 settlement(outcome.status, outcome.error.clone(), Some(&token))
             }
@@ -317,6 +325,7 @@ async fn settle(
             return Ok(Err(current));
         }
     }
+    metrics::settled(settlement.status);
     info!(decision = "settled", statement_name = %name, status = settlement.status.as_str());
     if record.singleton {
         ports
@@ -487,7 +496,14 @@ async fn sweep_one(
     };
     match ports.data.describe(&id).await {
         Ok(d) if d.status.ending().is_some() => {
-            settle_statement(ports, settings, name, Evidence::Described(Box::new(d)), now).await
+            let settled =
+                settle_statement(ports, settings, name, Evidence::Described(Box::new(d)), now)
+                    .await;
+            if matches!(settled, Ok(Disposition::Settled(_))) {
+                // Its event never came (or came too late): the sweep is what found it.
+                metrics::swept();
+            }
+            settled
         }
         Ok(_) => Ok(Disposition::StillRunning),
         Err(e) if e.kind == FaultKind::NotFound => {

@@ -9,12 +9,14 @@
 //! - [`event`] parses the Data API's completion event out of its EventBridge/SQS envelope.
 //! - [`outcome`] maps a finished statement to the Step Functions callback (section 5 of the design).
 //! - [`starter`], [`completer`] and [`canceller`] are the use cases, written against the [`ports`].
+//! - [`metrics`] names what they count (CloudWatch embedded metrics, written by the binaries).
 
 pub mod canceller;
 pub mod completer;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod metrics;
 pub mod naming;
 pub mod outcome;
 pub mod payload;

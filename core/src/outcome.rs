@@ -6,7 +6,7 @@
 use crate::ports::{DataApi, PortError, TaskCallbacks};
 use crate::record::{RecordStatus, StatementRecord};
 use crate::statement::{Column, Description, Ending, Field};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 /// Step Functions' limit on a task output (and on a state's whole input/output).
@@ -140,6 +140,8 @@ pub struct Outcome {
     pub callback: Callback,
     pub status: RecordStatus,
     pub error: Option<String>,
+    /// When the statement ended, as the Data API says (for the callback latency).
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// The completion event's `detail` for the output: the event's own when it agrees with the description,
@@ -180,6 +182,7 @@ pub fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
         ),
         status: RecordStatus::Lost,
         error: Some(error.into()),
+        ended_at: None,
     }
 }
 
@@ -198,6 +201,7 @@ pub async fn callback_for(
         callback: failure(error_name, name, &d.id, &text, &detail),
         status,
         error: Some(text),
+        ended_at: d.updated_at,
     };
     match ending {
         Ending::Aborted => {
@@ -245,6 +249,7 @@ pub async fn callback_for(
                 },
                 status: RecordStatus::Finished,
                 error: None,
+                ended_at: d.updated_at,
             })
         }
     }

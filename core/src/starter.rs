@@ -8,6 +8,7 @@
 use crate::completer::CLAIM_LEASE;
 use crate::config::{Settings, Target};
 use crate::error::TaskerError;
+use crate::metrics;
 use crate::naming::{sql_digest, statement_name, EntryKey};
 use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
@@ -54,8 +55,10 @@ pub async fn handle(
     payload: &Value,
     invocation: Invocation<'_>,
 ) -> Result<Value, TaskerError> {
-    let request = payload::parse(payload)
-        .inspect_err(|e| warn!(decision = "rejected", error = %e, "invalid input"))?;
+    let request = payload::parse(payload).inspect_err(|e| {
+        metrics::refused();
+        warn!(decision = "rejected", error = %e, "invalid input")
+    })?;
     match request {
         StarterRequest::Execute(req) => execute(ports, config, &req, invocation).await,
         StarterRequest::Describe(r) => {
@@ -84,6 +87,7 @@ pub async fn handle(
                     .await
                     .map_err(TaskerError::state_table)?;
             }
+            metrics::cancelled();
             info!(decision = "cancel_requested", statement_id = %id, status);
             Ok(json!({"Status": status}))
         }
@@ -246,6 +250,9 @@ async fn adopt(
     for attempt in 1..=MARK_STARTED_TRIES {
         match ports.store.mark_started(name, id, now, expires).await {
             Ok(moved) => {
+                if moved {
+                    metrics::started();
+                }
                 info!(decision = "started", statement_name = %name, statement_id = %id, already_moved_on = !moved);
                 return Ok(started_reply(name, id));
             }
@@ -406,10 +413,17 @@ async fn take_singleton_lock(
             return Err(state_table(e));
         }
     };
+    // A lock this old without a live holder was left by a start that died between two writes.
+    let abandoned = since.is_none_or(|t| now - t >= LOCK_WITHOUT_RECORD);
     let holder_done = match store.get(&owner).await.map_err(state_table)? {
-        Some(record) => record.status.is_settled(),
+        // Settled after it took the lock: it ended. Settled before: a retry is reviving it (NOT_STARTED) and
+        // took the lock again a moment ago.
+        Some(record) if record.status.is_settled() => {
+            abandoned || record.settled_at.zip(since).is_none_or(|(s, t)| s > t)
+        }
+        Some(_) => false,
         // Not written yet (it is between its lock and its record), or its start died in between.
-        None => since.is_none_or(|t| now - t >= LOCK_WITHOUT_RECORD),
+        None => abandoned,
     };
     if holder_done
         && store

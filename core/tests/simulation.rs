@@ -18,7 +18,8 @@
 //! - `schedule.rs` draws one schedule per seed (entries in every payload style, Map fan-outs, singleton
 //!   contention, Step Functions retries with new tokens, forged events, heartbeat timeouts with narrowed and
 //!   unnarrowed cancellers, budgeted sweeps, clock jumps of hours).
-//! - `scenarios.rs` replays the eight findings of the review as short fixed schedules.
+//! - `scenarios.rs` replays, as short fixed schedules, the eight findings of the review and every bug the random
+//!   schedules found since (each fails if its fix is reverted).
 //!
 //! The invariants (a message names the one broken, with the seed):
 //! 1. every task still waiting when its statement ends gets exactly one answer, and it is that statement's

@@ -1,19 +1,23 @@
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use starter::Starter;
-use tasker_aws::runtime::{env, init_logging, sdk_config, LambdaError};
+use tasker_aws::runtime::{env, init_logging, init_metrics, sdk_config, LambdaError};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     init_logging();
+    let metrics = init_metrics(env)?;
     let config = Starter::config(env)?;
     let starter = Starter::new(&sdk_config().await, config);
     let starter = &starter;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        starter
-            .handle_invocation(&event.payload, &event.context.request_id)
-            .await
-            .map_err(LambdaError)
-    }))
+    metrics_cloudwatch_embedded::lambda::service::run(
+        metrics,
+        service_fn(move |event: LambdaEvent<Value>| async move {
+            starter
+                .handle_invocation(&event.payload, &event.context.request_id)
+                .await
+                .map_err(LambdaError)
+        }),
+    )
     .await
 }

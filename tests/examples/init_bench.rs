@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
                 name,
                 "arn:aws:lambda:us-east-1:123456789012:function:bench",
                 &env,
+                None,
             )
             .await?;
             let ready = tokio::time::timeout(Duration::from_secs(30), f.initialised()).await??;

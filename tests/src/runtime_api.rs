@@ -55,7 +55,18 @@ impl Function {
         function_arn: &str,
         env: &[(String, String)],
     ) -> anyhow::Result<Function> {
-        Self::start_command(binary, &[], name, function_arn, env).await
+        Self::start_command(binary, &[], name, function_arn, env, None).await
+    }
+
+    /// [`Function::start`] with the process's stdout (its log, where Lambda would read it) written to `log`.
+    pub async fn start_logging(
+        binary: &FsPath,
+        name: &str,
+        function_arn: &str,
+        env: &[(String, String)],
+        log: &FsPath,
+    ) -> anyhow::Result<Function> {
+        Self::start_command(binary, &[], name, function_arn, env, Some(log)).await
     }
 
     /// [`Function::start`] for a program with arguments (an interpreter and its script, say).
@@ -65,6 +76,7 @@ impl Function {
         name: &str,
         function_arn: &str,
         env: &[(String, String)],
+        log: Option<&FsPath>,
     ) -> anyhow::Result<Function> {
         let (send, receive) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -105,7 +117,10 @@ impl Function {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/local/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
+            .stdout(match log {
+                Some(path) => Stdio::from(std::fs::File::create(path)?),
+                None => Stdio::null(),
+            })
             .stderr(Stdio::inherit());
         crate::die_with_parent(&mut cmd);
         let spawned = Instant::now();

@@ -48,6 +48,9 @@ pub struct StackOptions {
     /// Serve the functions with the real binaries in this directory (`starter`, `completer`, `canceller`)
     /// behind a local Runtime API, instead of in-process handlers.
     pub binaries: Option<std::path::PathBuf>,
+    /// With `binaries`: write each function's stdout (its log: JSON events and metric documents) to
+    /// `<dir>/<function>.log`.
+    pub function_logs: Option<std::path::PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -61,6 +64,7 @@ impl Default for StackOptions {
             poll: true,
             sweep_every: None,
             binaries: None,
+            function_logs: None,
         }
     }
 }
@@ -143,6 +147,7 @@ fn function_env(
         ("AWS_SESSION_TOKEN", name.to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ("RUST_LOG", "info".to_string()),
+        ("STACK_NAME", settings.prefix.as_str().to_string()),
         ("TABLE_NAME", settings.table_name.clone()),
         ("STATEMENT_PREFIX", settings.prefix.as_str().to_string()),
         ("RECORD_TTL_DAYS", settings.record_ttl_days.to_string()),
@@ -256,13 +261,29 @@ impl Stack {
         if let Some(dir) = &options.binaries {
             for (name, h) in handlers.iter_mut() {
                 let env = function_env(&front.url(), name, &settings, &target);
-                let f = crate::runtime_api::Function::start(
-                    &dir.join(*name),
-                    name,
-                    &function_arn(name),
-                    &env,
-                )
-                .await?;
+                let binary = dir.join(*name);
+                let f = match &options.function_logs {
+                    Some(logs) => {
+                        let log = logs.join(format!("{name}.log"));
+                        crate::runtime_api::Function::start_logging(
+                            &binary,
+                            name,
+                            &function_arn(name),
+                            &env,
+                            &log,
+                        )
+                        .await?
+                    }
+                    None => {
+                        crate::runtime_api::Function::start(
+                            &binary,
+                            name,
+                            &function_arn(name),
+                            &env,
+                        )
+                        .await?
+                    }
+                };
                 *h = f.handler();
                 functions.push(f);
             }

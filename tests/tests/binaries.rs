@@ -1,11 +1,18 @@
 //! The real binaries, not the in-process handlers: `starter`, `completer` and `canceller` as built by cargo
 //! (the same sources `sam build` packages), each a process behind a local Lambda Runtime API, run the example
-//! state machine: a statement that succeeds, and one past its heartbeat that `cancelSlowQuery` cancels.
+//! state machine: a statement that succeeds, one past its heartbeat that `cancelSlowQuery` cancels, and a refused
+//! payload; their logs hold the CloudWatch embedded-metric documents with the counts of what happened.
 
-use serde_json::json;
-use std::path::PathBuf;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+use tasker_core::metrics::{
+    CALLBACK_LATENCY, CANCELLED, COLD_START, NAMESPACE, OUTCOME, REFUSED, SETTLED, STACK_DIMENSION,
+    STARTED,
+};
 use tasker_core::record::RecordStatus;
+use tasker_tests::eventually;
 use tasker_tests::stack::{Stack, StackOptions};
 use tasker_tests::workspace_root;
 
@@ -25,10 +32,55 @@ fn binaries() -> PathBuf {
     dir
 }
 
+/// The metric documents in the functions' logs: per metric (and `Outcome`), the sum of its values; also the
+/// sample count of `CallbackLatency`. Every document is checked for the EMF shape on the way.
+fn metric_sums(logs: &Path) -> Result<BTreeMap<String, f64>, String> {
+    let mut sums = BTreeMap::new();
+    for function in ["starter", "completer", "canceller"] {
+        let text = std::fs::read_to_string(logs.join(format!("{function}.log")))
+            .map_err(|e| e.to_string())?;
+        for line in text.lines() {
+            let Ok(doc) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(emf) = doc.get("_aws") else {
+                continue;
+            };
+            let directive = &emf["CloudWatchMetrics"][0];
+            assert_eq!(directive["Namespace"], NAMESPACE, "{doc}");
+            assert_eq!(doc[STACK_DIMENSION], "tasker-test", "{doc}");
+            assert!(emf["Timestamp"].is_u64(), "{doc}");
+            for metric in directive["Metrics"].as_array().unwrap() {
+                let name = metric["Name"].as_str().unwrap();
+                let key = match doc.get(OUTCOME).and_then(Value::as_str) {
+                    Some(outcome) => format!("{name}/{outcome}"),
+                    None => name.to_string(),
+                };
+                let values: Vec<f64> = match &doc[name] {
+                    Value::Array(v) => v.iter().filter_map(Value::as_f64).collect(),
+                    v => v.as_f64().into_iter().collect(),
+                };
+                let add = if name == CALLBACK_LATENCY {
+                    values.len() as f64
+                } else {
+                    values.iter().sum()
+                };
+                *sums.entry(key).or_insert(0.0) += add;
+            }
+        }
+    }
+    Ok(sums)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_binaries_run_the_example_state_machine() {
+    let logs = tempfile::Builder::new()
+        .prefix("tasker-logs-")
+        .tempdir()
+        .unwrap();
     let stack = Stack::start(StackOptions {
         binaries: Some(binaries()),
+        function_logs: Some(logs.path().to_path_buf()),
         ..Default::default()
     })
     .await
@@ -86,4 +138,47 @@ async fn the_binaries_run_the_example_state_machine() {
             .count()
     };
     assert!(by("starter") >= 6 && by("completer") >= 4 && by("canceller") >= 3);
+
+    // A refused payload: empty SQL.
+    let run = stack
+        .run(
+            &sm,
+            json!({"sql": "", "heartbeatSeconds": 30}),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, "FAILED", "{run:?}");
+
+    // The metric documents, parsed: two statements started, one finished with its callback timed, one ended by
+    // its cancel (ABORTED here, ORPHANED on AWS), one cancel, one refusal, a cold start per function.
+    let ended = format!("{SETTLED}/{}", record.status.as_str());
+    let want: BTreeMap<String, f64> = [
+        (STARTED.to_string(), 2.0),
+        (format!("{SETTLED}/FINISHED"), 1.0),
+        (ended, 1.0),
+        (
+            CALLBACK_LATENCY.to_string(),
+            1.0 + f64::from(u8::from(record.status == RecordStatus::Aborted)),
+        ),
+        (CANCELLED.to_string(), 1.0),
+        (REFUSED.to_string(), 1.0),
+        (COLD_START.to_string(), 3.0),
+    ]
+    .into();
+    let sums = eventually(
+        "the metric documents count what happened",
+        Duration::from_secs(10),
+        || async {
+            let sums = metric_sums(logs.path())?;
+            if sums == want {
+                Ok(sums)
+            } else {
+                Err(format!("{sums:?}"))
+            }
+        },
+    )
+    .await
+    .unwrap();
+    println!("metrics: {sums:?}");
 }

@@ -4,7 +4,8 @@
 //! counted on the Step Functions side: no execution lost, no task answered twice, and no SQL run twice.
 //!
 //! N is 200 in CI (`cargo test`); `SOAK_N=1000 cargo test -p tasker-tests --test soak -- --nocapture`
-//! runs a thousand and prints the counts.
+//! runs a thousand and prints the counts. The fan-out variant runs executions of a `Map` of three SQL states
+//! (`SOAK_FANOUT_N`, 60 in CI), each iteration named by its index.
 
 use futures::StreamExt;
 use serde_json::json;
@@ -41,6 +42,29 @@ fn soak_machine() -> String {
     )
 }
 
+/// A `Map` over `$.items` of the SQL step, each iteration its own state entry (`RunSql-<index>`).
+fn fan_out_machine() -> String {
+    let iteration = json!({"StartAt": "RunSql", "States": {
+    "RunSql": {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": {
+            "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
+            "stateName.$": "States.Format('RunSql-{}', $.index)", "stateEnteredTime.$": "$$.State.EnteredTime",
+            "sqlStatement": "insert into soak values (:i)", "parameters": {"i.$": "$.v"}}},
+        "HeartbeatSeconds": 90, "TimeoutSeconds": 120,
+        "Retry": [{"ErrorEquals": ["StateTableError", "ServiceUnavailable", "InternalServerException", "Lambda.Unknown"],
+                   "IntervalSeconds": 1, "MaxAttempts": 6, "BackoffRate": 1.0}],
+        "End": true
+    }}});
+    machine(
+        json!({"Fan": {"Type": "Map", "ItemsPath": "$.items", "Iterator": iteration,
+                       "Parameters": {"index.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value"},
+                       "ResultPath": "$.fan", "Next": "Done"}}),
+        "Fan",
+    )
+}
+
 fn chaos(
     front: &tasker_tests::front::Front,
     principal: &str,
@@ -60,6 +84,23 @@ fn chaos(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn nothing_is_lost_or_doubled_under_random_faults() {
     let n = env_or("SOAK_N", 200);
+    let inputs = (0..n).map(|i| json!({"i": i.to_string()})).collect();
+    soak("soak", &soak_machine(), inputs, n).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_map_of_sql_states_loses_and_doubles_nothing_under_random_faults() {
+    let n = env_or("SOAK_FANOUT_N", 60);
+    let inputs = (0..n)
+        .map(|i| json!({"items": [(3 * i).to_string(), (3 * i + 1).to_string(), (3 * i + 2).to_string()]}))
+        .collect();
+    soak("soak-fan-out", &fan_out_machine(), inputs, 3 * n).await;
+}
+
+/// Runs one execution per input of `definition` under the faults, then counts: every execution succeeded, no task
+/// answered twice, and each of the `statements` SQL values inserted exactly once.
+async fn soak(name: &str, definition: &str, inputs: Vec<serde_json::Value>, statements: usize) {
+    let n = inputs.len();
     let concurrency = env_or("SOAK_CONCURRENCY", 16);
     let started_at = Instant::now();
     let stack = Stack::start(StackOptions {
@@ -73,10 +114,7 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
     db.batch_execute("create table soak (i int not null)")
         .await
         .unwrap();
-    let sm = stack
-        .create_state_machine("soak", &soak_machine())
-        .await
-        .unwrap();
+    let sm = stack.create_state_machine(name, definition).await.unwrap();
     stack.event_faults(redshift_local::EventFaults {
         drop: 0.1,
         duplicate: 0.1,
@@ -119,14 +157,12 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
         FaultKind::LostResponse,
     );
 
-    let runs: Vec<_> = futures::stream::iter(0..n)
-        .map(|i| {
+    let runs: Vec<_> = futures::stream::iter(inputs.into_iter().enumerate())
+        .map(|(i, input)| {
             let stack = &stack;
             let sm = &sm;
             async move {
-                let run = stack
-                    .run(sm, json!({"i": i.to_string()}), Duration::from_secs(150))
-                    .await;
+                let run = stack.run(sm, input, Duration::from_secs(150)).await;
                 (i, run)
             }
         })
@@ -245,7 +281,7 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
     let stats = stack.redshift_stats().await.unwrap();
     let succeeded = status.get("SUCCEEDED").copied().unwrap_or(0);
     println!(
-        "soak: {n} executions in {:.1} s (concurrency {concurrency}); outcomes {status:?}; lost {}; \
+        "{name}: {n} executions, {statements} statements, in {:.1} s (concurrency {concurrency}); outcomes {status:?}; lost {}; \
          tasks answered twice {doubled_tokens} (tasks with a lost answer {resent_after_lost_answer}); \
          SQL run twice {sql_doubled}; SQL rows {}",
         started_at.elapsed().as_secs_f64(),
@@ -253,12 +289,12 @@ async fn nothing_is_lost_or_doubled_under_random_faults() {
         ran.len()
     );
     println!(
-        "soak: events {}; faulted calls (each fault is a burst of 4 attempts) {faults:?}",
+        "{name}: events {}; faulted calls (each fault is a burst of 4 attempts) {faults:?}",
         stats["events"]
     );
     assert_eq!(succeeded, n, "every execution succeeded: {status:?}");
     assert_eq!(doubled_tokens, 0, "no task answered twice");
-    assert_eq!(ran.len(), n, "every execution's SQL ran");
+    assert_eq!(ran.len(), statements, "every statement's SQL ran");
     assert_eq!(sql_doubled, 0, "no SQL ran twice");
     assert!(
         stats["events"]["dropped"].as_u64().unwrap_or(0) > 0 && !faults.is_empty(),

@@ -49,8 +49,9 @@ const FUNCTIONS: &[(&str, &str, ConfigReader)] = &[
     }),
 ];
 
-/// Variables read outside the configuration readers: `RUST_LOG` by the JSON logger (`tasker_aws::runtime`).
-const READ_BY_THE_LOGGER: &[&str] = &["RUST_LOG"];
+/// Variables read outside the configuration readers (`tasker_aws::runtime`): `RUST_LOG` by the JSON logger,
+/// `STACK_NAME` by the metrics recorder (the `Stack` dimension).
+const READ_BY_THE_LOGGER: &[&str] = &["RUST_LOG", "STACK_NAME"];
 
 #[test]
 fn each_function_is_given_exactly_the_environment_its_code_reads() {
@@ -574,6 +575,66 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
         "{ROLE}: granted (left) vs called by the functions (right)"
     );
     assert_eq!(indexes, used_indexes, "{ROLE}: indexes granted vs queried");
+}
+
+#[test]
+fn every_alarm_watches_a_metric_the_code_emits_or_one_aws_gives() {
+    use tasker_core::metrics::{ALL, NAMESPACE, OUTCOME, STACK_DIMENSION};
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    let alarms = t.resources_of_type("AWS::CloudWatch::Alarm");
+    assert!(alarms.len() >= 6, "{alarms:?}");
+    let mut ours = BTreeSet::new();
+    for alarm in &alarms {
+        let p = t.properties(alarm).unwrap();
+        let metric = p["MetricName"].as_str().unwrap().to_string();
+        let dimensions: BTreeMap<String, Value> = p["Dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| (d["Name"].as_str().unwrap().to_string(), d["Value"].clone()))
+            .collect();
+        match p["Namespace"].as_str().unwrap() {
+            ns if ns == NAMESPACE => {
+                assert!(
+                    ALL.contains(&metric.as_str()),
+                    "{alarm}: {metric} is not emitted"
+                );
+                assert_eq!(dimensions[STACK_DIMENSION], "etl-prod", "{alarm}");
+                for name in dimensions.keys() {
+                    assert!(
+                        [STACK_DIMENSION, OUTCOME].contains(&name.as_str()),
+                        "{alarm}: dimension {name}"
+                    );
+                }
+                ours.insert(metric);
+            }
+            "AWS/SQS" => assert_eq!(
+                (metric.as_str(), &dimensions["QueueName"]),
+                (
+                    "ApproximateNumberOfMessagesVisible",
+                    &json!("GetAtt:DeadLetterQueue.QueueName")
+                )
+            ),
+            "AWS/Lambda" => assert_eq!(metric, "Errors"),
+            other => panic!("{alarm}: namespace {other}"),
+        }
+        assert_eq!(p["TreatMissingData"], "notBreaching", "{alarm}");
+    }
+    let watched: BTreeSet<&str> =
+        ["StatementsSettled", "SettledBySweeper", "CallbackLatency"].into();
+    assert_eq!(
+        ours.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        watched
+    );
+    // The functions name the stack the recorder puts in the `Stack` dimension.
+    for (function, _, _) in FUNCTIONS {
+        assert_eq!(t.environment(function).unwrap()["STACK_NAME"], "etl-prod");
+    }
+    // No batching window: a callback waits for no batch to fill.
+    let completer = t.properties("CompleterFunction").unwrap();
+    assert!(completer["Events"]["Completions"]["Properties"]
+        .get("MaximumBatchingWindowInSeconds")
+        .is_none());
 }
 
 #[test]
