@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 use tasker_core::ports::{
-    Claim, Created, FaultKind, Lock, PortError, Settled, StateStore, UnsettledPage,
+    Claim, Claimant, Created, FaultKind, Lock, PortError, Settled, StateStore, UnsettledPage,
 };
 use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
@@ -337,17 +337,24 @@ impl StateStore for DynamoStateTable {
     async fn claim(
         &self,
         statement_name: &str,
+        by: Claimant,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Claim, PortError> {
+        let free = match by {
+            Claimant::Settler => "(attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
+            Claimant::Restart => {
+                "(attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseBy = :by)"
+            }
+        };
         let b = self
             .update(statement_name)
-            .update_expression("SET leaseUntil = :lease")
-            .condition_expression(
-                "attribute_exists(statementName) AND attribute_exists(unsettled) \
-                 AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)",
-            )
+            .update_expression("SET leaseUntil = :lease, leaseBy = :by")
+            .condition_expression(format!(
+                "attribute_exists(statementName) AND attribute_exists(unsettled) AND {free}"
+            ))
             .expression_attribute_values(":lease", ts(lease_until))
+            .expression_attribute_values(":by", s(by.as_str()))
             .expression_attribute_values(":now", ts(now))
             .return_values(ReturnValue::AllNew);
         Ok(match self.conditional_update(b).await? {

@@ -12,7 +12,7 @@ use crate::error::TaskerError;
 use crate::event::StatusChange;
 use crate::metrics;
 use crate::outcome::{callback_for, deliver, lost, Outcome};
-use crate::ports::{Claim, DataApi, FaultKind, Settled, StateStore, TaskCallbacks};
+use crate::ports::{Claim, Claimant, DataApi, FaultKind, Settled, StateStore, TaskCallbacks};
 use crate::record::{
     settled_expiry, token_hint, unsettled_expiry, RecordStatus, Settlement, StatementRecord,
 };
@@ -103,7 +103,7 @@ pub async fn settle_statement(
     let lease = now + CLAIM_LEASE;
     let record = match ports
         .store
-        .claim(name, lease, now)
+        .claim(name, Claimant::Settler, lease, now)
         .await
         .map_err(TaskerError::state_table)?
     {

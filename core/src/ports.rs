@@ -70,6 +70,25 @@ pub enum Created {
     Existing(Box<StatementRecord>),
 }
 
+/// Who claims a record: whoever settles it, or a start that (re)starts its statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimant {
+    /// The completer (event or sweeper), to call back and settle.
+    Settler,
+    /// A retried start, to start the statement while no settler judges the record.
+    Restart,
+}
+
+impl Claimant {
+    /// The stored spelling (`leaseBy`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Claimant::Settler => "settler",
+            Claimant::Restart => "restart",
+        }
+    }
+}
+
 /// What [`StateStore::claim`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
@@ -137,10 +156,12 @@ pub trait StateStore: Send + Sync {
         now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool, PortError>;
-    /// Claims an unsettled record for settling, unless another live claim holds it.
+    /// Claims an unsettled record, unless another live claim holds it; a restart may also take over a restart's
+    /// claim (a retried start whose earlier attempt's claim answer was lost must not wait for its lease).
     async fn claim(
         &self,
         statement_name: &str,
+        by: Claimant,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Claim, PortError>;

@@ -12,7 +12,7 @@ use crate::metrics;
 use crate::naming::{sql_digest, statement_name, EntryKey};
 use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
-use crate::ports::{Claim, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
+use crate::ports::{Claim, Claimant, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
 use crate::statement::ExecuteCall;
 use chrono::{DateTime, Duration, Utc};
@@ -331,7 +331,7 @@ async fn restart(
     let lease = now + CLAIM_LEASE;
     let claimed = match ports
         .store
-        .claim(name, lease, now)
+        .claim(name, Claimant::Restart, lease, now)
         .await
         .map_err(TaskerError::state_table)?
     {

@@ -291,7 +291,7 @@ async fn finished_is_claimed_called_back_and_settled() {
     let mut callbacks = MockTaskCallbacks::new();
     store
         .expect_claim()
-        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+        .returning(|_, _, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
     data.expect_describe()
         .times(1)
         .returning(|id| Ok(finished(id)));
@@ -322,17 +322,17 @@ async fn duplicates_and_strangers_cause_no_callback() {
         .expect_claim()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(Claim::Settled(record(RecordStatus::Finished, Some("t")))));
+        .returning(|_, _, _, _| Ok(Claim::Settled(record(RecordStatus::Finished, Some("t")))));
     store
         .expect_claim()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(Claim::Missing));
+        .returning(|_, _, _, _| Ok(Claim::Missing));
     store
         .expect_claim()
         .times(1)
         .in_sequence(&mut seq)
-        .returning(|_, _, _| Ok(Claim::Busy(record(RecordStatus::Started, Some("t")))));
+        .returning(|_, _, _, _| Ok(Claim::Busy(record(RecordStatus::Started, Some("t")))));
     assert_eq!(
         complete(&data, &store, &callbacks, Ending::Finished)
             .await
@@ -360,7 +360,7 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
     let mut callbacks = MockTaskCallbacks::new();
     store
         .expect_claim()
-        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
+        .returning(|_, _, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
     data.expect_describe().returning(|id| {
         let mut d = Description::new(id, DataApiStatus::Failed);
         d.error = Some("ERROR: boom".into());
@@ -411,7 +411,7 @@ async fn a_gone_token_settles_orphaned_unless_a_newer_one_waits() {
     let mut callbacks = MockTaskCallbacks::new();
     store
         .expect_claim()
-        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
+        .returning(|_, _, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("old")))));
     data.expect_describe()
         .returning(|id| Ok(Description::new(id, DataApiStatus::Aborted)));
     callbacks
@@ -435,7 +435,7 @@ async fn an_event_that_disagrees_with_the_record_settles_nothing() {
     // Another statement id than the record's.
     let mut store = MockStateStore::new();
     let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
-    store.expect_claim().returning(|_, _, _| {
+    store.expect_claim().returning(|_, _, _, _| {
         let mut r = record(RecordStatus::Started, Some("tok"));
         r.statement_id = Some("id-other".into());
         Ok(Claim::Won(r))
@@ -452,7 +452,7 @@ async fn an_event_that_disagrees_with_the_record_settles_nothing() {
     let mut data = MockDataApi::new();
     store
         .expect_claim()
-        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+        .returning(|_, _, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
     data.expect_describe()
         .returning(|id| Ok(Description::new(id, DataApiStatus::Started)));
     store.expect_release().times(1).returning(|_, _| Ok(()));
@@ -471,7 +471,7 @@ async fn throttled_callbacks_give_the_claim_back_for_a_retry() {
     let mut callbacks = MockTaskCallbacks::new();
     store
         .expect_claim()
-        .returning(|_, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
+        .returning(|_, _, _, _| Ok(Claim::Won(record(RecordStatus::Started, Some("tok")))));
     data.expect_describe()
         .returning(|id| Ok(Description::new(id, DataApiStatus::Aborted)));
     callbacks.expect_fail().returning(|_, _, _| {

@@ -252,13 +252,18 @@ async fn two_completers_racing_on_one_event_call_back_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_completer_that_crashed_after_its_claim_is_finished_when_its_lease_ends() {
-    use tasker_core::ports::{Claim, StateStore};
+    use tasker_core::ports::{Claim, Claimant, StateStore};
     let (mut stack, execution, name) = an_event_waiting("crash").await;
     // A completer claimed the record and died before its callback: its lease (3 s here) is all that is left.
     let now = chrono::Utc::now();
     let claim = stack
         .state_table()
-        .claim(&name, now + chrono::Duration::seconds(3), now)
+        .claim(
+            &name,
+            Claimant::Settler,
+            now + chrono::Duration::seconds(3),
+            now,
+        )
         .await
         .unwrap();
     assert!(matches!(claim, Claim::Won(_)), "{claim:?}");

@@ -10,7 +10,8 @@ use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use tasker_core::ports::{
-    Claim, Created, DataApi, Lock, PortError, Settled, StateStore, TaskCallbacks, UnsettledPage,
+    Claim, Claimant, Created, DataApi, Lock, PortError, Settled, StateStore, TaskCallbacks,
+    UnsettledPage,
 };
 use tasker_core::record::{Settlement, StatementRecord};
 use tasker_core::statement::{Description, ExecuteCall, ResultPage};
@@ -162,11 +163,12 @@ impl StateStore for Sim {
     async fn claim(
         &self,
         statement_name: &str,
+        by: Claimant,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Claim, PortError> {
         self.call(store("claim", statement_name), |s| {
-            Ok(s.table.claim(statement_name, lease_until, now))
+            Ok(s.table.claim(statement_name, by, lease_until, now))
         })
         .await
     }

@@ -812,3 +812,26 @@ fn a_lock_retaken_to_revive_a_not_started_record_cannot_be_stolen() {
     assert!(result(&h, a, 1).is_ok(), "{:?}", result(&h, a, 1));
     assert_clean(&mut h);
 }
+
+/// Found by the soak: a retried start whose restart died right after claiming the record (its claim's answer
+/// lost, then the Lambda failing) must not keep the next retries waiting for the 60 s lease: a restart may take
+/// over a restart's claim (never a settler's).
+#[test]
+fn a_restart_takes_over_the_claim_of_a_restart_that_died() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.scheduled_sweeps = false;
+    let a = h.add_entry(EntrySpec::recommended(EXEC, "A", &iso(h.clock()), "select 1"));
+    let first = h.start_attempt(a);
+    h.run_until(first, "execute");
+    h.crash(first);
+    let second = h.start_attempt(a);
+    h.run_until(second, "claim");
+    assert!(!h.poll(second), "the claim is made and the restart goes on");
+    h.crash(second);
+    let third = h.start_attempt(a);
+    h.run(third);
+    assert!(result(&h, a, 2).is_ok(), "{:?}", result(&h, a, 2));
+    assert_eq!(record_status(&h, a), Some(RecordStatus::Started));
+    assert_clean(&mut h);
+}

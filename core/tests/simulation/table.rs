@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
-use tasker_core::ports::{Claim, Created, FaultKind, Lock, PortError, Settled, UnsettledPage};
+use tasker_core::ports::{
+    Claim, Claimant, Created, FaultKind, Lock, PortError, Settled, UnsettledPage,
+};
 use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
 /// One row of the state table with its claim lease (an attribute the record type does not carry).
@@ -11,6 +13,8 @@ use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 pub struct Row {
     pub record: StatementRecord,
     pub lease: Option<DateTime<Utc>>,
+    /// Who holds the lease (`leaseBy`).
+    pub lease_by: Option<Claimant>,
 }
 
 /// A singleton lock item.
@@ -47,6 +51,7 @@ impl Table {
                     Row {
                         record,
                         lease: None,
+                        lease_by: None,
                     },
                 );
                 Created::New
@@ -104,17 +109,26 @@ impl Table {
     }
 
     /// Unsettled and no live lease: take the lease.
-    pub fn claim(&mut self, name: &str, lease: DateTime<Utc>, now: DateTime<Utc>) -> Claim {
+    pub fn claim(
+        &mut self,
+        name: &str,
+        by: Claimant,
+        lease: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Claim {
         let Some(row) = self.rows.get_mut(name) else {
             return Claim::Missing;
         };
         if row.record.status.is_settled() {
             return Claim::Settled(row.record.clone());
         }
-        if row.lease.is_some_and(|l| l >= now) {
+        let restart_over_restart =
+            by == Claimant::Restart && row.lease_by == Some(Claimant::Restart);
+        if row.lease.is_some_and(|l| l >= now) && !restart_over_restart {
             return Claim::Busy(row.record.clone());
         }
         row.lease = Some(lease);
+        row.lease_by = Some(by);
         Claim::Won(row.record.clone())
     }
 
