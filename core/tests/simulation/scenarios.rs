@@ -821,7 +821,12 @@ fn a_restart_takes_over_the_claim_of_a_restart_that_died() {
     let (sim, config) = world(7);
     let mut h = harness(&sim, &config);
     h.plan.scheduled_sweeps = false;
-    let a = h.add_entry(EntrySpec::recommended(EXEC, "A", &iso(h.clock()), "select 1"));
+    let a = h.add_entry(EntrySpec::recommended(
+        EXEC,
+        "A",
+        &iso(h.clock()),
+        "select 1",
+    ));
     let first = h.start_attempt(a);
     h.run_until(first, "execute");
     h.crash(first);
