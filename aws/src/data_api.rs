@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use tasker_core::config::{ClusterAuth, Target};
 use tasker_core::payload::SqlText;
 use tasker_core::ports::{DataApi, FaultKind, PortError};
-use tasker_core::statement::{Column, DataApiStatus, Description, ExecuteCall, Field, ResultPage};
+use tasker_core::statement::{
+    Column, DataApiStatus, Description, ExecuteCall, Executed, Field, ResultPage,
+};
 
 /// The Data API through the SDK.
 pub struct RedshiftDataApi(pub aws_sdk_redshiftdata::Client);
@@ -69,8 +71,9 @@ macro_rules! target {
 
 #[async_trait]
 impl DataApi for RedshiftDataApi {
-    async fn execute(&self, call: &ExecuteCall) -> Result<String, PortError> {
-        let id = match &call.sql {
+    async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError> {
+        let wait = call.wait_seconds.map(|n| i32::try_from(n).unwrap_or(30));
+        let (id, status) = match &call.sql {
             SqlText::Single(sql) => {
                 let params: Vec<SqlParameter> = call
                     .parameters
@@ -87,12 +90,10 @@ impl DataApi for RedshiftDataApi {
                     .statement_name(&call.statement_name)
                     .client_token(&call.statement_name)
                     .with_event(call.with_event)
+                    .set_wait_time_seconds(wait)
                     .set_parameters((!params.is_empty()).then_some(params));
-                target!(b, &call.target)
-                    .send()
-                    .await
-                    .map_err(port_error)?
-                    .id
+                let o = target!(b, &call.target).send().await.map_err(port_error)?;
+                (o.id, o.status.map(|s| s.as_str().to_string()))
             }
             SqlText::Batch(sqls) => {
                 let b = self
@@ -101,20 +102,22 @@ impl DataApi for RedshiftDataApi {
                     .set_sqls(Some(sqls.clone()))
                     .statement_name(&call.statement_name)
                     .client_token(&call.statement_name)
-                    .with_event(call.with_event);
-                target!(b, &call.target)
-                    .send()
-                    .await
-                    .map_err(port_error)?
-                    .id
+                    .with_event(call.with_event)
+                    .set_wait_time_seconds(wait);
+                let o = target!(b, &call.target).send().await.map_err(port_error)?;
+                (o.id, o.status.map(|s| s.as_str().to_string()))
             }
         };
-        id.ok_or_else(|| {
+        let id = id.ok_or_else(|| {
             PortError::new(
                 FaultKind::Retryable,
                 "NoId",
                 "the Data API returned no statement id",
             )
+        })?;
+        Ok(Executed {
+            id,
+            status: status.as_deref().and_then(DataApiStatus::parse),
         })
     }
 

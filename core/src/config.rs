@@ -5,6 +5,20 @@
 
 use crate::naming::StatementPrefix;
 
+/// `FAST_PATH_SECONDS`: the starter's default `waitSeconds` (0, the default, turns the fast path off).
+pub fn fast_path_seconds(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    match get("FAST_PATH_SECONDS").filter(|v| !v.trim().is_empty()) {
+        None => Ok(0),
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n <= crate::payload::MAX_WAIT_SECONDS => Ok(n),
+            _ => Err(ConfigError(format!(
+                "FAST_PATH_SECONDS must be 0 to {}, got {v:?}",
+                crate::payload::MAX_WAIT_SECONDS
+            ))),
+        },
+    }
+}
+
 /// A configuration problem found at start-up; the function refuses to start rather than misbehave later.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("configuration: {0}")]

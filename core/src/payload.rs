@@ -17,6 +17,9 @@ pub const MAX_RESULT_ROWS: u32 = 1000;
 pub const DEFAULT_RESULT_MAX_BYTES: u32 = 64 * 1024;
 /// Largest `resultMaxBytes`: 16 KiB under Step Functions' 256 KiB state limit for the rest of the output.
 pub const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
+/// Longest `waitSeconds` (the Data API's `WaitTimeSeconds` limit).
+pub const MAX_WAIT_SECONDS: u32 = 30;
+const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
 /// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted (Step Functions' own limits
 /// are lower; this only stops absurd inputs).
 const MAX_FIELD_CHARS: usize = 8192;
@@ -43,6 +46,8 @@ pub struct ExecuteRequest {
     /// Byte budget of `records` in the output.
     pub result_max_bytes: u32,
     pub singleton: bool,
+    /// The fast path: seconds the Data API may hold the start for the statement to end (1 to 30).
+    pub wait_seconds: Option<u32>,
 }
 
 /// Which statement a seed-style request-response action is about.
@@ -77,6 +82,7 @@ struct RawPayload {
     result_rows: Option<u64>,
     result_max_bytes: Option<u64>,
     singleton: Option<bool>,
+    wait_seconds: Option<u64>,
     statement_id: Option<String>,
     // The seed accepted it and never used it; so do we.
     #[allow(dead_code)]
@@ -222,6 +228,15 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
             )))
         }
     };
+    let wait_seconds = match raw.wait_seconds {
+        None => None,
+        Some(n @ 1..=MAX_WAIT_SECONDS_U64) => Some(n as u32),
+        Some(_) => {
+            return Err(invalid(format!(
+                "waitSeconds: 1 to {MAX_WAIT_SECONDS} (the Data API's WaitTimeSeconds)"
+            )))
+        }
+    };
     Ok(StarterRequest::Execute(ExecuteRequest {
         task_token,
         execution_arn,
@@ -231,6 +246,7 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
         state_entered_time,
         result_rows,
         result_max_bytes,
+        wait_seconds,
         singleton: singleton_action || raw.singleton.unwrap_or(false),
     }))
 }
@@ -244,6 +260,7 @@ fn statement_ref(raw: RawPayload) -> Result<StatementRef, TaskerError> {
         (raw.task_token.is_some(), "taskToken"),
         (raw.result_rows.is_some(), "resultRows"),
         (raw.result_max_bytes.is_some(), "resultMaxBytes"),
+        (raw.wait_seconds.is_some(), "waitSeconds"),
         (raw.singleton.is_some(), "singleton"),
     ] {
         if present {
@@ -371,6 +388,14 @@ mod tests {
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "resultMaxBytes": 240 * 1024 + 1}),
                 "resultMaxBytes",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "waitSeconds": 31}),
+                "waitSeconds",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "waitSeconds": 0}),
+                "waitSeconds",
             ),
             (
                 json!({"executionArn": 1, "sqlStatement": "s"}),

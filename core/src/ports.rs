@@ -2,7 +2,7 @@
 //! task callbacks. The binaries implement them with the AWS SDK; unit tests use the mockall mocks.
 
 use crate::record::{Settlement, StatementRecord};
-use crate::statement::{Description, ExecuteCall, ResultPage};
+use crate::statement::{Description, ExecuteCall, Executed, ResultPage};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -43,8 +43,9 @@ impl PortError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait DataApi: Send + Sync {
-    /// Starts the SQL; returns the statement id. Idempotent by the call's `ClientToken` (its statement name).
-    async fn execute(&self, call: &ExecuteCall) -> Result<String, PortError>;
+    /// Starts the SQL; returns the statement id (and, when the call waited, its status). Idempotent by the call's
+    /// `ClientToken` (its statement name).
+    async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError>;
     /// `DescribeStatement`.
     async fn describe(&self, id: &str) -> Result<Description, PortError>;
     /// One `GetStatementResult` page.

@@ -5,7 +5,7 @@
 //! statement starts, and the statement starts with its name as `ClientToken`, so any retry, whatever step the
 //! previous attempt died at, converges on the same statement.
 
-use crate::completer::CLAIM_LEASE;
+use crate::completer::{settle_statement, CompleterPorts, Evidence, CLAIM_LEASE};
 use crate::config::{Settings, Target};
 use crate::error::TaskerError;
 use crate::metrics;
@@ -14,7 +14,7 @@ use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
 use crate::ports::{Claim, Claimant, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
-use crate::statement::ExecuteCall;
+use crate::statement::{DataApiStatus, ExecuteCall};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -38,6 +38,8 @@ pub struct StarterPorts<'a> {
 pub struct StarterConfig {
     pub settings: Settings,
     pub target: Target,
+    /// `FAST_PATH_SECONDS`: the `waitSeconds` of a payload that gives none (0: no fast path).
+    pub fast_path_seconds: u32,
 }
 
 /// One invocation: when it runs and its own unique id (the Lambda request id), which names the statement of a
@@ -200,9 +202,18 @@ async fn start(
         parameters: req.parameters.clone(),
         target: config.target.clone(),
         with_event: true,
+        wait_seconds: req
+            .wait_seconds
+            .or((config.fast_path_seconds > 0).then_some(config.fast_path_seconds)),
     };
     match ports.data.execute(&call).await {
-        Ok(id) => adopt(ports, config, name, &id, now).await,
+        Ok(executed) => {
+            let reply = adopt(ports, config, name, &executed.id, now).await?;
+            if executed.status.and_then(DataApiStatus::ending).is_some() {
+                fast_path(ports, config, name, &executed.id, now).await;
+            }
+            Ok(reply)
+        }
         Err(e) => {
             // A fault on the way back may hide a statement that did start; a refusal cannot.
             let not_started = match e.kind {
@@ -223,6 +234,38 @@ async fn start(
             }
             Err(TaskerError::data_api(e))
         }
+    }
+}
+
+/// The fast path: the statement ended while the start waited for it, so the starter settles and answers it
+/// itself, through the completer's claim (the event, coming later, is then a duplicate). Whatever fails here is
+/// left to that event or the sweeper, as on the event path.
+async fn fast_path(
+    ports: &StarterPorts<'_>,
+    config: &StarterConfig,
+    name: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) {
+    let d = match ports.data.describe(id).await {
+        Ok(d) if d.status.ending().is_some() => d,
+        Ok(_) => return,
+        Err(e) => {
+            warn!(decision = "fast_path_skipped", statement_name = %name, error = %e);
+            return;
+        }
+    };
+    let completer = CompleterPorts {
+        data: ports.data,
+        store: ports.store,
+        callbacks: ports.callbacks,
+    };
+    let evidence = Evidence::Described(Box::new(d));
+    match settle_statement(&completer, &config.settings, name, evidence, now).await {
+        Ok(disposition) => {
+            info!(decision = "fast_path", statement_name = %name, disposition = ?disposition)
+        }
+        Err(e) => warn!(decision = "fast_path_failed", statement_name = %name, error = %e),
     }
 }
 

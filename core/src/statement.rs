@@ -16,6 +16,17 @@ pub struct ExecuteCall {
     pub target: Target,
     /// Whether the Data API should emit the completion event (only when someone waits for it).
     pub with_event: bool,
+    /// `WaitTimeSeconds`: how long the Data API may hold the reply for the statement to end (the fast path).
+    pub wait_seconds: Option<u32>,
+}
+
+/// What `ExecuteStatement` answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Executed {
+    /// The statement id.
+    pub id: String,
+    /// The status in the reply, when the call waited (`WaitTimeSeconds`): an ended one needs no event.
+    pub status: Option<DataApiStatus>,
 }
 
 /// The Data API's statement status.

@@ -11,7 +11,7 @@ use crate::ports::{
 };
 use crate::record::{RecordStatus, StatementRecord};
 use crate::starter::{handle, Invocation, StarterConfig, StarterPorts};
-use crate::statement::{DataApiStatus, Description, Ending};
+use crate::statement::{DataApiStatus, Description, Ending, Executed};
 use crate::TaskerError;
 use chrono::Utc;
 use serde_json::json;
@@ -33,6 +33,7 @@ fn config() -> StarterConfig {
             database: "dev".into(),
             auth: ClusterAuth::DbUser("u".into()),
         },
+        fast_path_seconds: 0,
     }
 }
 
@@ -101,7 +102,10 @@ async fn a_new_entry_is_recorded_then_started_with_its_name_as_client_token() {
     data.expect_execute().times(1).returning(|call| {
         assert!(call.with_event);
         assert!(call.statement_name.starts_with("etl-"));
-        Ok("id-1".into())
+        Ok(Executed {
+            id: "id-1".into(),
+            status: None,
+        })
     });
     store
         .expect_mark_started()

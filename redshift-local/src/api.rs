@@ -91,8 +91,17 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
         }
     };
     let result = match operation {
-        "ExecuteStatement" => execute(&engine, &body, false, &caller),
-        "BatchExecuteStatement" => execute(&engine, &body, true, &caller),
+        "ExecuteStatement" | "BatchExecuteStatement" => {
+            match execute(
+                &engine,
+                &body,
+                operation == "BatchExecuteStatement",
+                &caller,
+            ) {
+                Ok((out, Some(wait))) => Ok(wait_for_end(&engine, out, wait, &caller).await),
+                other => other.map(|(out, _)| out),
+            }
+        }
         "DescribeStatement" => decode::<IdRequest>(&body)
             .and_then(|r| check_id(&r.id).and_then(|_| engine.describe(&r.id, &caller))),
         "GetStatementResult" => decode::<IdRequest>(&body).and_then(|r| {
@@ -199,6 +208,7 @@ struct ExecuteRequest {
     statement_name: Option<String>,
     parameters: Option<Vec<Parameter>>,
     client_token: Option<String>,
+    wait_time_seconds: Option<i64>,
 }
 
 /// The service's id pattern: `[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d{0,2})?`.
@@ -238,13 +248,47 @@ fn caller(headers: &HeaderMap) -> String {
         .to_string()
 }
 
+/// `WaitTimeSeconds`: holds the reply until the statement ended or the time passed, then answers its `Status`
+/// (and `HasResultSet`), as the service does.
+async fn wait_for_end(engine: &Arc<Engine>, mut out: Value, seconds: u64, caller: &str) -> Value {
+    let id = out["Id"].as_str().unwrap_or_default().to_string();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let Ok(d) = engine.describe(&id, caller) else {
+            return out;
+        };
+        let status = d["Status"].as_str().unwrap_or_default();
+        let ended = matches!(status, "FINISHED" | "FAILED" | "ABORTED");
+        if ended || tokio::time::Instant::now() >= deadline {
+            out["Status"] = d["Status"].clone();
+            if ended {
+                if let Some(h) = d.get("HasResultSet") {
+                    out["HasResultSet"] = h.clone();
+                }
+            }
+            return out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Validates and submits an execute; the reply and, with `WaitTimeSeconds`, how long to wait for the end.
 fn execute(
     engine: &Arc<Engine>,
     body: &Value,
     batch: bool,
     caller: &str,
-) -> Result<Value, ApiError> {
+) -> Result<(Value, Option<u64>), ApiError> {
     let r: ExecuteRequest = decode(body)?;
+    let wait = match r.wait_time_seconds {
+        None => None,
+        Some(n @ 1..=30) => Some(n as u64),
+        Some(n) => {
+            return Err(ApiError::validation(format!(
+                "WaitTimeSeconds: {n} is not between 1 and 30"
+            )))
+        }
+    };
     let sqls = if batch {
         let sqls = r
             .sqls
@@ -384,5 +428,5 @@ fn execute(
             out[k] = json!(v);
         }
     }
-    Ok(out)
+    Ok((out, wait))
 }

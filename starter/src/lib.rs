@@ -16,11 +16,13 @@ pub struct Starter {
 }
 
 impl Starter {
-    /// Reads `TABLE_NAME`, `STATEMENT_PREFIX`, `RECORD_TTL_DAYS`, `SWEEP_GRACE_SECONDS` and the target variables.
+    /// Reads `TABLE_NAME`, `STATEMENT_PREFIX`, `RECORD_TTL_DAYS`, `SWEEP_GRACE_SECONDS`, `FAST_PATH_SECONDS` and the
+    /// target variables.
     pub fn config(get: impl Fn(&str) -> Option<String>) -> Result<StarterConfig, ConfigError> {
         Ok(StarterConfig {
             settings: Settings::from_lookup(&get)?,
             target: Target::from_lookup(&get)?,
+            fast_path_seconds: tasker_core::config::fast_path_seconds(&get)?,
         })
     }
 

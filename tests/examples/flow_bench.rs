@@ -21,12 +21,16 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Statement end (the Data API's `UpdatedAt` of the finished statement) to the callback Step Functions got.
-async fn latency(n: usize) -> anyhow::Result<()> {
+/// Statement end (the Data API's `UpdatedAt` of the finished statement) to the callback Step Functions got, on
+/// the event path or, with `wait_seconds`, the fast path (the starter answers a statement that ended while it
+/// waited).
+async fn latency(n: usize, wait_seconds: Option<u32>) -> anyhow::Result<()> {
     let stack = Stack::start(StackOptions::default()).await?;
-    let sm = stack
-        .sql_machine("latency", json!({"sqlStatement": "select 1"}))
-        .await?;
+    let mut payload = json!({"sqlStatement": "select 1"});
+    if let Some(w) = wait_seconds {
+        payload["waitSeconds"] = json!(w);
+    }
+    let sm = stack.sql_machine("latency", payload).await?;
     let runs: Vec<_> = futures::stream::iter(0..n)
         .map(|_| stack.run(&sm, json!({}), Duration::from_secs(120)))
         .buffer_unordered(8)
@@ -57,8 +61,12 @@ async fn latency(n: usize) -> anyhow::Result<()> {
         ms.push(called.at.duration_since(ended)?.as_secs_f64() * 1000.0);
     }
     ms.sort_by(|a, b| a.total_cmp(b));
+    let path = match wait_seconds {
+        Some(w) => format!("fast path (waitSeconds {w})"),
+        None => "event path".to_string(),
+    };
     println!(
-        "completion latency, statement end -> callback, {n} statements: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        "completion latency, {path}, statement end -> callback, {n} statements: p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         percentile(&ms, 0.5),
         percentile(&ms, 0.99),
         ms[ms.len() - 1]
@@ -167,7 +175,8 @@ async fn throughput(n: usize) -> anyhow::Result<()> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
-    latency(env_or("LATENCY_N", 200)).await?;
+    latency(env_or("LATENCY_N", 200), None).await?;
+    latency(env_or("LATENCY_N", 200), Some(5)).await?;
     batch(Duration::ZERO).await?;
     batch(Duration::from_millis(50)).await?;
     throughput(env_or("STARTS_N", 200)).await?;

@@ -51,6 +51,8 @@ pub struct StackOptions {
     /// With `binaries`: write each function's stdout (its log: JSON events and metric documents) to
     /// `<dir>/<function>.log`.
     pub function_logs: Option<std::path::PathBuf>,
+    /// The starter's `FAST_PATH_SECONDS`.
+    pub fast_path_seconds: u32,
 }
 
 impl Default for StackOptions {
@@ -65,6 +67,7 @@ impl Default for StackOptions {
             sweep_every: None,
             binaries: None,
             function_logs: None,
+            fast_path_seconds: 0,
         }
     }
 }
@@ -221,6 +224,7 @@ impl Stack {
             StarterConfig {
                 settings: settings.clone(),
                 target: target.clone(),
+                fast_path_seconds: options.fast_path_seconds,
             },
         ));
         let completer = Arc::new(completer::Completer::new(
@@ -347,8 +351,10 @@ impl Stack {
     }
 
     /// A Data API client straight to redshift-local.
+    /// A Data API client signed as the functions' role, so it may read their statements (the Data API shows a
+    /// statement only to the identity that ran it).
     pub fn redshift_data(&self) -> aws_sdk_redshiftdata::Client {
-        aws_sdk_redshiftdata::Client::new(&sdk_config(&self.redshift.url()))
+        aws_sdk_redshiftdata::Client::new(&signed_as(&self.redshift.url(), ROLE, Some("test")))
     }
 
     /// The state table's adapter, to read records as the code sees them.

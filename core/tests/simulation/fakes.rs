@@ -14,7 +14,7 @@ use tasker_core::ports::{
     UnsettledPage,
 };
 use tasker_core::record::{Settlement, StatementRecord};
-use tasker_core::statement::{Description, ExecuteCall, ResultPage};
+use tasker_core::statement::{Description, ExecuteCall, Executed, ResultPage};
 
 /// The simulated AWS: the Data API, the state table and Step Functions in one (`Send + Sync`) object.
 pub struct Sim {
@@ -70,14 +70,15 @@ fn data(op: &'static str, key: &str) -> Call {
 
 #[async_trait]
 impl DataApi for Sim {
-    async fn execute(&self, call: &ExecuteCall) -> Result<String, PortError> {
+    async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError> {
         let id = self
             .call(data("execute", &call.statement_name), |s| {
                 Ok(s.execute(call))
             })
             .await?;
         self.world().learnt_statement(&call.statement_name);
-        Ok(id)
+        // The schedules never ask to wait (no fast path): the event, the sweeper or a retry settles.
+        Ok(Executed { id, status: None })
     }
 
     async fn describe(&self, id: &str) -> Result<Description, PortError> {

@@ -52,6 +52,7 @@ pub fn config(record_ttl_days: u32, sweep_grace_seconds: u64) -> StarterConfig {
             database: "dev".into(),
             auth: ClusterAuth::DbUser("etl".into()),
         },
+        fast_path_seconds: 0,
     }
 }
 
