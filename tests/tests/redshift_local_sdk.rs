@@ -433,6 +433,57 @@ async fn client_token_idempotency_batches_and_listing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wait_time_seconds_holds_the_reply_until_the_statement_ends() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let quick = exec(&c, "select 1 as one")
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        quick.status(),
+        Some(&StatusString::Finished.as_str().into())
+    );
+    assert_eq!(quick.has_result_set(), Some(true));
+    let started = Instant::now();
+    let slow = exec(&c, "select pg_sleep(3)")
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900), "it waited");
+    assert!(
+        matches!(
+            slow.status().map(|s| s.as_str()),
+            Some("SUBMITTED" | "PICKED" | "STARTED")
+        ),
+        "{slow:?}"
+    );
+    let batch = c
+        .batch_execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .sqls("select 1")
+        .sqls("select 1/0")
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.status().map(|s| s.as_str()), Some("FAILED"));
+    let refused = exec(&c, "select 1")
+        .wait_time_seconds(31)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("ValidationException"));
+    // Without it the reply carries no status, as before.
+    let plain = exec(&c, "select 1").send().await.unwrap();
+    assert!(plain.status().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_statement_belongs_to_the_identity_that_ran_it() {
     let stack = stack().await;
     let mine = stack.redshift_data();
