@@ -501,6 +501,28 @@ impl Stack {
             .unwrap_or_default())
     }
 
+    /// The payload of the first invocation of `function` (for one execution, when given) that Step Functions made.
+    pub async fn invocation_payload(
+        &self,
+        function: &str,
+        execution_arn: Option<&str>,
+        timeout: Duration,
+    ) -> anyhow::Result<Value> {
+        let operation = format!("Lambda.Invoke:{function}");
+        crate::eventually(&format!("{operation} is invoked"), timeout, || async {
+            self.front
+                .calls()
+                .into_iter()
+                .find(|c| {
+                    c.operation == operation
+                        && execution_arn.is_none_or(|arn| c.body["executionArn"] == json!(arn))
+                })
+                .map(|c| c.body)
+                .ok_or_else(|| format!("{} calls, none of them it", self.front.calls().len()))
+        })
+        .await
+    }
+
     /// The records of an execution, newest first.
     pub async fn records(
         &self,

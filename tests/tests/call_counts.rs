@@ -2,7 +2,7 @@
 //! by the function that made it): they are the physical minimum of each phase (README, "AWS calls per phase").
 //! `cargo test -p tasker-tests --test call_counts -- --nocapture` prints the table that BENCHMARKS.md quotes.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tasker_tests::stack::{Stack, StackOptions};
@@ -118,15 +118,10 @@ async fn each_phase_makes_the_minimum_of_calls() {
         .await
         .unwrap();
     let execution = stack.start_execution(&sm, json!({})).await.unwrap();
-    let payload: Value = loop {
-        let invoked = stack.front.calls().into_iter().find(|c| {
-            c.operation == "Lambda.Invoke:starter" && c.body["executionArn"] == json!(execution)
-        });
-        if let Some(c) = invoked {
-            break c.body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let payload = stack
+        .invocation_payload("starter", Some(&execution), TIMEOUT)
+        .await
+        .unwrap();
     let from = stack.front.calls().len();
     stack.starter.handle(&payload).await.unwrap();
     phase(
@@ -147,15 +142,15 @@ async fn each_phase_makes_the_minimum_of_calls() {
         .await
         .unwrap();
     let execution = stack.start_execution(&sm, json!({})).await.unwrap();
-    while stack
-        .records(&execution)
-        .await
-        .unwrap()
-        .first()
-        .is_none_or(|r| r.statement_id.is_none())
-    {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    tasker_tests::eventually("the statement is started", TIMEOUT, || async {
+        let records = stack.records(&execution).await.map_err(|e| e.to_string())?;
+        match records.first() {
+            Some(r) if r.statement_id.is_some() => Ok(()),
+            _ => Err(format!("{records:?}")),
+        }
+    })
+    .await
+    .unwrap();
     let from = stack.front.calls().len();
     stack
         .canceller

@@ -222,17 +222,10 @@ async fn a_retried_invocation_of_the_same_state_entry_runs_the_sql_once() {
         .unwrap();
     // Wait for moto's invocation of the starter, then invoke it again with the very same payload, as a Lambda
     // retry would.
-    let payload = loop {
-        if let Some(c) = stack
-            .front
-            .calls()
-            .into_iter()
-            .find(|c| c.operation == "Lambda.Invoke:starter")
-        {
-            break c.body;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let payload = stack
+        .invocation_payload("starter", None, TIMEOUT)
+        .await
+        .unwrap();
     let first = stack.records(&started.execution_arn).await.unwrap();
     let again = stack
         .starter
