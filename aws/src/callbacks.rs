@@ -1,16 +1,30 @@
-//! Step Functions task callbacks.
+//! The callbacks: Step Functions task tokens, and CloudFormation custom-resource responses.
 
 use crate::errors::port_error;
 use async_trait::async_trait;
-use tasker_core::ports::{PortError, TaskCallbacks};
+use tasker_core::ports::{FaultKind, PortError, TaskCallbacks};
 
-/// `SendTaskSuccess` / `SendTaskFailure` through the SDK.
-pub struct SfnCallbacks(pub aws_sdk_sfn::Client);
+/// `SendTaskSuccess` / `SendTaskFailure` through the SDK, and a plain HTTPS client for the `PUT` of a custom
+/// resource's response to its presigned URL.
+pub struct SfnCallbacks {
+    sfn: aws_sdk_sfn::Client,
+    http: reqwest::Client,
+}
+
+impl SfnCallbacks {
+    /// Callbacks through this Step Functions client.
+    pub fn new(sfn: aws_sdk_sfn::Client) -> Self {
+        SfnCallbacks {
+            sfn,
+            http: reqwest::Client::new(),
+        }
+    }
+}
 
 #[async_trait]
 impl TaskCallbacks for SfnCallbacks {
     async fn succeed(&self, token: &str, output: &str) -> Result<(), PortError> {
-        self.0
+        self.sfn
             .send_task_success()
             .task_token(token)
             .output(output)
@@ -21,7 +35,7 @@ impl TaskCallbacks for SfnCallbacks {
     }
 
     async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), PortError> {
-        self.0
+        self.sfn
             .send_task_failure()
             .task_token(token)
             .error(error)
@@ -30,5 +44,39 @@ impl TaskCallbacks for SfnCallbacks {
             .await
             .map(|_| ())
             .map_err(port_error)
+    }
+
+    async fn respond(&self, url: &str, body: &str) -> Result<(), PortError> {
+        // A presigned S3 URL signs an empty content type.
+        let sent = self
+            .http
+            .put(url)
+            .header("content-type", "")
+            .body(body.to_string())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) if r.status().is_client_error() => Err(PortError::new(
+                FaultKind::TokenGone,
+                "ResponseRefused",
+                format!("the response URL answered {}", r.status()),
+            )),
+            Ok(r) => Err(PortError::new(
+                FaultKind::Retryable,
+                "ResponseFailed",
+                format!("the response URL answered {}", r.status()),
+            )),
+            // The error's text may hold the URL, which carries a signature: keep only its kind.
+            Err(e) => Err(PortError::new(
+                FaultKind::Retryable,
+                "ResponseFailed",
+                format!(
+                    "the response URL could not be reached (timeout: {}, connect: {})",
+                    e.is_timeout(),
+                    e.is_connect()
+                ),
+            )),
+        }
     }
 }

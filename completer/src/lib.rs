@@ -33,7 +33,7 @@ impl Completer {
         Completer {
             data: RedshiftDataApi(aws_sdk_redshiftdata::Client::new(sdk)),
             store: DynamoStateTable::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name),
-            callbacks: SfnCallbacks(aws_sdk_sfn::Client::new(sdk)),
+            callbacks: SfnCallbacks::new(aws_sdk_sfn::Client::new(sdk)),
             settings,
         }
     }

@@ -255,7 +255,7 @@ async fn call_back(
         return settle_quietly(ports, record, &s, lease).await;
     };
     for _ in 0..TOKEN_FOLLOWS {
-        let s = match deliver(ports.callbacks, &token, &outcome.callback).await {
+        let s = match deliver(ports.callbacks, &token, name, &outcome.callback).await {
             Ok(()) => {
                 if let Some(ended) = outcome.ended_at {
                     metrics::callback_latency((now - ended).num_milliseconds());

@@ -9,11 +9,13 @@
 //! - [`event`] parses the Data API's completion event out of its EventBridge/SQS envelope.
 //! - [`outcome`] maps a finished statement to the Step Functions callback (section 5 of the design).
 //! - [`starter`], [`completer`] and [`canceller`] are the use cases, written against the [`ports`].
+//! - [`custom_resource`] lets CloudFormation run SQL at deploy time through the same protocol.
 //! - [`metrics`] names what they count (CloudWatch embedded metrics, written by the binaries).
 
 pub mod canceller;
 pub mod completer;
 pub mod config;
+pub mod custom_resource;
 pub mod error;
 pub mod event;
 pub mod metrics;

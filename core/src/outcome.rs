@@ -3,6 +3,7 @@
 //! The outcome is always worked out from the record's own statement (`DescribeStatement`), never from what an
 //! event claims: an event only says "look now".
 
+use crate::custom_resource::CustomResourceCallback;
 use crate::ports::{DataApi, PortError, TaskCallbacks};
 use crate::record::{RecordStatus, StatementRecord};
 use crate::statement::{Column, Description, Ending, Field};
@@ -278,12 +279,30 @@ async fn read_rows(
     }
 }
 
-/// Delivers a callback on a task token.
+/// Delivers a callback on a task token, or, for a CloudFormation custom resource (its callback stored in place of
+/// the token), as the response to its `ResponseURL`.
 pub async fn deliver(
     callbacks: &dyn TaskCallbacks,
     token: &str,
+    statement_name: &str,
     callback: &Callback,
 ) -> Result<(), PortError> {
+    if let Some(cfn) = CustomResourceCallback::from_token(token) {
+        let body = match callback {
+            Callback::Success { output } => {
+                let out: Value = serde_json::from_str(output).unwrap_or_default();
+                let data = json!({"StatementId": out["statementId"], "Rows": out["rows"]});
+                cfn.response(true, "", statement_name, data)
+            }
+            Callback::Failure { error, cause } => {
+                let cause: Value = serde_json::from_str(cause).unwrap_or_default();
+                let text = cause["error"].as_str().unwrap_or_default();
+                let data = json!({"StatementId": cause["statementId"]});
+                cfn.response(false, &format!("{error}: {text}"), statement_name, data)
+            }
+        };
+        return callbacks.respond(&cfn.response_url, &body).await;
+    }
     match callback {
         Callback::Success { output } => callbacks.succeed(token, output).await,
         Callback::Failure { error, cause } => callbacks.fail(token, error, cause).await,

@@ -132,7 +132,8 @@ fn text_field(name: &str, value: Option<String>) -> Result<Option<String>, Taske
     }
 }
 
-fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {
+/// Checks one SQL text against the Data API's limits; the error names `field`.
+pub(crate) fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {
     if sql.trim().is_empty() {
         return Err(invalid(format!("{field}: the SQL must not be empty")));
     }

@@ -237,4 +237,7 @@ pub trait TaskCallbacks: Send + Sync {
     async fn succeed(&self, token: &str, output: &str) -> Result<(), PortError>;
     /// `SendTaskFailure`.
     async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), PortError>;
+    /// The `PUT` of a CloudFormation custom-resource response to its presigned `ResponseURL`: `TokenGone` when
+    /// the URL refuses it for good (expired), `Retryable` on a 5xx or a network fault.
+    async fn respond(&self, url: &str, body: &str) -> Result<(), PortError>;
 }

@@ -7,6 +7,7 @@
 
 use crate::completer::{settle_statement, CompleterPorts, Evidence, CLAIM_LEASE};
 use crate::config::{Settings, Target};
+use crate::custom_resource;
 use crate::error::TaskerError;
 use crate::metrics;
 use crate::naming::{sql_digest, statement_name, EntryKey};
@@ -57,6 +58,9 @@ pub async fn handle(
     payload: &Value,
     invocation: Invocation<'_>,
 ) -> Result<Value, TaskerError> {
+    if custom_resource::is_request(payload) {
+        return deploy_time_sql(ports, config, payload, invocation).await;
+    }
     let request = payload::parse(payload).inspect_err(|e| {
         metrics::refused();
         warn!(decision = "rejected", error = %e, "invalid input")
@@ -92,6 +96,84 @@ pub async fn handle(
             metrics::cancelled();
             info!(decision = "cancel_requested", statement_id = %id, status);
             Ok(json!({"Status": status}))
+        }
+    }
+}
+
+/// A CloudFormation custom-resource request: its SQL runs as a statement whose callback is the `ResponseURL`; a
+/// request type without SQL, or a request that cannot start, is answered at once (CloudFormation would otherwise
+/// wait an hour for an answer).
+async fn deploy_time_sql(
+    ports: &StarterPorts<'_>,
+    config: &StarterConfig,
+    payload: &Value,
+    invocation: Invocation<'_>,
+) -> Result<Value, TaskerError> {
+    let request = custom_resource::parse(payload).inspect_err(|e| {
+        metrics::refused();
+        warn!(decision = "rejected", error = %e, "invalid custom-resource request");
+    });
+    let request = match request {
+        Ok(r) => r,
+        Err(e) => {
+            // Answer if the request says where; CloudFormation shows the reason.
+            let raw: Option<custom_resource::CustomResourceCallback> =
+                serde_json::from_value(payload.clone()).ok();
+            if let Some(cfn) = raw {
+                let body = cfn.response(false, &e.to_string(), "invalid-request", json!({}));
+                let _ = ports.callbacks.respond(&cfn.response_url, &body).await;
+            }
+            return Err(e);
+        }
+    };
+    let callback = request.callback.clone();
+    let Some(sql) = request.sql.clone() else {
+        // Nothing to run: the physical id is the one given, or a name of this deployment on create.
+        let name = statement_name(
+            &config.settings.prefix,
+            &EntryKey::for_start(
+                Some(&callback.stack_id),
+                Some(&callback.logical_resource_id),
+                Some(&callback.request_id),
+                "no-sql",
+                None,
+                invocation.id,
+            ),
+        );
+        let body = callback.response(true, "", &name, json!({}));
+        ports
+            .callbacks
+            .respond(&callback.response_url, &body)
+            .await
+            .map_err(|e| TaskerError::Callback(e.to_string()))?;
+        info!(decision = "custom_resource_without_sql", request_type = %request.request_type);
+        return Ok(json!({"answered": "SUCCESS"}));
+    };
+    let execute_request = ExecuteRequest {
+        task_token: Some(callback.to_token()),
+        execution_arn: Some(callback.stack_id.clone()),
+        sql,
+        parameters: Default::default(),
+        state_name: Some(callback.logical_resource_id.clone()),
+        // CloudFormation keeps the RequestId on its retries of one request: the key of exactly-once.
+        state_entered_time: Some(callback.request_id.clone()),
+        result_rows: 0,
+        result_max_bytes: payload::DEFAULT_RESULT_MAX_BYTES,
+        singleton: false,
+        wait_seconds: None,
+    };
+    match execute(ports, config, &execute_request, invocation).await {
+        Ok(reply) => Ok(reply),
+        Err(e) => {
+            // No statement started: say so now (an error would only make Lambda retry the event).
+            let body = callback.response(false, &e.to_string(), "not-started", json!({}));
+            ports
+                .callbacks
+                .respond(&callback.response_url, &body)
+                .await
+                .map_err(|r| TaskerError::Callback(r.to_string()))?;
+            warn!(decision = "custom_resource_not_started", error = %e);
+            Ok(json!({"answered": "FAILED"}))
         }
     }
 }
@@ -347,7 +429,7 @@ async fn resume(
     // Settled before this retry: its callback went to the old token, so answer the new one now.
     if let Some(token) = &req.task_token {
         let outcome = settled_outcome(ports, &record, &id).await?;
-        match deliver(ports.callbacks, token, &outcome.callback).await {
+        match deliver(ports.callbacks, token, &name, &outcome.callback).await {
             Ok(()) => {
                 info!(decision = "called_back_on_retry", statement_name = %name, status = outcome.status.as_str())
             }

@@ -34,7 +34,7 @@ impl Starter {
                 aws_sdk_dynamodb::Client::new(sdk),
                 &config.settings.table_name,
             ),
-            callbacks: SfnCallbacks(aws_sdk_sfn::Client::new(sdk)),
+            callbacks: SfnCallbacks::new(aws_sdk_sfn::Client::new(sdk)),
             config,
         }
     }

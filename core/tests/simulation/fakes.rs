@@ -305,4 +305,9 @@ impl TaskCallbacks for Sim {
         })
         .await
     }
+
+    /// The schedules make no custom-resource requests (the end-to-end tests do).
+    async fn respond(&self, url: &str, _body: &str) -> Result<(), PortError> {
+        unreachable!("no custom-resource request in the simulation, yet a response to {url}")
+    }
 }

@@ -1,0 +1,242 @@
+//! SQL at deploy time (DESIGN section 2b): the starter as a CloudFormation custom resource.
+//!
+//! A request runs the SQL its `ResourceProperties` give for its `RequestType`, like any statement, with the
+//! presigned `ResponseURL` stored where a task token goes (so every path that answers a task, the completer, the
+//! fast path and the sweeper, answers CloudFormation instead, exactly once, through the same claim). Its key is
+//! the stack, the logical id and the `RequestId`, which CloudFormation keeps on its own retries of a request, so a
+//! retried request never runs its SQL twice.
+
+use crate::error::TaskerError;
+use crate::payload::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// The marker that tells a stored custom-resource callback from a Step Functions task token.
+const PREFIX: &str = "cfn:";
+/// CloudFormation's limit on a response body; the reason is cut to fit.
+const MAX_RESPONSE_BYTES: usize = 4096;
+
+/// One custom-resource request, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomResourceRequest {
+    /// `Create`, `Update` or `Delete`.
+    pub request_type: String,
+    /// The SQL for this request type, if the resource gives one.
+    pub sql: Option<SqlText>,
+    /// Where the answer goes, and what it must repeat.
+    pub callback: CustomResourceCallback,
+}
+
+/// What an answer to CloudFormation needs: stored in the record in place of a task token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CustomResourceCallback {
+    #[serde(rename = "ResponseURL")]
+    pub response_url: String,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+    /// Given on update and delete (and kept unchanged); on create the statement's name becomes it.
+    pub physical_resource_id: Option<String>,
+}
+
+impl CustomResourceCallback {
+    /// The value stored as the record's task token.
+    pub fn to_token(&self) -> String {
+        format!(
+            "{PREFIX}{}",
+            serde_json::to_string(self).expect("a struct of strings serialises")
+        )
+    }
+
+    /// Reads a stored callback back; `None` for a Step Functions task token.
+    pub fn from_token(token: &str) -> Option<Self> {
+        serde_json::from_str(token.strip_prefix(PREFIX)?).ok()
+    }
+
+    /// The body of the `PUT` to `ResponseURL`: `SUCCESS` or `FAILED` with the reason, cut so the whole body stays
+    /// within CloudFormation's 4,096 bytes.
+    pub fn response(
+        &self,
+        success: bool,
+        reason: &str,
+        statement_name: &str,
+        data: Value,
+    ) -> String {
+        let body = |reason: &str| {
+            json!({
+                "Status": if success { "SUCCESS" } else { "FAILED" },
+                "Reason": reason,
+                "PhysicalResourceId": self.physical_resource_id.as_deref().unwrap_or(statement_name),
+                "StackId": self.stack_id,
+                "RequestId": self.request_id,
+                "LogicalResourceId": self.logical_resource_id,
+                "Data": data,
+            })
+            .to_string()
+        };
+        let mut text: String = reason.to_string();
+        while body(&text).len() > MAX_RESPONSE_BYTES && !text.is_empty() {
+            let keep = text.chars().count().saturating_sub(64);
+            text = text.chars().take(keep).collect::<String>();
+            text.push('…');
+            if keep == 0 {
+                text.clear();
+            }
+        }
+        body(&text)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RawRequest {
+    request_type: String,
+    #[serde(rename = "ResponseURL")]
+    response_url: String,
+    stack_id: String,
+    request_id: String,
+    logical_resource_id: String,
+    physical_resource_id: Option<String>,
+    #[serde(default)]
+    resource_properties: Value,
+}
+
+/// Whether a payload is a CloudFormation custom-resource request (it has `RequestType`).
+pub fn is_request(payload: &Value) -> bool {
+    payload.get("RequestType").is_some()
+}
+
+/// Parses a custom-resource request; the SQL of the request type is `CreateSql`, `UpdateSql` or `DeleteSql` in
+/// `ResourceProperties`, a string or a list (run in one transaction).
+pub fn parse(payload: &Value) -> Result<CustomResourceRequest, TaskerError> {
+    let raw: RawRequest = crate::error::deserialize_payload(payload)?;
+    let key = match raw.request_type.as_str() {
+        "Create" => "CreateSql",
+        "Update" => "UpdateSql",
+        "Delete" => "DeleteSql",
+        _ => {
+            return Err(TaskerError::InvalidInput(
+                "RequestType: expected Create, Update or Delete".into(),
+            ))
+        }
+    };
+    let sql = match raw.resource_properties.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            check_sql(&format!("ResourceProperties.{key}"), s)?;
+            Some(SqlText::Single(s.clone()))
+        }
+        Some(Value::Array(list)) => {
+            let mut sqls = Vec::new();
+            for (i, v) in list.iter().enumerate() {
+                let field = format!("ResourceProperties.{key}[{i}]");
+                let s = v.as_str().ok_or_else(|| {
+                    TaskerError::InvalidInput(format!("{field}: expected a string"))
+                })?;
+                check_sql(&field, s)?;
+                sqls.push(s.to_string());
+            }
+            if sqls.is_empty() || sqls.len() > MAX_BATCH_STATEMENTS {
+                return Err(TaskerError::InvalidInput(format!(
+                    "ResourceProperties.{key}: 1 to {MAX_BATCH_STATEMENTS} statements"
+                )));
+            }
+            Some(SqlText::Batch(sqls))
+        }
+        Some(_) => {
+            return Err(TaskerError::InvalidInput(format!(
+                "ResourceProperties.{key}: expected a string or a list of strings"
+            )))
+        }
+    };
+    for (field, value) in [
+        ("ResponseURL", &raw.response_url),
+        ("StackId", &raw.stack_id),
+        ("RequestId", &raw.request_id),
+        ("LogicalResourceId", &raw.logical_resource_id),
+    ] {
+        if value.trim().is_empty() {
+            return Err(TaskerError::InvalidInput(format!(
+                "{field}: must not be empty"
+            )));
+        }
+    }
+    Ok(CustomResourceRequest {
+        request_type: raw.request_type,
+        sql,
+        callback: CustomResourceCallback {
+            response_url: raw.response_url,
+            stack_id: raw.stack_id,
+            request_id: raw.request_id,
+            logical_resource_id: raw.logical_resource_id,
+            physical_resource_id: raw.physical_resource_id,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(kind: &str, props: Value) -> Value {
+        json!({"RequestType": kind, "ResponseURL": "https://s3.example/presigned?sig=x", "StackId": "arn:stack",
+               "RequestId": "r-1", "LogicalResourceId": "Migration", "ResourceType": "Custom::RedshiftSql",
+               "ServiceToken": "arn:fn", "ResourceProperties": props})
+    }
+
+    #[test]
+    fn each_request_type_takes_its_own_sql() {
+        let r = parse(&request(
+            "Create",
+            json!({"CreateSql": "create table t (i int)", "DeleteSql": "drop table t"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            r.sql,
+            Some(SqlText::Single("create table t (i int)".into()))
+        );
+        let r = parse(&request("Update", json!({"UpdateSql": ["a", "b"]}))).unwrap();
+        assert_eq!(r.sql, Some(SqlText::Batch(vec!["a".into(), "b".into()])));
+        let r = parse(&request("Delete", json!({"CreateSql": "x"}))).unwrap();
+        assert_eq!(r.sql, None, "a delete without SQL succeeds at once");
+        assert!(is_request(&request("Delete", json!({}))));
+    }
+
+    #[test]
+    fn bad_requests_name_the_field() {
+        for (payload, field) in [
+            (request("Create", json!({"CreateSql": 5})), "CreateSql"),
+            (
+                request("Create", json!({"CreateSql": [""]})),
+                "CreateSql[0]",
+            ),
+            (request("Replace", json!({})), "RequestType"),
+        ] {
+            let err = parse(&payload).unwrap_err().to_string();
+            assert!(err.contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_callback_round_trips_through_the_token_and_answers_within_4096_bytes() {
+        let r = parse(&request("Create", json!({"CreateSql": "s"}))).unwrap();
+        let token = r.callback.to_token();
+        assert_eq!(
+            CustomResourceCallback::from_token(&token),
+            Some(r.callback.clone())
+        );
+        assert_eq!(
+            CustomResourceCallback::from_token("AQCEAAAA-task-token"),
+            None
+        );
+        let body = r
+            .callback
+            .response(false, &"e".repeat(10_000), "etl-abc", json!({}));
+        assert!(body.len() <= MAX_RESPONSE_BYTES, "{}", body.len());
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["Status"], "FAILED");
+        assert_eq!(v["PhysicalResourceId"], "etl-abc");
+        assert_eq!(v["RequestId"], "r-1");
+    }
+}

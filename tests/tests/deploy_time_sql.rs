@@ -1,0 +1,206 @@
+//! SQL at deploy time: the starter as a CloudFormation custom resource. A local HTTP endpoint stands in for the
+//! presigned `ResponseURL`; each request gets exactly one `PUT` with the right body, from whichever path settles
+//! its statement, and the SQL really ran in PostgreSQL.
+
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tasker_tests::eventually;
+use tasker_tests::stack::{Stack, StackOptions};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The stand-in for S3's presigned URLs: every `PUT` body, by path.
+struct ResponseUrl {
+    url: String,
+    puts: Arc<Mutex<Vec<(String, Value)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for ResponseUrl {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn response_url() -> ResponseUrl {
+    let puts: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let seen = puts.clone();
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, method: axum::http::Method, body: String| {
+            let seen = seen.clone();
+            async move {
+                assert_eq!(method, axum::http::Method::PUT);
+                let body: Value = serde_json::from_str(&body).expect("a JSON response");
+                seen.lock().unwrap().push((uri.path().to_string(), body));
+                ""
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    ResponseUrl { url, puts, task }
+}
+
+impl ResponseUrl {
+    /// Waits for the one response to `path`, then makes sure no second one follows.
+    async fn the_response(&self, path: &str) -> Value {
+        let bodies = || -> Vec<Value> {
+            self.puts
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(p, _)| p == path)
+                .map(|(_, b)| b.clone())
+                .collect()
+        };
+        let first = eventually(&format!("a response to {path}"), TIMEOUT, || async {
+            bodies()
+                .first()
+                .cloned()
+                .ok_or_else(|| format!("{:?}", self.puts.lock().unwrap()))
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(bodies().len(), 1, "exactly one response to {path}");
+        first
+    }
+}
+
+fn request(url: &ResponseUrl, kind: &str, id: &str, physical: Option<&str>, props: Value) -> Value {
+    let mut r = json!({
+        "RequestType": kind, "ResponseURL": format!("{}/{id}?X-Amz-Signature=secret", url.url),
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1", "RequestId": id,
+        "LogicalResourceId": "Migration", "ResourceType": "Custom::RedshiftSql",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:starter",
+        "ResourceProperties": props
+    });
+    if let Some(p) = physical {
+        r["PhysicalResourceId"] = json!(p);
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_schema_migration_is_created_updated_and_deleted_with_one_answer_each() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let url = response_url().await;
+    let props = json!({
+        "CreateSql": "create table migrated (i int)",
+        "UpdateSql": ["alter table migrated add column j int", "insert into migrated values (1, 2)"],
+        "DeleteSql": "drop table migrated"
+    });
+    let created = stack
+        .starter
+        .handle(&request(&url, "Create", "create-1", None, props.clone()))
+        .await
+        .unwrap();
+    let body = url.the_response("/create-1").await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(body["RequestId"], "create-1");
+    assert_eq!(body["LogicalResourceId"], "Migration");
+    assert_eq!(body["PhysicalResourceId"], created["statementName"]);
+    assert_eq!(body["Data"]["StatementId"], created["statementId"]);
+    let physical = created["statementName"].as_str().unwrap().to_string();
+
+    // A retry of the same request (CloudFormation keeps its RequestId) runs nothing again.
+    let again = stack
+        .starter
+        .handle(&request(&url, "Create", "create-1", None, props.clone()))
+        .await
+        .unwrap();
+    assert_eq!(again["statementId"], created["statementId"]);
+
+    stack
+        .starter
+        .handle(&request(
+            &url,
+            "Update",
+            "update-1",
+            Some(&physical),
+            props.clone(),
+        ))
+        .await
+        .unwrap();
+    let body = url.the_response("/update-1").await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(
+        body["PhysicalResourceId"],
+        physical.as_str(),
+        "unchanged after create"
+    );
+    let db = stack.sql().await.unwrap();
+    let j: i32 = db
+        .query_one("select j from migrated", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(j, 2);
+
+    stack
+        .starter
+        .handle(&request(&url, "Delete", "delete-1", Some(&physical), props))
+        .await
+        .unwrap();
+    let body = url.the_response("/delete-1").await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    let left: i64 = db
+        .query_one(
+            "select count(*) from information_schema.tables where table_name = 'migrated'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the table was dropped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failing_sql_answers_failed_with_the_error_and_a_delete_without_sql_succeeds_at_once() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let url = response_url().await;
+    stack
+        .starter
+        .handle(&request(
+            &url,
+            "Create",
+            "bad-1",
+            None,
+            json!({"CreateSql": "create table broken (i nosuchtype)"}),
+        ))
+        .await
+        .unwrap();
+    let body = url.the_response("/bad-1").await;
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("FAILED: ") && reason.contains("nosuchtype"),
+        "{reason}"
+    );
+
+    let answer = stack
+        .starter
+        .handle(&request(
+            &url,
+            "Delete",
+            "delete-2",
+            Some("etl-kept"),
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer["answered"], "SUCCESS");
+    let body = url.the_response("/delete-2").await;
+    assert_eq!(body["Status"], "SUCCESS");
+    assert_eq!(body["PhysicalResourceId"], "etl-kept");
+    // Only the statement that ran has a record (the response URL is kept there, as a task token would be).
+    let records = stack
+        .records("arn:aws:cloudformation:us-east-1:123456789012:stack/app/1")
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1, "the failed create only: {records:?}");
+}
