@@ -167,6 +167,8 @@ pub struct Engine {
     query_ids: AtomicI64,
     statements_run: AtomicU64,
     calls: Mutex<BTreeMap<String, u64>>,
+    /// Databases that have Redshift's functions ([`crate::dialect::SETUP_SQL`]); held while one is set up.
+    redshift_ready: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 fn epoch(t: DateTime<Utc>) -> Value {
@@ -182,6 +184,21 @@ impl Engine {
             query_ids: AtomicI64::new(1000),
             statements_run: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
+            redshift_ready: tokio::sync::Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// Creates Redshift's functions in a database before its first statement (once per server).
+    async fn prepare_database(&self, client: &tokio_postgres::Client, database: &str) {
+        let mut ready = self.redshift_ready.lock().await;
+        if ready.contains(database) {
+            return;
+        }
+        match client.batch_execute(crate::dialect::SETUP_SQL).await {
+            Ok(()) => {
+                ready.insert(database.to_string());
+            }
+            Err(e) => tracing::warn!(database, error = %e, "could not create Redshift's functions"),
         }
     }
 
@@ -312,6 +329,7 @@ impl Engine {
             }
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
         };
+        self.prepare_database(&client, &database).await;
         let pid = match client.query_one("select pg_backend_pid()", &[]).await {
             Ok(row) => i64::from(row.get::<_, i32>(0)),
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
@@ -755,7 +773,9 @@ async fn run_one(
         cancelled: e.code() == Some(&SqlState::QUERY_CANCELED),
         text: error_text(&e),
     };
-    let sql = values::bind(sql, params).map_err(|text| RunFailure {
+    // Redshift's SQL to PostgreSQL's first: bound values must not go through the translation.
+    let sql = crate::dialect::to_postgres(sql);
+    let sql = values::bind(&sql, params).map_err(|text| RunFailure {
         text,
         cancelled: false,
     })?;

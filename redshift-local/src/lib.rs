@@ -15,6 +15,7 @@
 //! `POST /_local/faults` (the event fault setting).
 
 pub mod api;
+pub mod dialect;
 pub mod engine;
 pub mod events;
 pub mod values;

@@ -80,7 +80,8 @@ async fn run(stack: &Stack, name: &str, states: Value, start: &str) -> Execution
 async fn success_then_an_invalid_statement_caught_on_failed() {
     let stack = stack().await;
     let states = json!({
-        "Good": seed_execute("select 1 as one", "$.good", json!({"Next": "Rows?"})),
+        // The construct's own first statement: Redshift SQL, run by redshift-local.
+        "Good": seed_execute("select getdate()", "$.good", json!({"Next": "Rows?"})),
         // The seed's users read the completion event's fields: `$.detail.rows` in a later state.
         "Rows?": {"Type": "Choice", "Choices": [
             {"Variable": "$.good.detail.rows", "NumericEquals": 1, "Next": "Bad"}], "Default": "WrongRows"},
