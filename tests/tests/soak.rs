@@ -22,41 +22,36 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// The SQL step, retried on the starter's own errors (a dead starter is a Lambda error to Step Functions).
-fn soak_machine() -> String {
-    machine(
-        json!({"RunSql": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-            "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": {
-                "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
-                "stateName.$": "$$.State.Name", "stateEnteredTime.$": "$$.State.EnteredTime",
-                "sqlStatement": "insert into soak values (:i)", "parameters": {"i.$": "$.i"}}},
-            "HeartbeatSeconds": 90, "TimeoutSeconds": 120,
-            "Retry": [{"ErrorEquals": ["StateTableError", "ServiceUnavailable", "InternalServerException", "Lambda.Unknown"],
-                       "IntervalSeconds": 1, "MaxAttempts": 6, "BackoffRate": 1.0}],
-            "Catch": [{"ErrorEquals": ["FAILED"], "ResultPath": "$.error", "Next": "SqlFailed"}],
-            "Next": "Done"
-        }}),
-        "RunSql",
-    )
-}
-
-/// A `Map` over `$.items` of the SQL step, each iteration its own state entry (`RunSql-<index>`).
-fn fan_out_machine() -> String {
-    let iteration = json!({"StartAt": "RunSql", "States": {
-    "RunSql": {
+/// The SQL step, retried on the starter's own errors (a dead starter is a Lambda error to Step Functions), named
+/// by `state_name` and inserting the value at `value_path`.
+fn sql_step(state_name: serde_json::Value, value_path: &str) -> serde_json::Value {
+    json!({
         "Type": "Task",
         "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
         "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": {
             "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
-            "stateName.$": "States.Format('RunSql-{}', $.index)", "stateEnteredTime.$": "$$.State.EnteredTime",
-            "sqlStatement": "insert into soak values (:i)", "parameters": {"i.$": "$.v"}}},
+            "stateName.$": state_name, "stateEnteredTime.$": "$$.State.EnteredTime",
+            "sqlStatement": "insert into soak values (:i)", "parameters": {"i.$": value_path}}},
         "HeartbeatSeconds": 90, "TimeoutSeconds": 120,
         "Retry": [{"ErrorEquals": ["StateTableError", "ServiceUnavailable", "InternalServerException", "Lambda.Unknown"],
-                   "IntervalSeconds": 1, "MaxAttempts": 6, "BackoffRate": 1.0}],
-        "End": true
-    }}});
+                   "IntervalSeconds": 1, "MaxAttempts": 6, "BackoffRate": 1.0}]
+    })
+}
+
+/// One SQL step per execution.
+fn soak_machine() -> String {
+    let mut step = sql_step(json!("$$.State.Name"), "$.i");
+    step["Catch"] =
+        json!([{"ErrorEquals": ["FAILED"], "ResultPath": "$.error", "Next": "SqlFailed"}]);
+    step["Next"] = json!("Done");
+    machine(json!({ "RunSql": step }), "RunSql")
+}
+
+/// A `Map` over `$.items` of the SQL step, each iteration its own state entry (`RunSql-<index>`).
+fn fan_out_machine() -> String {
+    let mut step = sql_step(json!("States.Format('RunSql-{}', $.index)"), "$.v");
+    step["End"] = json!(true);
+    let iteration = json!({"StartAt": "RunSql", "States": {"RunSql": step}});
     machine(
         json!({"Fan": {"Type": "Map", "ItemsPath": "$.items", "Iterator": iteration,
                        "Parameters": {"index.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value"},
