@@ -158,13 +158,7 @@ async fn finish(
             };
             // The lock goes first, while our claim keeps restarts away: once the record reads NOT_STARTED, a late
             // retry may revive it and re-take the lock under the same name, which a later unlock would free.
-            if record.singleton {
-                ports
-                    .store
-                    .unlock(&record.sql_digest, name)
-                    .await
-                    .map_err(TaskerError::state_table)?;
-            }
+            free_lock(ports.store, record).await?;
             let unlocked = StatementRecord {
                 singleton: false,
                 ..record.clone()
@@ -327,14 +321,19 @@ async fn settle(
     }
     metrics::settled(settlement.status);
     info!(decision = "settled", statement_name = %name, status = settlement.status.as_str());
+    free_lock(ports.store, record).await?;
+    Ok(Ok(settlement.status))
+}
+
+/// Frees the singleton lock the record's statement holds, if it holds one.
+async fn free_lock(store: &dyn StateStore, record: &StatementRecord) -> Result<(), TaskerError> {
     if record.singleton {
-        ports
-            .store
-            .unlock(&record.sql_digest, name)
+        store
+            .unlock(&record.sql_digest, &record.statement_name)
             .await
             .map_err(TaskerError::state_table)?;
     }
-    Ok(Ok(settlement.status))
+    Ok(())
 }
 
 /// [`settle`] for a record nobody waits on: a refused condition means another completer has it.
