@@ -6,7 +6,7 @@ use aws_sdk_redshiftdata::types::{Field as SdkField, SqlParameter, SubStatementD
 use aws_smithy_types::DateTime as SdkDateTime;
 use chrono::{DateTime, Utc};
 use tasker_core::config::{ClusterAuth, Target};
-use tasker_core::payload::SqlText;
+use tasker_core::payload::{Session, SqlText};
 use tasker_core::ports::{DataApi, FaultKind, PortError};
 use tasker_core::statement::{
     Column, DataApiStatus, Description, ExecuteCall, Executed, Field, ResultPage,
@@ -73,7 +73,12 @@ macro_rules! target {
 impl DataApi for RedshiftDataApi {
     async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError> {
         let wait = call.wait_seconds.map(|n| i32::try_from(n).unwrap_or(30));
-        let (id, status) = match &call.sql {
+        let (keep_alive, session_id) = match &call.session {
+            Session::None => (None, None),
+            Session::Start(seconds) => (Some(i32::try_from(*seconds).unwrap_or(86_400)), None),
+            Session::Use(id) => (None, Some(id.clone())),
+        };
+        let (id, status, session) = match &call.sql {
             SqlText::Single(sql) => {
                 let params: Vec<SqlParameter> = call
                     .parameters
@@ -91,9 +96,16 @@ impl DataApi for RedshiftDataApi {
                     .client_token(&call.statement_name)
                     .with_event(call.with_event)
                     .set_wait_time_seconds(wait)
+                    .set_session_keep_alive_seconds(keep_alive)
                     .set_parameters((!params.is_empty()).then_some(params));
-                let o = target!(b, &call.target).send().await.map_err(port_error)?;
-                (o.id, o.status.map(|s| s.as_str().to_string()))
+                // On a session, the session's target: it is not named again.
+                let o = match &session_id {
+                    Some(sid) => b.session_id(sid).send().await,
+                    None => target!(b, &call.target).send().await,
+                }
+                .map_err(port_error)?;
+                let status = o.status.map(|s| s.as_str().to_string());
+                (o.id, status, o.session_id)
             }
             SqlText::Batch(sqls) => {
                 let b = self
@@ -103,9 +115,15 @@ impl DataApi for RedshiftDataApi {
                     .statement_name(&call.statement_name)
                     .client_token(&call.statement_name)
                     .with_event(call.with_event)
-                    .set_wait_time_seconds(wait);
-                let o = target!(b, &call.target).send().await.map_err(port_error)?;
-                (o.id, o.status.map(|s| s.as_str().to_string()))
+                    .set_wait_time_seconds(wait)
+                    .set_session_keep_alive_seconds(keep_alive);
+                let o = match &session_id {
+                    Some(sid) => b.session_id(sid).send().await,
+                    None => target!(b, &call.target).send().await,
+                }
+                .map_err(port_error)?;
+                let status = o.status.map(|s| s.as_str().to_string());
+                (o.id, status, o.session_id)
             }
         };
         let id = id.ok_or_else(|| {
@@ -118,6 +136,7 @@ impl DataApi for RedshiftDataApi {
         Ok(Executed {
             id,
             status: status.as_deref().and_then(DataApiStatus::parse),
+            session_id: session,
         })
     }
 
@@ -145,6 +164,7 @@ impl DataApi for RedshiftDataApi {
         d.cluster_identifier = o.cluster_identifier().map(str::to_string);
         d.workgroup_name = o.workgroup_name().map(str::to_string);
         d.secret_arn = o.secret_arn().map(str::to_string);
+        d.session_id = o.session_id().map(str::to_string);
         d.sub_statements = o
             .sub_statements()
             .iter()

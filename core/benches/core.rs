@@ -73,6 +73,7 @@ fn benches(c: &mut Criterion) {
         has_result_set: true,
         records: Some((columns, rows)),
         records_budget: tasker_core::payload::DEFAULT_RESULT_MAX_BYTES as usize,
+        session_id: None,
         detail: json!({"principal": "arn:aws:iam::123456789012:role/starter", "state": "FINISHED", "rows": 1000}),
     };
     c.bench_function("success output, 1000 rows", |b| {

@@ -40,6 +40,8 @@ pub struct Finished {
     pub records_budget: usize,
     /// The completion event's `detail`, as the seed returned it.
     pub detail: Value,
+    /// The Data API session it ran on: a later state passes it as `sessionId`.
+    pub session_id: Option<String>,
 }
 
 /// The success output, with `records` cut to their budget (and never past [`MAX_OUTPUT_BYTES`]).
@@ -53,6 +55,9 @@ pub fn success_output(f: &Finished) -> String {
         "hasResultSet": f.has_result_set,
         "detail": f.detail,
     });
+    if let Some(sid) = &f.session_id {
+        base["sessionId"] = json!(sid);
+    }
     let Some((columns, rows)) = &f.records else {
         return base.to_string();
     };
@@ -246,6 +251,7 @@ pub async fn callback_for(
                         records,
                         records_budget: record.result_max_bytes as usize,
                         detail,
+                        session_id: d.session_id.clone(),
                     }),
                 },
                 status: RecordStatus::Finished,
@@ -323,6 +329,7 @@ mod tests {
             records,
             records_budget: crate::payload::DEFAULT_RESULT_MAX_BYTES as usize,
             detail: json!({"state": "FINISHED", "rows": 2}),
+            session_id: None,
         }
     }
 

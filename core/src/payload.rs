@@ -17,6 +17,8 @@ pub const MAX_RESULT_ROWS: u32 = 1000;
 pub const DEFAULT_RESULT_MAX_BYTES: u32 = 64 * 1024;
 /// Largest `resultMaxBytes`: 16 KiB under Step Functions' 256 KiB state limit for the rest of the output.
 pub const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
+/// Longest `sessionKeepAliveSeconds` (the Data API's limit: 24 hours).
+const MAX_SESSION_SECONDS: u64 = 86_400;
 /// Longest `waitSeconds` (the Data API's `WaitTimeSeconds` limit).
 pub const MAX_WAIT_SECONDS: u32 = 30;
 const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
@@ -48,6 +50,20 @@ pub struct ExecuteRequest {
     pub singleton: bool,
     /// The fast path: seconds the Data API may hold the start for the statement to end (1 to 30).
     pub wait_seconds: Option<u32>,
+    /// What the statement does with a Data API session.
+    pub session: Session,
+}
+
+/// A statement's use of a Data API session (one connection across states: temporary tables survive).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Session {
+    /// Its own connection.
+    #[default]
+    None,
+    /// Start a session kept alive this many seconds after each statement (`sessionKeepAliveSeconds`).
+    Start(u32),
+    /// Run on this session (`sessionId`, from an earlier state's output).
+    Use(String),
 }
 
 /// Which statement a seed-style request-response action is about.
@@ -83,6 +99,8 @@ struct RawPayload {
     result_max_bytes: Option<u64>,
     singleton: Option<bool>,
     wait_seconds: Option<u64>,
+    session_keep_alive_seconds: Option<u64>,
+    session_id: Option<String>,
     statement_id: Option<String>,
     // The seed accepted it and never used it; so do we.
     #[allow(dead_code)]
@@ -238,6 +256,22 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
             )))
         }
     };
+    let session = match (raw.session_keep_alive_seconds, raw.session_id) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "sessionKeepAliveSeconds, sessionId: give one, not both",
+            ))
+        }
+        (Some(n @ 1..=MAX_SESSION_SECONDS), None) => Session::Start(n as u32),
+        (Some(_), None) => {
+            return Err(invalid(format!(
+                "sessionKeepAliveSeconds: 1 to {MAX_SESSION_SECONDS} (24 hours)"
+            )))
+        }
+        (None, Some(id)) if is_statement_id(&id) && !id.contains(':') => Session::Use(id),
+        (None, Some(_)) => return Err(invalid("sessionId: expected a Data API session id")),
+        (None, None) => Session::None,
+    };
     Ok(StarterRequest::Execute(ExecuteRequest {
         task_token,
         execution_arn,
@@ -248,6 +282,7 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
         result_rows,
         result_max_bytes,
         wait_seconds,
+        session,
         singleton: singleton_action || raw.singleton.unwrap_or(false),
     }))
 }
@@ -262,6 +297,11 @@ fn statement_ref(raw: RawPayload) -> Result<StatementRef, TaskerError> {
         (raw.result_rows.is_some(), "resultRows"),
         (raw.result_max_bytes.is_some(), "resultMaxBytes"),
         (raw.wait_seconds.is_some(), "waitSeconds"),
+        (
+            raw.session_keep_alive_seconds.is_some(),
+            "sessionKeepAliveSeconds",
+        ),
+        (raw.session_id.is_some(), "sessionId"),
         (raw.singleton.is_some(), "singleton"),
     ] {
         if present {
@@ -397,6 +437,18 @@ mod tests {
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "waitSeconds": 0}),
                 "waitSeconds",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "sessionKeepAliveSeconds": 60, "sessionId": "0b8c5d5e-8d6e-4f43-a0f4-5e8b1c2d3e4f"}),
+                "sessionId",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "sessionId": "nope"}),
+                "sessionId",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "sessionKeepAliveSeconds": 86_401}),
+                "sessionKeepAliveSeconds",
             ),
             (
                 json!({"executionArn": 1, "sqlStatement": "s"}),

@@ -161,6 +161,7 @@ async fn deploy_time_sql(
         result_max_bytes: payload::DEFAULT_RESULT_MAX_BYTES,
         singleton: false,
         wait_seconds: None,
+        session: Default::default(),
     };
     match execute(ports, config, &execute_request, invocation).await {
         Ok(reply) => Ok(reply),
@@ -287,10 +288,14 @@ async fn start(
         wait_seconds: req
             .wait_seconds
             .or((config.fast_path_seconds > 0).then_some(config.fast_path_seconds)),
+        session: req.session.clone(),
     };
     match ports.data.execute(&call).await {
         Ok(executed) => {
-            let reply = adopt(ports, config, name, &executed.id, now).await?;
+            let mut reply = adopt(ports, config, name, &executed.id, now).await?;
+            if let Some(sid) = &executed.session_id {
+                reply["sessionId"] = json!(sid);
+            }
             if executed.status.and_then(DataApiStatus::ending).is_some() {
                 fast_path(ports, config, name, &executed.id, now).await;
             }

@@ -18,6 +18,8 @@ pub struct ExecuteCall {
     pub with_event: bool,
     /// `WaitTimeSeconds`: how long the Data API may hold the reply for the statement to end (the fast path).
     pub wait_seconds: Option<u32>,
+    /// `SessionKeepAliveSeconds` or `SessionId`.
+    pub session: crate::payload::Session,
 }
 
 /// What `ExecuteStatement` answered.
@@ -27,6 +29,8 @@ pub struct Executed {
     pub id: String,
     /// The status in the reply, when the call waited (`WaitTimeSeconds`): an ended one needs no event.
     pub status: Option<DataApiStatus>,
+    /// The session it ran on (started by it, or given).
+    pub session_id: Option<String>,
 }
 
 /// The Data API's statement status.
@@ -116,6 +120,8 @@ pub struct Description {
     pub cluster_identifier: Option<String>,
     pub workgroup_name: Option<String>,
     pub secret_arn: Option<String>,
+    /// The session it ran on, if any.
+    pub session_id: Option<String>,
     pub sub_statements: Vec<Description>,
 }
 
@@ -140,6 +146,7 @@ impl Description {
             cluster_identifier: None,
             workgroup_name: None,
             secret_arn: None,
+            session_id: None,
             sub_statements: Vec::new(),
         }
     }
@@ -185,6 +192,7 @@ impl Description {
         put("ClusterIdentifier", json!(self.cluster_identifier));
         put("WorkgroupName", json!(self.workgroup_name));
         put("SecretArn", json!(self.secret_arn));
+        put("SessionId", json!(self.session_id));
         if !self.sub_statements.is_empty() {
             put(
                 "SubStatements",

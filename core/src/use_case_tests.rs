@@ -105,6 +105,7 @@ async fn a_new_entry_is_recorded_then_started_with_its_name_as_client_token() {
         Ok(Executed {
             id: "id-1".into(),
             status: None,
+            session_id: None,
         })
     });
     store

@@ -2,7 +2,7 @@
 //! `application/x-amz-json-1.1` body, replies and errors shaped as the service model says. A bad request gets a
 //! `ValidationException` naming the field and never stops the server.
 
-use crate::engine::{ApiError, Engine, NewStatement, Target};
+use crate::engine::{ApiError, Engine, NewStatement, SessionUse, Target};
 use crate::EventFaults;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -209,6 +209,8 @@ struct ExecuteRequest {
     parameters: Option<Vec<Parameter>>,
     client_token: Option<String>,
     wait_time_seconds: Option<i64>,
+    session_keep_alive_seconds: Option<i64>,
+    session_id: Option<String>,
 }
 
 /// The service's id pattern: `[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d{0,2})?`.
@@ -280,6 +282,26 @@ fn execute(
     caller: &str,
 ) -> Result<(Value, Option<u64>), ApiError> {
     let r: ExecuteRequest = decode(body)?;
+    let session = match (r.session_keep_alive_seconds, &r.session_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::validation(
+                "SessionKeepAliveSeconds, SessionId: give one, not both",
+            ))
+        }
+        (Some(n @ 0..=86400), None) => SessionUse::Start {
+            keep_alive_seconds: n as u64,
+        },
+        (Some(n), None) => {
+            return Err(ApiError::validation(format!(
+                "SessionKeepAliveSeconds: {n} is not between 0 and 86400"
+            )))
+        }
+        (None, Some(sid)) => {
+            check_id(sid)?;
+            SessionUse::Use(sid.clone())
+        }
+        (None, None) => SessionUse::None,
+    };
     let wait = match r.wait_time_seconds {
         None => None,
         Some(n @ 1..=30) => Some(n as u64),
@@ -317,6 +339,8 @@ fn execute(
         }
     }
     match (&r.cluster_identifier, &r.workgroup_name) {
+        // On a session, the session's target.
+        (None, None) if matches!(session, SessionUse::Use(_)) => {}
         (Some(_), Some(_)) => {
             return Err(ApiError::validation(
                 "ClusterIdentifier, WorkgroupName: specify only one",
@@ -356,10 +380,13 @@ fn execute(
             }
         }
     }
-    let database = r
-        .database
-        .filter(|d| !d.is_empty())
-        .ok_or_else(|| ApiError::validation("Database: required"))?;
+    let database = match &session {
+        SessionUse::Use(_) => r.database.unwrap_or_default(),
+        _ => r
+            .database
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| ApiError::validation("Database: required"))?,
+    };
     if let Some(t) = &r.client_token {
         if t.is_empty() || t.len() > 64 {
             return Err(ApiError::validation(
@@ -407,7 +434,7 @@ fn execute(
         db_user: r.db_user,
         secret_arn: r.secret_arn,
     };
-    let (id, created_at) = engine.submit(NewStatement {
+    let (id, created_at, session_id) = engine.submit(NewStatement {
         sqls,
         is_batch: batch,
         parameters,
@@ -416,7 +443,8 @@ fn execute(
         with_event: r.with_event.unwrap_or(false),
         client_token: r.client_token,
         owner: caller.to_string(),
-    });
+        session,
+    })?;
     let mut out = json!({"Id": id, "CreatedAt": created_at.timestamp_millis() as f64 / 1000.0, "Database": target.database});
     for (k, v) in [
         ("ClusterIdentifier", target.cluster_identifier),
@@ -427,6 +455,9 @@ fn execute(
         if let Some(v) = v {
             out[k] = json!(v);
         }
+    }
+    if let Some(sid) = session_id {
+        out["SessionId"] = json!(sid);
     }
     Ok((out, wait))
 }

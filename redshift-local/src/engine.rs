@@ -79,6 +79,35 @@ pub struct NewStatement {
     pub client_token: Option<String>,
     /// The identity (access key id) that ran it: only it may describe, read or cancel the statement.
     pub owner: String,
+    /// Whether it runs on a session's connection (temporary tables of earlier statements survive).
+    pub session: SessionUse,
+}
+
+/// How a statement uses a session: a connection kept between statements of one identity.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionUse {
+    /// Its own connection, closed after it.
+    None,
+    /// Opens a session kept alive this long after each statement ends (`SessionKeepAliveSeconds`).
+    Start { keep_alive_seconds: u64 },
+    /// Runs on this session (`SessionId`); one statement at a time.
+    Use(String),
+}
+
+/// A session: its connection (opened by its first statement), kept while statements come within its keep-alive.
+struct Session {
+    owner: String,
+    target: Target,
+    client: Option<Arc<tokio_postgres::Client>>,
+    busy: bool,
+    keep_alive: std::time::Duration,
+    idle_since: Instant,
+}
+
+impl Session {
+    fn expired(&self) -> bool {
+        !self.busy && self.idle_since.elapsed() > self.keep_alive
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +168,8 @@ struct Stmt {
     subs: Vec<Sub>,
     cancel: Option<CancelToken>,
     cancel_requested: bool,
+    /// The session it runs on, if any.
+    session_id: Option<String>,
 }
 
 impl Stmt {
@@ -157,6 +188,7 @@ struct Inner {
     statements: HashMap<String, Stmt>,
     order: Vec<String>,
     tokens: HashMap<String, (String, Instant)>,
+    sessions: HashMap<String, Session>,
 }
 
 /// The statements of this server and the counters tests and benches read.
@@ -237,19 +269,62 @@ impl Engine {
     }
 
     /// Accepts a statement and starts it in the background; the same `ClientToken` within 8 hours returns the
-    /// first statement's id and runs nothing.
-    pub fn submit(self: &Arc<Self>, new: NewStatement) -> (String, DateTime<Utc>) {
+    /// first statement's id and runs nothing. Answers the statement's id, creation time and session.
+    pub fn submit(
+        self: &Arc<Self>,
+        mut new: NewStatement,
+    ) -> Result<(String, DateTime<Utc>, Option<String>), ApiError> {
         let now = Utc::now();
         let mut inner = self.lock();
         if let Some(token) = &new.client_token {
             if let Some((id, at)) = inner.tokens.get(token) {
                 if at.elapsed() < CLIENT_TOKEN_LIFE {
                     let id = id.clone();
-                    let created = inner.statements.get(&id).map_or(now, |s| s.created_at);
-                    return (id, created);
+                    let s = inner.statements.get(&id);
+                    let created = s.map_or(now, |s| s.created_at);
+                    let session = s.and_then(|s| s.session_id.clone());
+                    return Ok((id, created, session));
                 }
             }
         }
+        inner.sessions.retain(|_, s| !s.expired());
+        let session_id = match &new.session {
+            SessionUse::None => None,
+            SessionUse::Start { keep_alive_seconds } => {
+                let sid = uuid::Uuid::new_v4().to_string();
+                inner.sessions.insert(
+                    sid.clone(),
+                    Session {
+                        owner: new.owner.clone(),
+                        target: new.target.clone(),
+                        client: None,
+                        busy: true,
+                        keep_alive: std::time::Duration::from_secs(*keep_alive_seconds),
+                        idle_since: Instant::now(),
+                    },
+                );
+                Some(sid)
+            }
+            SessionUse::Use(sid) => {
+                let session = inner
+                    .sessions
+                    .get_mut(sid)
+                    .filter(|s| s.owner == new.owner)
+                    .ok_or_else(|| ApiError {
+                        code: "ResourceNotFoundException",
+                        message: format!("Session {sid} does not exist or has expired"),
+                        resource_id: Some(sid.clone()),
+                    })?;
+                if session.busy {
+                    return Err(ApiError::validation(format!(
+                        "Session {sid} is busy: it runs one statement at a time"
+                    )));
+                }
+                session.busy = true;
+                new.target = session.target.clone();
+                Some(sid.clone())
+            }
+        };
         let id = uuid::Uuid::new_v4().to_string();
         let subs = new
             .sqls
@@ -287,6 +362,7 @@ impl Engine {
                 subs,
                 cancel: None,
                 cancel_requested: false,
+                session_id: session_id.clone(),
             },
         );
         inner.order.push(id.clone());
@@ -294,8 +370,52 @@ impl Engine {
         self.statements_run.fetch_add(1, Ordering::Relaxed);
         let engine = self.clone();
         let run_id = id.clone();
-        tokio::spawn(async move { engine.run(run_id).await });
-        (id, now)
+        tokio::spawn(async move {
+            engine.run(&run_id).await;
+            engine.release_session(&run_id);
+        });
+        Ok((id, now, session_id))
+    }
+
+    /// Frees a statement's session for the next statement and starts its keep-alive.
+    fn release_session(&self, id: &str) {
+        let mut inner = self.lock();
+        let Some(sid) = inner.statements.get(id).and_then(|s| s.session_id.clone()) else {
+            return;
+        };
+        if let Some(session) = inner.sessions.get_mut(&sid) {
+            session.busy = false;
+            session.idle_since = Instant::now();
+        }
+    }
+
+    /// The connection a statement runs on: its session's (opened by the session's first statement), or its own.
+    async fn connection(
+        &self,
+        id: &str,
+        database: &str,
+    ) -> Result<Arc<tokio_postgres::Client>, tokio_postgres::Error> {
+        let session = self
+            .lock()
+            .statements
+            .get(id)
+            .and_then(|s| s.session_id.clone());
+        if let Some(sid) = &session {
+            if let Some(client) = self.lock().sessions.get(sid).and_then(|s| s.client.clone()) {
+                return Ok(client);
+            }
+        }
+        let mut config = self.options.postgres.clone();
+        config.dbname(database);
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(connection);
+        let client = Arc::new(client);
+        if let Some(sid) = session {
+            if let Some(s) = self.lock().sessions.get_mut(&sid) {
+                s.client = Some(client.clone());
+            }
+        }
+        Ok(client)
     }
 
     fn set_status(&self, id: &str, status: Status) {
@@ -308,7 +428,8 @@ impl Engine {
         }
     }
 
-    async fn run(self: Arc<Self>, id: String) {
+    async fn run(self: &Arc<Self>, id: &str) {
+        let id = id.to_string();
         let Some((sqls, params, database, is_batch)) = self.lock().statements.get(&id).map(|s| {
             (
                 s.new.sqls.clone(),
@@ -320,13 +441,8 @@ impl Engine {
             return;
         };
         self.set_status(&id, Status::Picked);
-        let mut config = self.options.postgres.clone();
-        config.dbname(&database);
-        let client = match config.connect(NoTls).await {
-            Ok((client, connection)) => {
-                tokio::spawn(connection);
-                client
-            }
+        let client = match self.connection(&id, &database).await {
+            Ok(client) => client,
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
         };
         self.prepare_database(&client, &database).await;
@@ -524,6 +640,9 @@ impl Engine {
         );
         if let Some(pid) = s.pid {
             m.insert("RedshiftPid".into(), json!(pid));
+        }
+        if let Some(sid) = &s.session_id {
+            m.insert("SessionId".into(), json!(sid));
         }
         m.insert("Database".into(), json!(s.new.target.database));
         for (k, v) in [

@@ -484,6 +484,77 @@ async fn wait_time_seconds_holds_the_reply_until_the_statement_ends() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_keeps_its_connection_and_runs_one_statement_at_a_time() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let first = exec(&c, "create temp table kept as select 42 as x")
+        .session_keep_alive_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    let session = first.session_id().expect("a session id").to_string();
+    let d = wait_done(&c, first.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{d:?}");
+    assert_eq!(d.session_id(), Some(session.as_str()));
+    // The next statement on the session sees the temporary table; no target is named again.
+    let read = c
+        .execute_statement()
+        .sql("select x from kept")
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.session_id(), Some(session.as_str()));
+    wait_done(&c, read.id().unwrap()).await;
+    let rows = c
+        .get_statement_result()
+        .id(read.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rows.records()[0][0], Field::LongValue(42));
+    // Outside the session the table does not exist.
+    let outside = exec(&c, "select x from kept").send().await.unwrap();
+    let d = wait_done(&c, outside.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    // One statement at a time: a second one while the first runs is refused.
+    let slow = c
+        .execute_statement()
+        .sql("select pg_sleep(2)")
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap();
+    let busy = c
+        .execute_statement()
+        .sql("select 1")
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(busy.code(), Some("ValidationException"), "{busy:?}");
+    wait_done(&c, slow.id().unwrap()).await;
+    // Another identity cannot use it; an unknown session is not found.
+    let theirs = Client::new(&signed_as(&stack.redshift.url(), "another-role", None));
+    let refused = theirs
+        .execute_statement()
+        .sql("select 1")
+        .session_id(&session)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("ResourceNotFoundException"));
+    let unknown = c
+        .execute_statement()
+        .sql("select 1")
+        .session_id("0b8c5d5e-8d6e-4f43-a0f4-5e8b1c2d3e4f")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Some("ResourceNotFoundException"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_statement_belongs_to_the_identity_that_ran_it() {
     let stack = stack().await;
     let mine = stack.redshift_data();

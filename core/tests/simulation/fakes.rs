@@ -78,7 +78,11 @@ impl DataApi for Sim {
             .await?;
         self.world().learnt_statement(&call.statement_name);
         // The schedules never ask to wait (no fast path): the event, the sweeper or a retry settles.
-        Ok(Executed { id, status: None })
+        Ok(Executed {
+            id,
+            status: None,
+            session_id: None,
+        })
     }
 
     async fn describe(&self, id: &str) -> Result<Description, PortError> {
