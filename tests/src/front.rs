@@ -173,11 +173,19 @@ impl Front {
         self.state.calls.lock().expect("calls").clone()
     }
 
+    /// Every call of an operation so far, in order, whatever its answer.
+    pub fn calls_of(&self, operation: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.operation == operation)
+            .collect()
+    }
+
     /// How many calls of an operation took effect at the service (it answered 2xx, whatever the caller saw).
     pub fn count(&self, operation: &str) -> usize {
-        self.calls()
+        self.calls_of(operation)
             .iter()
-            .filter(|c| c.operation == operation && c.status < 300)
+            .filter(|c| c.status < 300)
             .count()
     }
 

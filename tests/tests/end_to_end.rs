@@ -87,9 +87,9 @@ async fn failing_sql_takes_the_failed_catch_with_the_postgres_error() {
     // moto drops the cause; the front saw it.
     let failure = stack
         .front
-        .calls()
+        .calls_of("AWSStepFunctions.SendTaskFailure")
         .into_iter()
-        .find(|c| c.operation == "AWSStepFunctions.SendTaskFailure")
+        .next()
         .expect("a SendTaskFailure");
     assert_eq!(failure.body["error"], "FAILED");
     let cause: Value = serde_json::from_str(failure.body["cause"].as_str().unwrap()).unwrap();

@@ -30,9 +30,8 @@ async fn stack(fast_path_seconds: u32) -> Stack {
 fn success_senders(stack: &Stack) -> Vec<String> {
     stack
         .front
-        .calls()
+        .calls_of("AWSStepFunctions.SendTaskSuccess")
         .into_iter()
-        .filter(|c| c.operation == "AWSStepFunctions.SendTaskSuccess")
         .map(|c| c.principal)
         .collect()
 }
@@ -106,12 +105,7 @@ async fn the_deployment_default_applies_to_payloads_without_wait_seconds() {
     // A failure takes the same path: the starter fails the task with FAILED and the error text.
     assert_eq!(run.status, "FAILED", "{run:?}");
     assert_eq!(run.error.as_deref(), Some("SqlFailed"));
-    let failures: Vec<_> = stack
-        .front
-        .calls()
-        .into_iter()
-        .filter(|c| c.operation == "AWSStepFunctions.SendTaskFailure")
-        .collect();
+    let failures: Vec<_> = stack.front.calls_of("AWSStepFunctions.SendTaskFailure");
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert_eq!(failures[0].principal, "starter");
     assert!(failures[0].body["cause"]

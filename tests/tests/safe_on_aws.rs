@@ -52,9 +52,9 @@ async fn a_100000_character_error_reaches_the_task_as_a_cause_within_the_limit()
     assert_eq!(run.output["error"]["Error"], "FAILED");
     let failure = stack
         .front
-        .calls()
+        .calls_of("AWSStepFunctions.SendTaskFailure")
         .into_iter()
-        .find(|c| c.operation == "AWSStepFunctions.SendTaskFailure")
+        .next()
         .expect("a SendTaskFailure");
     assert!(
         failure.status < 300,

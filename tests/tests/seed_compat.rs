@@ -136,9 +136,8 @@ async fn throttled_and_failing_callbacks_are_retried_from_the_queue() {
     assert_eq!(run.status, "SUCCEEDED", "{run:?}");
     let attempts: Vec<u16> = stack
         .front
-        .calls()
+        .calls_of("AWSStepFunctions.SendTaskSuccess")
         .iter()
-        .filter(|c| c.operation == "AWSStepFunctions.SendTaskSuccess")
         .map(|c| c.status)
         .collect();
     assert_eq!(

@@ -101,9 +101,9 @@ async fn success_then_an_invalid_statement_caught_on_failed() {
     // moto drops the cause; the front saw it: the seed's `detail.error` with PostgreSQL's text.
     let failure = stack
         .front
-        .calls()
+        .calls_of("AWSStepFunctions.SendTaskFailure")
         .into_iter()
-        .find(|c| c.operation == "AWSStepFunctions.SendTaskFailure")
+        .next()
         .expect("a SendTaskFailure");
     let cause: Value = serde_json::from_str(failure.body["cause"].as_str().unwrap()).unwrap();
     assert!(

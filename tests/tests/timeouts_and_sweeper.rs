@@ -75,12 +75,7 @@ async fn a_timed_out_step_is_cancelled_and_its_late_event_settles_quietly() {
         "{record:?}"
     );
     assert_eq!(stack.front.count("AWSStepFunctions.SendTaskSuccess"), 0);
-    let failures: Vec<_> = stack
-        .front
-        .calls()
-        .into_iter()
-        .filter(|c| c.operation == "AWSStepFunctions.SendTaskFailure")
-        .collect();
+    let failures: Vec<_> = stack.front.calls_of("AWSStepFunctions.SendTaskFailure");
     assert_eq!(failures.len(), 1, "one ABORTED callback: {failures:?}");
     assert_eq!(failures[0].body["error"], "ABORTED");
 }
