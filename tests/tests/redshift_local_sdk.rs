@@ -30,6 +30,15 @@ fn exec(
         .sql(sql)
 }
 
+/// A statement on a session: no target is named, the session's is used.
+fn on_session(
+    c: &Client,
+    session: &str,
+    sql: &str,
+) -> aws_sdk_redshiftdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder {
+    c.execute_statement().sql(sql).session_id(session)
+}
+
 async fn wait_done(
     c: &Client,
     id: &str,
@@ -497,10 +506,7 @@ async fn a_session_keeps_its_connection_and_runs_one_statement_at_a_time() {
     assert_eq!(d.status(), Some(&StatusString::Finished), "{d:?}");
     assert_eq!(d.session_id(), Some(session.as_str()));
     // The next statement on the session sees the temporary table; no target is named again.
-    let read = c
-        .execute_statement()
-        .sql("select x from kept")
-        .session_id(&session)
+    let read = on_session(&c, &session, "select x from kept")
         .send()
         .await
         .unwrap();
@@ -518,17 +524,11 @@ async fn a_session_keeps_its_connection_and_runs_one_statement_at_a_time() {
     let d = wait_done(&c, outside.id().unwrap()).await;
     assert_eq!(d.status(), Some(&StatusString::Failed));
     // One statement at a time: a second one while the first runs is refused.
-    let slow = c
-        .execute_statement()
-        .sql("select pg_sleep(2)")
-        .session_id(&session)
+    let slow = on_session(&c, &session, "select pg_sleep(2)")
         .send()
         .await
         .unwrap();
-    let busy = c
-        .execute_statement()
-        .sql("select 1")
-        .session_id(&session)
+    let busy = on_session(&c, &session, "select 1")
         .send()
         .await
         .unwrap_err();
@@ -536,10 +536,7 @@ async fn a_session_keeps_its_connection_and_runs_one_statement_at_a_time() {
     wait_done(&c, slow.id().unwrap()).await;
     // Another identity cannot use it; an unknown session is not found.
     let theirs = Client::new(&signed_as(&stack.redshift.url(), "another-role", None));
-    let refused = theirs
-        .execute_statement()
-        .sql("select 1")
-        .session_id(&session)
+    let refused = on_session(&theirs, &session, "select 1")
         .send()
         .await
         .unwrap_err();
