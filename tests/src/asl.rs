@@ -33,3 +33,33 @@ pub fn machine(states: Value, start: &str) -> String {
     s.insert("Done".into(), json!({"Type": "Succeed"}));
     json!({"StartAt": start, "States": states}).to_string()
 }
+
+/// The native polling pattern users write without this tasker: `aws-sdk:redshiftdata:executeStatement` (state
+/// `Execute`), then Wait `interval` seconds -> `describeStatement` -> Choice until the status is final, then
+/// `next` (or `SqlFailed`). On the local stack's cluster, database and user.
+pub fn native_polling_states(sql: &str, interval: u32, next: &str) -> Value {
+    let task = |action: &str, parameters: Value, result: &str, next: &str| {
+        json!({
+            "Type": "Task",
+            "Resource": format!("arn:aws:states:::aws-sdk:redshiftdata:{action}"),
+            "Parameters": parameters, "ResultPath": result, "Next": next
+        })
+    };
+    let ended = |status: &str, next: &str| json!({"Variable": "$.described.Status", "StringEquals": status, "Next": next});
+    json!({
+        "Execute": task(
+            "executeStatement",
+            json!({"ClusterIdentifier": crate::stack::CLUSTER, "Database": crate::stack::DATABASE,
+                   "DbUser": crate::stack::DB_USER, "Sql": sql}),
+            "$.statement",
+            "Wait"
+        ),
+        "Wait": {"Type": "Wait", "Seconds": interval, "Next": "Describe"},
+        "Describe": task("describeStatement", json!({"Id.$": "$.statement.Id"}), "$.described", "Check"),
+        "Check": {
+            "Type": "Choice",
+            "Choices": [ended("FINISHED", next), ended("FAILED", "SqlFailed"), ended("ABORTED", "SqlFailed")],
+            "Default": "Wait"
+        }
+    })
+}

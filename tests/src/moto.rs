@@ -1,4 +1,5 @@
-//! The pinned moto server, with Step Functions executing state machines and Lambda without Docker.
+//! The pinned moto server, with Step Functions executing state machines and Lambda without Docker, started
+//! through `tests/python/moto_server.py` so that `aws-sdk:redshiftdata:*` tasks reach redshift-local.
 
 use crate::{die_with_parent, free_port, stop_child, venv};
 use std::process::{Child, Command, Stdio};
@@ -14,15 +15,17 @@ impl Moto {
     /// Starts moto on a free port. `callback_port` is `MOTO_PORT`: where moto's own service integrations (Step
     /// Functions' Lambda tasks) send their calls, i.e. the front.
     pub async fn start(callback_port: u16) -> anyhow::Result<Moto> {
-        let exe = venv().join("bin/moto_server");
+        let python = venv().join("bin/python");
         anyhow::ensure!(
-            exe.exists(),
+            python.exists(),
             "{} is missing: run scripts/setup.sh",
-            exe.display()
+            python.display()
         );
+        let launcher = crate::workspace_root().join("tests/python/moto_server.py");
         let port = free_port();
-        let mut cmd = Command::new(exe);
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut cmd = Command::new(python);
+        cmd.arg(launcher)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_PORT", callback_port.to_string())
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")

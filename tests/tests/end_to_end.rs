@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 use tasker_core::record::RecordStatus;
-use tasker_tests::asl::{machine, sql_state};
+use tasker_tests::asl::{machine, native_polling_states, sql_state};
 use tasker_tests::stack::{Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -284,4 +284,36 @@ async fn a_retried_invocation_of_the_same_state_entry_runs_the_sql_once() {
         1,
         "one callback"
     );
+}
+
+/// A user's machine mixing the native Data API polling loop with this tasker's step runs locally: moto's
+/// `aws-sdk:redshiftdata` tasks reach redshift-local (tests/python/moto_server.py maps the service name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn native_data_api_tasks_and_ours_in_one_machine() {
+    let stack = stack().await;
+    let mut states =
+        native_polling_states("create table native_made as select 42 as answer", 1, "Read");
+    states["Read"] = sql_state(
+        json!({"sqlStatement": "select answer from native_made", "resultRows": 1}),
+        "Done",
+    );
+    states["Read"]["ResultPath"] = json!("$.read");
+    let sm = stack
+        .create_state_machine("native", &machine(states, "Execute"))
+        .await
+        .unwrap();
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(run.output["described"]["Status"], "FINISHED", "{run:?}");
+    assert_eq!(run.output["read"]["records"], json!([{"answer": 42}]));
+    // The native tasks went through the Data API (the front logged them), not around it.
+    assert_eq!(
+        stack.front.calls_of("RedshiftData.ExecuteStatement").len(),
+        2,
+        "the native Execute and the starter's"
+    );
+    assert!(!stack
+        .front
+        .calls_of("RedshiftData.DescribeStatement")
+        .is_empty());
 }
