@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CI check of the local trial: runs the README's first command exactly as written and checks its timeline (each
-# state's outcome), then interrupts a second run with Ctrl-C in the middle (SIGINT to its process group, as a
-# terminal sends it) and checks that no process and no temporary directory is left behind.
+# CI check of the local trial: runs the README's first command as written, with `--report json`, and checks the
+# report (each step's outcome, states and records), then interrupts a second run with Ctrl-C in the middle (SIGINT
+# to its process group, as a terminal sends it) and checks that no process and no temporary directory is left behind.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -10,21 +10,31 @@ out="$(mktemp)"
 trap 'rm -f "$out" "$out.int"' EXIT
 fail() { echo "check-trial: $*" >&2; exit 1; }
 
-echo "== the local trial, exactly as the README writes it: bash scripts/local-example.sh"
-bash scripts/local-example.sh | tee "$out"
-expected=9
-got="$(grep -c '^  => .*as expected$' "$out" || true)"
-[ "$got" = "$expected" ] || fail "$got of $expected steps behaved as expected"
-! grep -q 'UNEXPECTED' "$out" || fail "a step did not behave as expected"
-grep -q '^all steps behaved as expected$' "$out" || fail "no closing line"
-grep -Eq 'TaskStateEntered +cancelSlowQuery' "$out" || fail "the timeout never reached cancelSlowQuery"
-grep -Eq 'ExecutionFailed +SqlTimedOut' "$out" || fail "no SqlTimedOut in the timeline"
-grep -Eq 'ExecutionFailed +SqlFailed' "$out" || fail "no SqlFailed in the timeline"
-# The canceller asks; the ABORTED event settles (ORPHANED on AWS, where the timed-out token is gone; moto takes the
-# late answer, so ABORTED here).
-grep -Eq 'record: local-trial-[0-9a-f]{32} id=[0-9a-f-]{36} status=(ORPHANED|ABORTED) \(cancel requested\)' "$out" \
-  || fail "no cancelled record settled by its ABORTED event"
-grep -q '"records":\[{"day":"2026-11-01"' "$out" || fail "the report step returned no rows"
+echo "== the local trial, exactly as the README writes it, with its JSON report: bash scripts/local-example.sh --report json"
+bash scripts/local-example.sh --report json > "$out"
+python="${TASKER_VENV:-$root/.venv}/bin/python"
+"$python" - "$out" <<'PY' || fail "the report does not show the expected run"
+import json, re, sys
+report = json.load(open(sys.argv[1]))
+steps = report["steps"]
+def check(ok, what):
+    if not ok:
+        sys.exit(f"check-trial: {what}")
+check(len(steps) == 9, f"{len(steps)} steps reported, 9 expected")
+check(report["ok"] and all(s["asExpected"] for s in steps),
+      "steps not as expected: " + ", ".join(s["name"] for s in steps if not s["asExpected"]))
+by_error = {s["error"]: s for s in steps if s["error"]}
+slow = by_error.get("SqlTimedOut")
+check(slow is not None and "cancelSlowQuery" in slow["states"], "the timeout never reached cancelSlowQuery")
+# The canceller asks; the ABORTED event settles (ORPHANED on AWS, where the timed-out token is gone; moto takes
+# the late answer, so ABORTED here).
+check(any(r["status"] in ("ORPHANED", "ABORTED") and r["cancelRequested"]
+          and re.fullmatch(r"local-trial-[0-9a-f]{32}", r["statementName"]) for r in slow["records"]),
+      f"no cancelled record settled by its ABORTED event: {slow['records']}")
+check("SqlFailed" in by_error, "no step caught FAILED into SqlFailed")
+report_rows = steps[-1]["output"]["records"]
+check(report_rows[:1] and report_rows[0]["day"] == "2026-11-01", f"the report step returned {report_rows}")
+PY
 echo "check-trial: the timeline is as expected"
 
 echo "== Ctrl-C in the middle of a second run"
