@@ -1,5 +1,5 @@
 //! The pinned moto server, with Step Functions executing state machines and Lambda without Docker, started
-//! through `tests/python/moto_server.py` so that `aws-sdk:redshiftdata:*` tasks reach redshift-local.
+//! through `local/moto_server.py` so that `aws-sdk:redshiftdata:*` tasks reach redshift-local.
 
 use crate::{die_with_parent, free_port, stop_child, venv};
 use std::process::{Child, Command, Stdio};
@@ -21,7 +21,7 @@ impl Moto {
             "{} is missing: run scripts/setup.sh",
             python.display()
         );
-        let launcher = crate::workspace_root().join("tests/python/moto_server.py");
+        let launcher = crate::workspace_root().join("local/moto_server.py");
         let port = free_port();
         let mut cmd = Command::new(python);
         cmd.arg(launcher)
