@@ -287,7 +287,7 @@ async fn a_retried_invocation_of_the_same_state_entry_runs_the_sql_once() {
 }
 
 /// A user's machine mixing the native Data API polling loop with this tasker's step runs locally: moto's
-/// `aws-sdk:redshiftdata` tasks reach redshift-local (tests/python/moto_server.py maps the service name).
+/// `aws-sdk:redshiftdata` tasks reach redshift-local (local/moto_server.py maps the service name).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn native_data_api_tasks_and_ours_in_one_machine() {
     let stack = stack().await;
