@@ -267,6 +267,39 @@ async fn a_completer_that_crashed_after_its_claim_is_finished_when_its_lease_end
         .await
         .unwrap();
     assert!(matches!(claim, Claim::Won(_)), "{claim:?}");
+    let lease_until = now + chrono::Duration::seconds(3);
+    // The lease is honoured: before it ends, a rival claim is refused ...
+    let rival = stack
+        .state_table()
+        .claim(
+            &name,
+            Claimant::Settler,
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(rival, Claim::Busy(_)), "{rival:?}");
+    // ... and a completer handed the statement's event now calls nobody back and hands the message back.
+    let id = record(&stack, &execution).await.statement_id.unwrap();
+    let batch = json!({"Records": [{"messageId": "early", "receiptHandle": "r",
+                                    "body": event(&name, &id, "FINISHED"), "eventSource": "aws:sqs",
+                                    "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {}}]});
+    let response = stack.completer.handle(&batch).await.unwrap();
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{"itemIdentifier": "early"}]),
+        "{response}"
+    );
+    assert_eq!(callbacks(&stack), 0);
+    assert!(!record(&stack, &execution).await.status.is_settled());
+    // Once it ends, the queued event finishes the statement, once.
     poll_until_finished(&mut stack, &execution).await;
     assert_eq!(callbacks(&stack), 1);
+    let answered = stack.front.calls_of("AWSStepFunctions.SendTaskSuccess");
+    let answered_at: chrono::DateTime<chrono::Utc> = answered[0].at.into();
+    assert!(
+        answered_at >= lease_until,
+        "answered at {answered_at}, lease until {lease_until}"
+    );
 }
