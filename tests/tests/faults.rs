@@ -3,7 +3,7 @@
 //! event call back once; a completer that crashed after its claim is finished once its lease ends.
 
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tasker_core::record::{RecordStatus, StatementRecord};
 use tasker_tests::stack::{sdk_config_as, Stack, StackOptions};
 
@@ -15,8 +15,7 @@ fn select_one() -> Value {
 
 /// Waits until the queue holds `n` messages (visible or not), the completion events left for a poller.
 async fn queued(stack: &Stack, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    tasker_tests::eventually("events queued", Duration::from_secs(20), || async {
         let attrs = stack
             .sqs()
             .get_queue_attributes()
@@ -24,7 +23,7 @@ async fn queued(stack: &Stack, n: usize) {
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
             .send()
             .await
-            .unwrap();
+            .map_err(|e| e.to_string())?;
         let count: usize = attrs
             .attributes()
             .and_then(|a| {
@@ -32,12 +31,12 @@ async fn queued(stack: &Stack, n: usize) {
             })
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        if count >= n {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{count} of {n} events queued");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (count >= n)
+            .then_some(())
+            .ok_or(format!("{count} of {n} events queued"))
+    })
+    .await
+    .unwrap();
 }
 
 async fn record(stack: &Stack, execution: &str) -> StatementRecord {
@@ -111,12 +110,14 @@ async fn poll_until_finished(stack: &mut Stack, execution: &str) {
 
 /// Waits until the poller deleted `n` messages in all.
 async fn deletes(stack: &Stack, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while stack.front.count("AmazonSQS.DeleteMessage") < n {
+    tasker_tests::eventually("messages deleted", Duration::from_secs(20), || async {
         let done = stack.front.count("AmazonSQS.DeleteMessage");
-        assert!(Instant::now() < deadline, "deleted {done} of {n}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (done >= n)
+            .then_some(())
+            .ok_or(format!("deleted {done} of {n}"))
+    })
+    .await
+    .unwrap();
 }
 
 /// A stack without its poller, and one execution whose completion event waits in the queue.
@@ -154,12 +155,22 @@ async fn malformed_bodies_end_in_the_dlq_and_their_neighbours_settle() {
     }
     poll_until_finished(&mut stack, &execution).await;
     // Each malformed body is received maxReceiveCount (3) times, two seconds apart, then redriven.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut dead = Vec::new();
-    while dead.len() < malformed.len() {
-        assert!(Instant::now() < deadline, "DLQ holds only {dead:?}");
-        dead.extend(drain(&stack, &stack.dlq_url).await);
-    }
+    let dead = std::sync::Mutex::new(Vec::new());
+    tasker_tests::eventually(
+        "malformed bodies redriven",
+        Duration::from_secs(30),
+        || async {
+            let more = drain(&stack, &stack.dlq_url).await;
+            let mut dead = dead.lock().unwrap();
+            dead.extend(more);
+            (dead.len() >= malformed.len())
+                .then_some(())
+                .ok_or(format!("DLQ holds only {dead:?}"))
+        },
+    )
+    .await
+    .unwrap();
+    let mut dead = dead.into_inner().unwrap();
     dead.sort();
     let mut expected = malformed.to_vec();
     expected.sort();

@@ -62,14 +62,18 @@ async fn the_seed_polling_pattern_works_unchanged() {
     let records = stack.records(&run.arn).await.unwrap();
     assert_eq!(records.len(), 1);
     assert!(records[0].task_token.is_none());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while stack.records(&run.arn).await.unwrap()[0].status != RecordStatus::Finished {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the fire-and-forget record never settled"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tasker_tests::eventually(
+        "the fire-and-forget record settles",
+        Duration::from_secs(10),
+        || async {
+            let records = stack.records(&run.arn).await.map_err(|e| e.to_string())?;
+            (records[0].status == RecordStatus::Finished)
+                .then_some(())
+                .ok_or(format!("{records:?}"))
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(stack.front.count("AWSStepFunctions.SendTaskSuccess"), 0);
 }
 
@@ -100,11 +104,14 @@ async fn a_singleton_refuses_a_concurrent_run_of_the_same_sql() {
         .await
         .unwrap();
     // Once the holder settles, the lock is free again.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while stack.records("arn:one").await.unwrap()[0].status != RecordStatus::Finished {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tasker_tests::eventually("the holder settles", Duration::from_secs(20), || async {
+        let records = stack.records("arn:one").await.map_err(|e| e.to_string())?;
+        (records[0].status == RecordStatus::Finished)
+            .then_some(())
+            .ok_or(format!("{records:?}"))
+    })
+    .await
+    .unwrap();
     let again = stack
         .starter
         .handle(&json!({"executionArn": "arn:four", "sqlStatement": "select pg_sleep(3)", "singleton": true}))
@@ -185,18 +192,15 @@ async fn cancel_statement_latest_and_a_serverless_workgroup_target() {
         .await
         .unwrap();
     assert_eq!(cancelled, json!({"Status": true}));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    tasker_tests::eventually("the statement is ABORTED", Duration::from_secs(10), || async {
         let d = serverless
             .handle(&json!({"action": "describeStatement", "statementId": started["statementId"].clone()}))
             .await
-            .unwrap();
-        if d["Status"] == "ABORTED" {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{d}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .map_err(|e| e.to_string())?;
+        (d["Status"] == "ABORTED").then_some(()).ok_or(d.to_string())
+    })
+    .await
+    .unwrap();
     let err = serverless
         .handle(&json!({"action": "describeStatement", "statementId": "LATEST", "executionArn": "arn:none"}))
         .await

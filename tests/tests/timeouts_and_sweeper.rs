@@ -3,7 +3,7 @@
 //! the one the SAM template deploys.
 
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tasker_core::record::RecordStatus;
 use tasker_tests::stack::{Stack, StackOptions};
 use tasker_tests::workspace_root;
@@ -43,25 +43,23 @@ async fn a_timed_out_step_is_cancelled_and_its_late_event_settles_quietly() {
         "the canceller noted its request: {records:?}"
     );
     let db = stack.sql().await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let n: i64 = db
-            .query_one(
-                "select count(*) from pg_stat_activity where query = 'select pg_sleep(60)'",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if n == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the query is still in pg_stat_activity"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tasker_tests::eventually(
+        "the query leaves pg_stat_activity",
+        Duration::from_secs(5),
+        || async {
+            let n: i64 = db
+                .query_one(
+                    "select count(*) from pg_stat_activity where query = 'select pg_sleep(60)'",
+                    &[],
+                )
+                .await
+                .map_err(|e| e.to_string())?
+                .get(0);
+            (n == 0).then_some(()).ok_or(format!("{n} still running"))
+        },
+    )
+    .await
+    .unwrap();
     // The canceller does not settle: the ABORTED event does, through the normal callback, which finds the timed-out
     // task gone (TaskTimedOut) and settles ORPHANED. The execution saw nothing of it.
     let record = stack.settled(&run.arn, TIMEOUT).await.unwrap();
@@ -106,15 +104,14 @@ async fn the_sweeper_completes_an_execution_whose_event_was_lost() {
         .await
         .unwrap();
     // Wait until the statement ended (its event was dropped), then run the scheduled sweeper.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let stats = stack.redshift_stats().await.unwrap();
-        if stats["events"]["dropped"] == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no event was dropped: {stats}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tasker_tests::eventually("an event is dropped", Duration::from_secs(20), || async {
+        let stats = stack.redshift_stats().await.map_err(|e| e.to_string())?;
+        (stats["events"]["dropped"] == 1)
+            .then_some(())
+            .ok_or(stats.to_string())
+    })
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let report = stack
         .completer
