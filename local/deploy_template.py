@@ -1,0 +1,388 @@
+"""Deploy infra/sam-template.yaml itself onto a moto server's CloudFormation, as `sam deploy` would.
+
+Why it exists: the local stack used to declare the template's resources a second time by hand (the key, the table
+and its indexes, the queues and their redrive, the completion rule and its target), so the tests could pass while
+the template drifted. This script deploys the template instead: it translates the SAM transform offline with
+samtranslator (the library `sam` uses), "packages" it as `sam package` does (every function's code becomes an
+object in moto's S3: a placeholder zip holding a `bootstrap`), creates the stack on moto and waits for it.
+
+Run it with the interpreter that has samtranslator (`.venv-infra/bin/python`); boto3 is all the deploy needs:
+
+    .venv-infra/bin/python local/deploy_template.py --endpoint http://127.0.0.1:PORT --stack-name tasker-test \
+        --template infra/sam-template.yaml --parameter ClusterIdentifier=local-cluster --parameter Database=dev \
+        --parameter DbUser=etl --parameter StatementPrefix=tasker-test --parameter DeployExampleStateMachine=true
+
+It prints ONE JSON document on stdout, `{"status", "outputs", "resources": {LogicalId: {"type", "physicalId"}},
+"seconds"}`, and exits 0 on CREATE_COMPLETE; otherwise it prints the failing resources' reasons on stderr and
+exits 1. No call leaves the endpoint: the managed-policy lookup is served offline (samtranslator's bundled map,
+then an empty fallback), and the credentials are moto's dummies.
+
+Moto's CloudFormation differs from AWS's in ways the deploy has to bridge (each bridge is in `moto_bridges`, named
+after what it replaces; the template itself is never changed):
+
+* AWS::StepFunctions::StateMachine: moto reads `DefinitionString` only. It ignores `DefinitionS3Location` (what
+  `sam package` makes of a local `DefinitionUri`) and `DefinitionSubstitutions`. So a local `DefinitionUri` is
+  inlined as SAM's `Definition` before translation, and the substitutions are folded into `DefinitionString`
+  with `Fn::Join` (exactly CloudFormation's rule: only `${Key}` of the given keys is replaced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+
+Template = dict[str, Any]
+
+PLACEHOLDER_BUCKET = "sfn-redshift-tasker-local-artifacts"
+PLACEHOLDER_KEY = "placeholder/bootstrap.zip"
+TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED")
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+BRIDGE_OUTPUT_PREFIX = "MotoBridge"
+SCHEDULE_ONLY_SOURCE = "sfn-redshift-tasker.local.schedule-only"
+
+
+# ---------------------------------------------------------------------------------------------------- arguments
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--endpoint", required=True, help="the moto server, http://127.0.0.1:PORT")
+    p.add_argument("--stack-name", required=True)
+    p.add_argument("--template", type=Path, default=Path("infra/sam-template.yaml"))
+    p.add_argument("--parameter", action="append", default=[], metavar="Key=Value", help="repeatable")
+    p.add_argument("--region", default="us-east-1")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a terminal status")
+    p.add_argument("--translated-out", type=Path, help="also write the translated template here (debugging)")
+    return p.parse_args(argv)
+
+
+def parse_parameters(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--parameter {pair!r}: expected Key=Value")
+        params[key] = value
+    return params
+
+
+# ---------------------------------------------------------------------------------------------------- packaging
+
+
+def load_sam_template(path: Path) -> Template:
+    from samtranslator.yaml_helper import yaml_parse
+
+    return yaml_parse(path.read_text())
+
+
+def resources_of_type(template: Template, resource_type: str) -> dict[str, Template]:
+    return {k: r for k, r in template.get("Resources", {}).items() if r.get("Type") == resource_type}
+
+
+def package(template: Template, template_dir: Path, code_uri: str) -> Template:
+    """What `sam package` does to the template, minus the uploads moto cannot use: every function's CodeUri is
+    `code_uri`, and a local DefinitionUri is inlined as `Definition` (moto ignores DefinitionS3Location)."""
+    packaged = copy.deepcopy(template)
+    globals_function = packaged.get("Globals", {}).get("Function", {})
+    if "CodeUri" in globals_function:
+        globals_function["CodeUri"] = code_uri
+    for function in resources_of_type(packaged, "AWS::Serverless::Function").values():
+        props = function.setdefault("Properties", {})
+        if "CodeUri" in props or "CodeUri" not in globals_function:
+            props["CodeUri"] = code_uri
+    for machine in resources_of_type(packaged, "AWS::Serverless::StateMachine").values():
+        props = machine.get("Properties", {})
+        uri = props.get("DefinitionUri")
+        if isinstance(uri, str) and not uri.startswith("s3://"):
+            props["Definition"] = json.loads((template_dir / uri).read_text())
+            del props["DefinitionUri"]
+    return packaged
+
+
+def translate(template: Template, params: dict[str, str], region: str) -> Template:
+    """The SAM transform, offline. samtranslator resolves a managed policy name from the caller's map, then from
+    its bundled map, and only then from `get_managed_policy_map` (IAM ListPolicies in `sam validate`); an empty
+    fallback keeps it from calling AWS (the template names no managed policy anyway)."""
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    translator = Translator(
+        managed_policy_map={},
+        sam_parser=Parser(),
+        boto_session=boto3.Session(region_name=region),
+    )
+    try:
+        translated: Template = translator.translate(
+            sam_template=template,
+            parameter_values=dict(params),
+            get_managed_policy_map=lambda: {},
+        )
+        translator.metrics.publish()  # a no-op publisher; unpublished metrics are a warning on stderr
+        return translated
+    except InvalidDocumentException as e:
+        causes = "; ".join(str(c) for c in e.causes)
+        raise SystemExit(f"the SAM transform refused the template: {e} {causes}") from e
+
+
+# ---------------------------------------------------------------------------------------------------- moto bridges
+
+
+def split_on_placeholders(text: str, substitutions: dict[str, Any]) -> list[Any]:
+    """`text` as a list of literal pieces and substitution values, `${Key}` replaced for the given keys only."""
+    parts: list[Any] = []
+    rest = text
+    while True:
+        hits = [(rest.find("${" + k + "}"), k) for k in substitutions if "${" + k + "}" in rest]
+        if not hits:
+            break
+        at, key = min(hits)
+        parts.append(rest[:at])
+        parts.append(substitutions[key])
+        rest = rest[at + len(key) + 3 :]
+    parts.append(rest)
+    return [p for p in parts if p != ""]
+
+
+def fold_definition_substitutions(template: Template) -> None:
+    """Moto creates a state machine from `DefinitionString` alone; apply `DefinitionSubstitutions` into it."""
+    for machine in resources_of_type(template, "AWS::StepFunctions::StateMachine").values():
+        props = machine.get("Properties", {})
+        substitutions = props.pop("DefinitionSubstitutions", None)
+        if not substitutions:
+            continue
+        definition = props.get("DefinitionString")
+        if isinstance(definition, dict) and "Fn::Join" in definition:
+            sep, pieces = definition["Fn::Join"]
+            definition = sep.join(pieces) if all(isinstance(p, str) for p in pieces) else None
+        if not isinstance(definition, str):
+            raise SystemExit("a state machine's DefinitionString is not literal: cannot apply its substitutions")
+        props["DefinitionString"] = {"Fn::Join": ["", split_on_placeholders(definition, substitutions)]}
+
+
+def key_policies_as_json_text(template: Template) -> None:
+    """Moto keeps a KeyPolicy object as a dict where its KMS API expects JSON text (DescribeKey then fails with a
+    500, TypeError in moto.kms.policy_validator); CloudFormation accepts the policy as JSON text too."""
+    for key in resources_of_type(template, "AWS::KMS::Key").values():
+        props = key.get("Properties", {})
+        if isinstance(props.get("KeyPolicy"), dict):
+            props["KeyPolicy"] = {"Fn::ToJsonString": props["KeyPolicy"]}
+
+
+def disable_event_source_mappings(template: Template) -> None:
+    """Moto runs an enabled SQS event source mapping itself: each SendMessage to the queue (EventBridge's too)
+    invokes moto's stand-in of the function and deletes the message, so nothing reaches the local poller that plays
+    Lambda's poller. Disabled, the mapping still exists with its settings (batch size, response types) to read."""
+    for mapping in resources_of_type(template, "AWS::Lambda::EventSourceMapping").values():
+        mapping.setdefault("Properties", {})["Enabled"] = False
+
+
+def schedule_rules_receive_no_events(template: Template) -> None:
+    """Moto hands every PutEvents event to every rule of the bus whose pattern matches, and a rule without a
+    pattern (a schedule rule) matches all; its Lambda target then makes PutEvents fail with a 500
+    (NotImplementedError in moto.events.models.Rule.send_to_targets), for every event of every stack on that
+    server. In AWS a schedule rule gets no bus events: a pattern no event has gives moto the same behaviour."""
+    for rule in resources_of_type(template, "AWS::Events::Rule").values():
+        props = rule.get("Properties", {})
+        if "ScheduleExpression" in props and "EventPattern" not in props:
+            props["EventPattern"] = {"source": [SCHEDULE_ONLY_SOURCE]}
+
+
+def export_state_machines(template: Template) -> None:
+    """Moto's CloudFormation creates a state machine in its plain Step Functions backend, which the API does not
+    serve once `execute_state_machine` is on (moto.stepfunctions.responses.get_backend), so describe and start
+    fail with StateMachineDoesNotExist. Each machine's definition and role (resolved by moto's CloudFormation)
+    are exported as outputs, from which `materialise_state_machines` creates it through the API."""
+    outputs = template.setdefault("Outputs", {})
+    for logical_id, machine in resources_of_type(template, "AWS::StepFunctions::StateMachine").items():
+        props = machine.get("Properties", {})
+        for attribute in ("DefinitionString", "RoleArn"):
+            output: Template = {"Value": props.get(attribute, "")}
+            if "Condition" in machine:
+                output["Condition"] = machine["Condition"]
+            outputs[f"{BRIDGE_OUTPUT_PREFIX}{logical_id}{attribute}"] = output
+
+
+def moto_bridges(template: Template) -> Template:
+    """The translated template, changed only where moto's CloudFormation would otherwise get it wrong."""
+    bridged = copy.deepcopy(template)
+    fold_definition_substitutions(bridged)
+    key_policies_as_json_text(bridged)
+    disable_event_source_mappings(bridged)
+    schedule_rules_receive_no_events(bridged)
+    export_state_machines(bridged)
+    return bridged
+
+
+# ---------------------------------------------------------------------------------------------------- deploy
+
+
+def client(service: str, endpoint: str, region: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 2}),
+    )
+
+
+def placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        info = zipfile.ZipInfo("bootstrap")
+        info.external_attr = 0o755 << 16
+        z.writestr(info, "#!/bin/sh\necho 'placeholder: the local stack serves this function itself' >&2\nexit 1\n")
+    return buffer.getvalue()
+
+
+def upload_placeholder(s3: Any) -> str:
+    """The placeholder code in moto's S3; its s3:// URI."""
+    if PLACEHOLDER_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=PLACEHOLDER_BUCKET)
+    s3.put_object(Bucket=PLACEHOLDER_BUCKET, Key=PLACEHOLDER_KEY, Body=placeholder_zip())
+    return f"s3://{PLACEHOLDER_BUCKET}/{PLACEHOLDER_KEY}"
+
+
+def create_stack(cfn: Any, name: str, template: Template, params: dict[str, str]) -> None:
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+        Capabilities=CAPABILITIES,
+    )
+
+
+def wait_terminal(cfn: Any, name: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        if stack["StackStatus"].endswith(TERMINAL_SUFFIXES):
+            return stack
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stack {name} still {stack['StackStatus']} after {timeout} s")
+        time.sleep(0.2)
+
+
+def failure_reasons(cfn: Any, name: str) -> list[str]:
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    return [
+        f"{e['LogicalResourceId']} ({e['ResourceType']}): {e['ResourceStatus']} {e.get('ResourceStatusReason', '')}"
+        for e in reversed(events)
+        if e["ResourceStatus"].endswith("_FAILED") or e.get("ResourceStatusReason")
+    ]
+
+
+def stack_resources(cfn: Any, name: str) -> dict[str, dict[str, str]]:
+    """The stack's resources. Moto lists a resource type it does not support as a row with no logical id, type or
+    physical id (it was skipped, with a warning in moto's log); those rows are dropped here."""
+    resources: dict[str, dict[str, str]] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=name):
+        for r in page["StackResourceSummaries"]:
+            if r.get("LogicalResourceId"):
+                resources[r["LogicalResourceId"]] = {
+                    "type": r["ResourceType"],
+                    "physicalId": r.get("PhysicalResourceId", ""),
+                }
+    return resources
+
+
+def absent_resources(template: Template, resources: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Resources of the template the stack does not have: types moto skips, and resources whose Condition is
+    false."""
+    return {k: r["Type"] for k, r in template.get("Resources", {}).items() if k not in resources}
+
+
+def outputs_of(stack: dict[str, Any]) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def materialise_state_machines(sfn: Any, resources: dict[str, dict[str, str]], outputs: dict[str, str]) -> None:
+    """Creates through the API each state machine moto's CloudFormation put where the API cannot see it, under the
+    stack's physical id (so its ARN is the stack's), with the definition and role the stack resolved."""
+    for logical_id, resource in resources.items():
+        if resource["type"] != "AWS::StepFunctions::StateMachine":
+            continue
+        arn = resource["physicalId"]
+        try:
+            sfn.describe_state_machine(stateMachineArn=arn)
+            continue
+        except sfn.exceptions.StateMachineDoesNotExist:
+            pass
+        created = sfn.create_state_machine(
+            name=arn.rsplit(":", 1)[1],
+            definition=outputs[f"{BRIDGE_OUTPUT_PREFIX}{logical_id}DefinitionString"],
+            roleArn=outputs[f"{BRIDGE_OUTPUT_PREFIX}{logical_id}RoleArn"],
+        )
+        if created["stateMachineArn"] != arn:
+            raise SystemExit(f"{logical_id}: created {created['stateMachineArn']}, the stack says {arn}")
+
+
+def report(
+    stack: dict[str, Any], resources: dict[str, dict[str, str]], absent: dict[str, str], timings: dict[str, float]
+) -> dict[str, Any]:
+    outputs = {k: v for k, v in outputs_of(stack).items() if not k.startswith(BRIDGE_OUTPUT_PREFIX)}
+    return {
+        "status": stack["StackStatus"],
+        "outputs": outputs,
+        "resources": resources,
+        "absent": absent,
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+class Clock:
+    """Seconds spent in each phase of the deploy."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.timings[phase] = now - self._last
+        self._last = now
+
+
+def deploy(args: argparse.Namespace, params: dict[str, str]) -> int:
+    clock = Clock()
+    cfn = client("cloudformation", args.endpoint, args.region)
+    code_uri = upload_placeholder(client("s3", args.endpoint, args.region))
+    clock.lap("upload")
+    packaged = package(load_sam_template(args.template), args.template.resolve().parent, code_uri)
+    template = moto_bridges(translate(packaged, params, args.region))
+    clock.lap("translate")
+    if args.translated_out:
+        args.translated_out.write_text(json.dumps(template, indent=2))
+    create_stack(cfn, args.stack_name, template, params)
+    stack = wait_terminal(cfn, args.stack_name, args.timeout)
+    clock.lap("createStack")
+    resources = stack_resources(cfn, args.stack_name)
+    if stack["StackStatus"] == "CREATE_COMPLETE":
+        materialise_state_machines(client("stepfunctions", args.endpoint, args.region), resources, outputs_of(stack))
+        clock.lap("stateMachines")
+    print(json.dumps(report(stack, resources, absent_resources(template, resources), clock.timings), indent=2))
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        print("\n".join(failure_reasons(cfn, args.stack_name)), file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return deploy(args, parse_parameters(args.parameter))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

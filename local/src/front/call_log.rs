@@ -1,0 +1,82 @@
+//! The call log: every call the front saw, by operation, with its body, signer, answer and time, for the tests'
+//! assertions and the call counts.
+
+use super::faults::FaultKind;
+use super::{Front, FrontState};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::Value;
+
+/// One call seen by the front.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `AWSStepFunctions.SendTaskSuccess`, `RedshiftData.ExecuteStatement`, `Lambda.Invoke:starter`, ...
+    pub operation: String,
+    /// The function that made the call (its session token; see `signer`), or the access key of another caller.
+    pub principal: String,
+    pub body: Value,
+    /// The HTTP status of the service's answer (what took effect), or of the injected refusal.
+    pub status: u16,
+    /// A fault the front injected on this call, if any.
+    pub fault: Option<FaultKind>,
+    /// When the call was answered.
+    pub at: std::time::SystemTime,
+}
+
+impl Front {
+    /// Every call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.calls.lock().expect("calls").clone()
+    }
+
+    /// Every call of an operation so far, in order, whatever its answer.
+    pub fn calls_of(&self, operation: &str) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.operation == operation)
+            .collect()
+    }
+
+    /// How many calls of an operation took effect at the service (it answered 2xx, whatever the caller saw).
+    pub fn count(&self, operation: &str) -> usize {
+        self.calls_of(operation)
+            .iter()
+            .filter(|c| c.status < 300)
+            .count()
+    }
+}
+
+/// The access key id of a SigV4 `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/...`.
+/// Which function made a call: the session token the local stack gives each function (they share one role, so
+/// one access key), or the access key of a caller without one (the tests' own clients sign as `test`).
+pub(crate) fn signer(headers: &HeaderMap) -> Option<String> {
+    if let Some(session) = headers
+        .get("x-amz-security-token")
+        .and_then(|v| v.to_str().ok())
+    {
+        return Some(session.to_string());
+    }
+    let auth = headers.get("authorization")?.to_str().ok()?;
+    let credential = auth.split("Credential=").nth(1)?;
+    Some(credential.split('/').next()?.to_string())
+}
+
+/// Records a call answered by the front itself.
+pub(crate) fn log(
+    state: &FrontState,
+    operation: String,
+    principal: String,
+    body: Value,
+    response: Response,
+    fault: Option<(FaultKind, u16)>,
+) -> Response {
+    state.calls.lock().expect("calls").push(Call {
+        operation,
+        principal,
+        body,
+        status: response.status().as_u16(),
+        fault: fault.map(|(k, _)| k),
+        at: std::time::SystemTime::now(),
+    });
+    response
+}

@@ -1,0 +1,84 @@
+//! Lambda invocations as the front serves them: a registered handler per function name, and its error shaped
+//! as Lambda reports it (`X-Amz-Function-Error: Unhandled`, `{errorType, errorMessage}`).
+
+use super::FrontState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tasker_core::TaskerError;
+
+/// A Lambda handler as the front calls it: in-process, or a real binary behind a Runtime API.
+pub type Handler = Arc<
+    dyn Fn(Value) -> Pin<Box<dyn Future<Output = Result<Value, FunctionError>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A function's error as Lambda reports it: `errorType` becomes the Step Functions error name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionError {
+    pub error_type: String,
+    pub message: String,
+}
+
+impl From<TaskerError> for FunctionError {
+    fn from(e: TaskerError) -> Self {
+        FunctionError {
+            error_type: e.error_type().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The function named in `POST /2015-03-31/functions/<name or ARN>/invocations`.
+pub(crate) fn function_name(path: &str) -> Option<String> {
+    let encoded = path
+        .strip_prefix("/2015-03-31/functions/")?
+        .strip_suffix("/invocations")?;
+    let decoded = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .ok()?;
+    let name = match decoded.split_once(":function:") {
+        Some((_, rest)) => rest.split(':').next().unwrap_or(rest).to_string(),
+        None => decoded.to_string(),
+    };
+    Some(name)
+}
+
+/// Runs `function`'s handler on `payload` and answers as Lambda does.
+pub(crate) async fn invoke(state: &FrontState, function: &str, payload: Value) -> Response {
+    let handler = state
+        .functions
+        .lock()
+        .expect("functions")
+        .get(function)
+        .cloned();
+    let Some(handler) = handler else {
+        return (
+            StatusCode::NOT_FOUND,
+            json!({"Type": "User", "Message": format!("Function not found: {function}")})
+                .to_string(),
+        )
+            .into_response();
+    };
+    match handler(payload).await {
+        Ok(v) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            v.to_string(),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::OK,
+            [
+                ("content-type", "application/json"),
+                ("x-amz-function-error", "Unhandled"),
+            ],
+            json!({"errorType": e.error_type, "errorMessage": e.message}).to_string(),
+        )
+            .into_response(),
+    }
+}
