@@ -203,6 +203,7 @@ impl Stack {
             redshift_local::Options {
                 postgres: postgres.config(),
                 eventbridge_endpoint: Some(moto.url()),
+                s3_endpoint: Some(moto.url()),
                 region: REGION.into(),
                 page_rows: options.page_rows,
                 faults: Default::default(),

@@ -477,7 +477,7 @@ impl Engine {
                 sub.started = Some(Instant::now());
                 sub.query_id = query_id;
             });
-            match run_one(&client, sql, &params).await {
+            match run_one(&client, sql, &params, &self.options).await {
                 Ok((rows, result)) => self.update_sub(&id, k, |sub| {
                     sub.status = Status::Finished;
                     sub.result_rows = rows;
@@ -887,7 +887,15 @@ async fn run_one(
     client: &tokio_postgres::Client,
     sql: &str,
     params: &[(String, String)],
+    options: &Options,
 ) -> Result<(i64, Option<ResultSet>), RunFailure> {
+    // Redshift's COPY from S3 and UNLOAD to S3 run against the local S3, not as PostgreSQL's COPY.
+    if let Some(ran) = crate::s3_copy::run_if_s3(client, sql, params, options).await {
+        return ran.map(|rows| (rows, None)).map_err(|e| RunFailure {
+            cancelled: e.cancelled(),
+            text: e.to_string(),
+        });
+    }
     let fail = |e: tokio_postgres::Error| RunFailure {
         cancelled: e.code() == Some(&SqlState::QUERY_CANCELED),
         text: error_text(&e),

@@ -10,6 +10,7 @@
 //! - [`engine`] keeps statements and runs their lifecycle.
 //! - [`values`] binds named parameters and types result values.
 //! - [`events`] emits completion events, with faults.
+//! - [`s3_copy`] runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
 //!
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
 //! `POST /_local/faults` (the event fault setting).
@@ -18,6 +19,7 @@ pub mod api;
 pub mod dialect;
 pub mod engine;
 pub mod events;
+pub mod s3_copy;
 pub mod values;
 
 use std::net::SocketAddr;
@@ -33,7 +35,10 @@ pub struct Options {
     pub postgres: tokio_postgres::Config,
     /// Where `WithEvent` events go (an EventBridge endpoint such as the moto server); `None` sends none.
     pub eventbridge_endpoint: Option<String>,
-    /// The region the events are put in.
+    /// Where `COPY ... FROM 's3://...'` reads and `UNLOAD` writes (an S3 endpoint such as the moto server, addressed
+    /// path-style); `None` fails those statements.
+    pub s3_endpoint: Option<String>,
+    /// The region the events are put in (and the S3 client's).
     pub region: String,
     /// Rows per `GetStatementResult` page (the real service pages by size; a small value exercises paging).
     pub page_rows: usize,

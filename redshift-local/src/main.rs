@@ -16,6 +16,9 @@ struct Args {
     /// EventBridge endpoint for `WithEvent` events (the moto server); none: no events.
     #[arg(long, env = "REDSHIFT_LOCAL_EVENTBRIDGE")]
     eventbridge: Option<String>,
+    /// S3 endpoint for COPY and UNLOAD (the moto server); none: those statements fail.
+    #[arg(long, env = "REDSHIFT_LOCAL_S3")]
+    s3_endpoint: Option<String>,
     /// Region of the events.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     region: String,
@@ -38,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let options = Options {
         postgres: tokio_postgres::Config::from_str(&args.postgres)?,
         eventbridge_endpoint: args.eventbridge,
+        s3_endpoint: args.s3_endpoint,
         region: args.region,
         page_rows: args.page_rows.max(1),
         faults: EventFaults::parse(&args.event_faults).map_err(anyhow::Error::msg)?,
