@@ -238,6 +238,11 @@ impl Engine {
         self.inner.lock().expect("engine lock")
     }
 
+    /// The PostgreSQL the catalog operations read (each on its own connection, outside any statement).
+    pub fn postgres_config(&self) -> &tokio_postgres::Config {
+        &self.options.postgres
+    }
+
     /// Counts an API call (for the tests' and the bench's call counts).
     pub fn count_call(&self, operation: &str) {
         *self
