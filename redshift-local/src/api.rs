@@ -5,6 +5,7 @@
 use crate::catalog::{self, Page, Scope};
 use crate::engine::{
     ApiError, Engine, ExecutionMode, NewStatement, ResultFormat, SessionFilter, SessionUse, Target,
+    TargetFilter,
 };
 use crate::EventFaults;
 use axum::body::Bytes;
@@ -146,10 +147,17 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 }
             }
             let max = max_results(r.max_results, 100)?;
+            check_target_filter(&r.cluster_identifier, &r.workgroup_name)?;
+            let target = TargetFilter {
+                cluster_identifier: r.cluster_identifier,
+                workgroup_name: r.workgroup_name,
+                database: r.database,
+            };
             engine.list(
                 &caller,
                 r.statement_name.as_deref(),
                 r.status.as_deref(),
+                &target,
                 max,
                 r.next_token.as_deref(),
             )
@@ -272,16 +280,7 @@ fn list_sessions(engine: &Arc<Engine>, body: &Value, caller: &str) -> Result<Val
             ));
         }
     }
-    match (&r.cluster_identifier, &r.workgroup_name) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(
-                "ClusterIdentifier, WorkgroupName: specify only one",
-            ))
-        }
-        (Some(c), None) => check_cluster_identifier(c)?,
-        (None, Some(w)) => check_workgroup_name(w)?,
-        (None, None) => {}
-    }
+    check_target_filter(&r.cluster_identifier, &r.workgroup_name)?;
     let filter = SessionFilter {
         session_id: r.session_id,
         status: r.status,
@@ -386,6 +385,21 @@ fn check_target(
     }
 }
 
+/// A listing's target filter: a cluster or a workgroup (or neither), each as the model bounds it.
+fn check_target_filter(
+    cluster_identifier: &Option<String>,
+    workgroup_name: &Option<String>,
+) -> Result<(), ApiError> {
+    match (cluster_identifier, workgroup_name) {
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "ClusterIdentifier, WorkgroupName: specify only one",
+        )),
+        (Some(c), None) => check_cluster_identifier(c),
+        (None, Some(w)) => check_workgroup_name(w),
+        (None, None) => Ok(()),
+    }
+}
+
 /// The model's cluster identifier pattern, `[a-z][a-z0-9]*(-[a-z0-9]+)*`, 1 to 63 characters.
 fn check_cluster_identifier(c: &str) -> Result<(), ApiError> {
     let pattern_ok = !c.is_empty()
@@ -423,6 +437,12 @@ struct ListRequest {
     max_results: Option<u32>,
     statement_name: Option<String>,
     status: Option<String>,
+    /// Locally an identity is one access key, so every statement of the caller is of its role.
+    #[allow(dead_code)]
+    role_level: Option<bool>,
+    cluster_identifier: Option<String>,
+    workgroup_name: Option<String>,
+    database: Option<String>,
 }
 
 #[derive(Deserialize)]

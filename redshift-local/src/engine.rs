@@ -72,6 +72,26 @@ pub struct Target {
     pub secret_arn: Option<String>,
 }
 
+/// The compute target and database `ListStatements` narrows the caller's statements to.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFilter {
+    pub cluster_identifier: Option<String>,
+    pub workgroup_name: Option<String>,
+    pub database: Option<String>,
+}
+
+impl TargetFilter {
+    /// Whether a statement run on `target` is listed: every filter given must name the statement's.
+    fn matches(&self, target: &Target) -> bool {
+        let same = |want: &Option<String>, have: Option<&String>| {
+            want.as_ref().is_none_or(|w| have == Some(w))
+        };
+        same(&self.cluster_identifier, target.cluster_identifier.as_ref())
+            && same(&self.workgroup_name, target.workgroup_name.as_ref())
+            && same(&self.database, Some(&target.database))
+    }
+}
+
 /// A validated `ExecuteStatement` or `BatchExecuteStatement`.
 #[derive(Debug, Clone)]
 pub struct NewStatement {
@@ -899,12 +919,13 @@ impl Engine {
         Ok(json!({"Status": true}))
     }
 
-    /// `ListStatements`: newest first, by name prefix and status, paged.
+    /// `ListStatements`: newest first, by name prefix, status and target, paged.
     pub fn list(
         &self,
         caller: &str,
         name_prefix: Option<&str>,
         status: Option<&str>,
+        target: &TargetFilter,
         max: usize,
         next_token: Option<&str>,
     ) -> Result<Value, ApiError> {
@@ -925,7 +946,7 @@ impl Engine {
                 let name_ok = name_prefix
                     .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
                 let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
-                s.new.owner == caller && name_ok && status_ok
+                s.new.owner == caller && name_ok && status_ok && target.matches(&s.new.target)
             })
             .collect();
         let page: Vec<Value> = matching

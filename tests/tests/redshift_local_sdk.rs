@@ -431,6 +431,35 @@ async fn client_token_idempotency_batches_and_listing() {
         .await
         .unwrap();
     assert_eq!(failed.statements().len(), 1);
+    // By target: the batches ran on the cluster, none on a workgroup or in another database.
+    let on_cluster = c
+        .list_statements()
+        .statement_name("conf-")
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_cluster.statements().len(), 2);
+    for (wg, db) in [(Some("local-wg"), None), (None, Some("other"))] {
+        let none = c
+            .list_statements()
+            .statement_name("conf-")
+            .set_workgroup_name(wg.map(str::to_string))
+            .set_database(db.map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+        assert!(none.statements().is_empty());
+    }
+    let e = c
+        .list_statements()
+        .cluster_identifier(CLUSTER)
+        .workgroup_name("local-wg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
     let page = c.list_statements().max_results(1).send().await.unwrap();
     assert_eq!(page.statements().len(), 1);
     let next = c
