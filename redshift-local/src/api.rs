@@ -2,7 +2,11 @@
 //! `application/x-amz-json-1.1` body, replies and errors shaped as the service model says. A bad request gets a
 //! `ValidationException` naming the field and never stops the server.
 
-use crate::engine::{ApiError, Engine, NewStatement, SessionUse, Target};
+use crate::catalog::{self, Page, Scope};
+use crate::engine::{
+    ApiError, Engine, ExecutionMode, NewStatement, ResultFormat, SessionFilter, SessionUse, Target,
+    TargetFilter,
+};
 use crate::EventFaults;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -102,11 +106,22 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 other => other.map(|(out, _)| out),
             }
         }
-        "DescribeStatement" => decode::<IdRequest>(&body)
-            .and_then(|r| check_id(&r.id).and_then(|_| engine.describe(&r.id, &caller))),
-        "GetStatementResult" => decode::<IdRequest>(&body).and_then(|r| {
-            check_id(&r.id).and_then(|_| engine.result(&r.id, r.next_token.as_deref(), &caller))
-        }),
+        "DescribeStatement" => match id_request(&engine, &body, &caller).await {
+            Ok(r) => engine.describe(&r.id, &caller),
+            Err(e) => Err(e),
+        },
+        "GetStatementResult" => match id_request(&engine, &body, &caller).await {
+            Ok(r) => engine.result(&r.id, r.next_token.as_deref(), &caller),
+            Err(e) => Err(e),
+        },
+        "GetStatementResultV2" => match id_request(&engine, &body, &caller).await {
+            Ok(r) => engine.result_v2(&r.id, r.next_token.as_deref(), &caller),
+            Err(e) => Err(e),
+        },
+        "ListSessions" => list_sessions(&engine, &body, &caller),
+        "ListDatabases" | "ListSchemas" | "ListTables" | "DescribeTable" => {
+            catalog_operation(&engine, operation, &body).await
+        }
         "CancelStatement" => {
             match decode::<IdRequest>(&body).and_then(|r| check_id(&r.id).map(|_| r)) {
                 Ok(r) => engine.cancel(&r.id, &caller).await,
@@ -131,19 +146,18 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                     )));
                 }
             }
-            let max = match r.max_results {
-                None | Some(0) => 100,
-                Some(n) if n <= 100 => n as usize,
-                Some(n) => {
-                    return Err(ApiError::validation(format!(
-                        "MaxResults: {n} is above 100"
-                    )))
-                }
+            let max = max_results(r.max_results, 100)?;
+            check_target_filter(&r.cluster_identifier, &r.workgroup_name)?;
+            let target = TargetFilter {
+                cluster_identifier: r.cluster_identifier,
+                workgroup_name: r.workgroup_name,
+                database: r.database,
             };
             engine.list(
                 &caller,
                 r.statement_name.as_deref(),
                 r.status.as_deref(),
+                &target,
                 max,
                 r.next_token.as_deref(),
             )
@@ -177,6 +191,243 @@ fn decode<T: serde::de::DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
 struct IdRequest {
     id: String,
     next_token: Option<String>,
+    wait_time_seconds: Option<i64>,
+}
+
+/// `MaxResults`: absent or 0 is the service's page size (`limit`), above `limit` is refused.
+fn max_results(requested: Option<u32>, limit: u32) -> Result<usize, ApiError> {
+    match requested {
+        None | Some(0) => Ok(limit as usize),
+        Some(n) if n <= limit => Ok(n as usize),
+        Some(n) => Err(ApiError::validation(format!(
+            "MaxResults: {n} is above {limit}"
+        ))),
+    }
+}
+
+/// `WaitTimeSeconds`: 1 to 30, as the model bounds it.
+fn wait_seconds(requested: Option<i64>) -> Result<Option<u64>, ApiError> {
+    match requested {
+        None => Ok(None),
+        Some(n @ 1..=30) => Ok(Some(n as u64)),
+        Some(n) => Err(ApiError::validation(format!(
+            "WaitTimeSeconds: {n} is not between 1 and 30"
+        ))),
+    }
+}
+
+/// Decodes a request naming a statement (`Id`, `NextToken`, `WaitTimeSeconds`) and, with `WaitTimeSeconds`,
+/// holds it until the statement ended or the time passed, as `DescribeStatement` and the result operations do.
+async fn id_request(
+    engine: &Arc<Engine>,
+    body: &Value,
+    caller: &str,
+) -> Result<IdRequest, ApiError> {
+    let r: IdRequest = decode(body)?;
+    check_id(&r.id)?;
+    if let Some(seconds) = wait_seconds(r.wait_time_seconds)? {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let d = engine.describe(&r.id, caller)?;
+            let ended = matches!(
+                d["Status"].as_str(),
+                Some("FINISHED" | "FAILED" | "ABORTED")
+            );
+            if ended || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListSessionsRequest {
+    next_token: Option<String>,
+    max_results: Option<u32>,
+    session_id: Option<String>,
+    status: Option<String>,
+    /// Locally an identity is one access key, so every session of the caller is of its role.
+    #[allow(dead_code)]
+    role_level: Option<bool>,
+    cluster_identifier: Option<String>,
+    workgroup_name: Option<String>,
+    database: Option<String>,
+}
+
+/// `ListSessions`: validates the filters as the model and the service's documentation bound them.
+fn list_sessions(engine: &Arc<Engine>, body: &Value, caller: &str) -> Result<Value, ApiError> {
+    let r: ListSessionsRequest = decode(body)?;
+    let max = max_results(r.max_results, 100)?;
+    if let Some(sid) = &r.session_id {
+        check_id(sid)?;
+        let others = r.status.is_some()
+            || r.cluster_identifier.is_some()
+            || r.workgroup_name.is_some()
+            || r.database.is_some();
+        if others {
+            return Err(ApiError::validation(
+                "SessionId: with SessionId, Status, ClusterIdentifier, WorkgroupName and Database can't be specified",
+            ));
+        }
+    }
+    if let Some(s) = &r.status {
+        if !["AVAILABLE", "BUSY", "CLOSED"].contains(&s.as_str()) {
+            return Err(ApiError::validation(
+                "Status: must be AVAILABLE, BUSY or CLOSED",
+            ));
+        }
+    }
+    check_target_filter(&r.cluster_identifier, &r.workgroup_name)?;
+    let filter = SessionFilter {
+        session_id: r.session_id,
+        status: r.status,
+        cluster_identifier: r.cluster_identifier,
+        workgroup_name: r.workgroup_name,
+        database: r.database,
+    };
+    engine.list_sessions(caller, &filter, max, r.next_token.as_deref())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CatalogRequest {
+    cluster_identifier: Option<String>,
+    workgroup_name: Option<String>,
+    database: Option<String>,
+    db_user: Option<String>,
+    secret_arn: Option<String>,
+    connected_database: Option<String>,
+    schema_pattern: Option<String>,
+    table_pattern: Option<String>,
+    schema: Option<String>,
+    table: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<u32>,
+}
+
+/// `ListDatabases`, `ListSchemas`, `ListTables` and `DescribeTable`: the same target and `Database` as a
+/// statement needs, then the catalog query on that database.
+async fn catalog_operation(
+    engine: &Arc<Engine>,
+    operation: &str,
+    body: &Value,
+) -> Result<Value, ApiError> {
+    let r: CatalogRequest = decode(body)?;
+    check_target(
+        &r.cluster_identifier,
+        &r.workgroup_name,
+        &r.db_user,
+        &r.secret_arn,
+    )?;
+    let database = required_database(r.database)?;
+    let max = max_results(r.max_results, 1000)?;
+    let next = r.next_token.as_deref();
+    let config = engine.postgres_config();
+    let scope = Scope {
+        database: &database,
+        connected_database: r.connected_database.as_deref().filter(|d| !d.is_empty()),
+    };
+    match operation {
+        "ListDatabases" => {
+            catalog::list_databases(config, &database, &Page::new("databases", max, next)?).await
+        }
+        "ListSchemas" => {
+            let page = Page::new("schemas", max, next)?;
+            catalog::list_schemas(config, scope, r.schema_pattern.as_deref(), &page).await
+        }
+        "ListTables" => {
+            let page = Page::new("tables", max, next)?;
+            let (schemas, tables) = (r.schema_pattern.as_deref(), r.table_pattern.as_deref());
+            catalog::list_tables(config, scope, schemas, tables, &page).await
+        }
+        _ => {
+            let page = Page::new("columns", max, next)?;
+            let (schema, table) = (r.schema.as_deref(), r.table.as_deref());
+            catalog::describe_table(config, scope, schema, table, &page).await
+        }
+    }
+}
+
+/// `Database`: required and not empty, as every operation that connects needs it.
+fn required_database(database: Option<String>) -> Result<String, ApiError> {
+    database
+        .filter(|d| !d.is_empty())
+        .ok_or_else(|| ApiError::validation("Database: required"))
+}
+
+/// The compute target: a cluster (with `DbUser` or `SecretArn`) or a serverless workgroup, never both.
+fn check_target(
+    cluster_identifier: &Option<String>,
+    workgroup_name: &Option<String>,
+    db_user: &Option<String>,
+    secret_arn: &Option<String>,
+) -> Result<(), ApiError> {
+    match (cluster_identifier, workgroup_name) {
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "ClusterIdentifier, WorkgroupName: specify only one",
+        )),
+        (None, None) => Err(ApiError::validation(
+            "ClusterIdentifier or WorkgroupName: one is required",
+        )),
+        (Some(c), None) => {
+            check_cluster_identifier(c)?;
+            if db_user.is_none() && secret_arn.is_none() {
+                return Err(ApiError::validation(
+                    "DbUser or SecretArn: one is required for a cluster",
+                ));
+            }
+            Ok(())
+        }
+        (None, Some(w)) => check_workgroup_name(w),
+    }
+}
+
+/// A listing's target filter: a cluster or a workgroup (or neither), each as the model bounds it.
+fn check_target_filter(
+    cluster_identifier: &Option<String>,
+    workgroup_name: &Option<String>,
+) -> Result<(), ApiError> {
+    match (cluster_identifier, workgroup_name) {
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "ClusterIdentifier, WorkgroupName: specify only one",
+        )),
+        (Some(c), None) => check_cluster_identifier(c),
+        (None, Some(w)) => check_workgroup_name(w),
+        (None, None) => Ok(()),
+    }
+}
+
+/// The model's cluster identifier pattern, `[a-z][a-z0-9]*(-[a-z0-9]+)*`, 1 to 63 characters.
+fn check_cluster_identifier(c: &str) -> Result<(), ApiError> {
+    let pattern_ok = !c.is_empty()
+        && c.len() <= 63
+        && c.starts_with(|ch: char| ch.is_ascii_lowercase())
+        && c.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if pattern_ok {
+        Ok(())
+    } else {
+        Err(ApiError::validation(format!(
+            "ClusterIdentifier: {c:?} is not a valid cluster identifier"
+        )))
+    }
+}
+
+/// The model's workgroup name length, 3 to 128 characters.
+fn check_workgroup_name(w: &str) -> Result<(), ApiError> {
+    if w.len() < 3 || w.len() > 128 {
+        return Err(ApiError::validation(format!(
+            "WorkgroupName: {w:?} must be 3 to 128 characters"
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -186,6 +437,12 @@ struct ListRequest {
     max_results: Option<u32>,
     statement_name: Option<String>,
     status: Option<String>,
+    /// Locally an identity is one access key, so every statement of the caller is of its role.
+    #[allow(dead_code)]
+    role_level: Option<bool>,
+    cluster_identifier: Option<String>,
+    workgroup_name: Option<String>,
+    database: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -211,6 +468,8 @@ struct ExecuteRequest {
     wait_time_seconds: Option<i64>,
     session_keep_alive_seconds: Option<i64>,
     session_id: Option<String>,
+    result_format: Option<String>,
+    execution_mode: Option<String>,
 }
 
 /// The service's id pattern: `[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d{0,2})?`.
@@ -302,14 +561,18 @@ fn execute(
         }
         (None, None) => SessionUse::None,
     };
-    let wait = match r.wait_time_seconds {
-        None => None,
-        Some(n @ 1..=30) => Some(n as u64),
-        Some(n) => {
-            return Err(ApiError::validation(format!(
-                "WaitTimeSeconds: {n} is not between 1 and 30"
-            )))
-        }
+    let wait = wait_seconds(r.wait_time_seconds)?;
+    let result_format = match r.result_format.as_deref() {
+        None => ResultFormat::Json,
+        Some(f) => ResultFormat::parse(f)
+            .ok_or_else(|| ApiError::validation("ResultFormat: must be JSON or CSV"))?,
+    };
+    // Only BatchExecuteStatement has ExecutionMode in the model.
+    let execution_mode = match r.execution_mode.as_deref().filter(|_| batch) {
+        None => ExecutionMode::Transaction,
+        Some(m) => ExecutionMode::parse(m).ok_or_else(|| {
+            ApiError::validation("ExecutionMode: must be TRANSACTION or AUTO_COMMIT")
+        })?,
     };
     let sqls = if batch {
         let sqls = r
@@ -338,54 +601,21 @@ fn execute(
             return Err(ApiError::validation(format!("{field}: longer than 100 KB")));
         }
     }
-    match (&r.cluster_identifier, &r.workgroup_name) {
-        // On a session, the session's target.
-        (None, None) if matches!(session, SessionUse::Use(_)) => {}
-        (Some(_), Some(_)) => {
-            return Err(ApiError::validation(
-                "ClusterIdentifier, WorkgroupName: specify only one",
-            ))
-        }
-        (None, None) => {
-            return Err(ApiError::validation(
-                "ClusterIdentifier or WorkgroupName: one is required",
-            ))
-        }
-        (Some(c), None) => {
-            let pattern_ok = !c.is_empty()
-                && c.len() <= 63
-                && c.starts_with(|ch: char| ch.is_ascii_lowercase())
-                && c.split('-').all(|part| {
-                    !part.is_empty()
-                        && part
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                });
-            if !pattern_ok {
-                return Err(ApiError::validation(format!(
-                    "ClusterIdentifier: {c:?} is not a valid cluster identifier"
-                )));
-            }
-            if r.db_user.is_none() && r.secret_arn.is_none() {
-                return Err(ApiError::validation(
-                    "DbUser or SecretArn: one is required for a cluster",
-                ));
-            }
-        }
-        (None, Some(w)) => {
-            if w.len() < 3 || w.len() > 128 {
-                return Err(ApiError::validation(format!(
-                    "WorkgroupName: {w:?} must be 3 to 128 characters"
-                )));
-            }
-        }
+    // On a session with no target named, the session's target.
+    let on_session = matches!(session, SessionUse::Use(_))
+        && r.cluster_identifier.is_none()
+        && r.workgroup_name.is_none();
+    if !on_session {
+        check_target(
+            &r.cluster_identifier,
+            &r.workgroup_name,
+            &r.db_user,
+            &r.secret_arn,
+        )?;
     }
     let database = match &session {
         SessionUse::Use(_) => r.database.unwrap_or_default(),
-        _ => r
-            .database
-            .filter(|d| !d.is_empty())
-            .ok_or_else(|| ApiError::validation("Database: required"))?,
+        _ => required_database(r.database)?,
     };
     if let Some(t) = &r.client_token {
         if t.is_empty() || t.len() > 64 {
@@ -427,6 +657,9 @@ fn execute(
             parameters.push((p.name, p.value));
         }
     }
+    if batch {
+        check_batch_parameters_used(&parameters, &sqls)?;
+    }
     let target = Target {
         cluster_identifier: r.cluster_identifier,
         workgroup_name: r.workgroup_name,
@@ -444,6 +677,8 @@ fn execute(
         client_token: r.client_token,
         owner: caller.to_string(),
         session,
+        result_format,
+        execution_mode,
     })?;
     let mut out = json!({"Id": id, "CreatedAt": created_at.timestamp_millis() as f64 / 1000.0, "Database": target.database});
     for (k, v) in [
@@ -460,4 +695,22 @@ fn execute(
         out["SessionId"] = json!(sid);
     }
     Ok((out, wait))
+}
+
+/// A batch's parameters are shared by its statements, and the service requires each to be used by one of them.
+fn check_batch_parameters_used(
+    parameters: &[(String, String)],
+    sqls: &[String],
+) -> Result<(), ApiError> {
+    let used: Vec<String> = sqls
+        .iter()
+        .flat_map(|sql| crate::values::placeholders(sql))
+        .collect();
+    if parameters.iter().all(|(name, _)| used.contains(name)) {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            "Parameters: each parameter must be referenced by at least one SQL statement of the batch",
+        ))
+    }
 }

@@ -14,6 +14,11 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::Type;
 use tokio_postgres::{CancelToken, NoTls, SimpleQueryMessage};
 
+mod sessions;
+
+use sessions::close_expired_sessions;
+pub use sessions::SessionFilter;
+
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
 
@@ -67,6 +72,26 @@ pub struct Target {
     pub secret_arn: Option<String>,
 }
 
+/// The compute target and database `ListStatements` narrows the caller's statements to.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFilter {
+    pub cluster_identifier: Option<String>,
+    pub workgroup_name: Option<String>,
+    pub database: Option<String>,
+}
+
+impl TargetFilter {
+    /// Whether a statement run on `target` is listed: every filter given must name the statement's.
+    fn matches(&self, target: &Target) -> bool {
+        let same = |want: &Option<String>, have: Option<&String>| {
+            want.as_ref().is_none_or(|w| have == Some(w))
+        };
+        same(&self.cluster_identifier, target.cluster_identifier.as_ref())
+            && same(&self.workgroup_name, target.workgroup_name.as_ref())
+            && same(&self.database, Some(&target.database))
+    }
+}
+
 /// A validated `ExecuteStatement` or `BatchExecuteStatement`.
 #[derive(Debug, Clone)]
 pub struct NewStatement {
@@ -81,6 +106,76 @@ pub struct NewStatement {
     pub owner: String,
     /// Whether it runs on a session's connection (temporary tables of earlier statements survive).
     pub session: SessionUse,
+    /// Which result operation serves its rows: the service keeps the format the statement was run with.
+    pub result_format: ResultFormat,
+    /// Whether a batch's statements share one transaction.
+    pub execution_mode: ExecutionMode,
+}
+
+/// `ResultFormat`: the service stores a result in one format, served by one operation only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResultFormat {
+    /// Typed `Field`s, served by `GetStatementResult`.
+    #[default]
+    Json,
+    /// CSV text, served by `GetStatementResultV2`.
+    Csv,
+}
+
+impl ResultFormat {
+    /// The wire name, as requests and replies spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultFormat::Json => "JSON",
+            ResultFormat::Csv => "CSV",
+        }
+    }
+
+    /// The wire name back, `None` for a value outside the model's enum.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "JSON" => Some(ResultFormat::Json),
+            "CSV" => Some(ResultFormat::Csv),
+            _ => None,
+        }
+    }
+
+    /// The operation that serves results of this format (named in the refusal of the other one).
+    fn operation(self) -> &'static str {
+        match self {
+            ResultFormat::Json => "GetStatementResult",
+            ResultFormat::Csv => "GetStatementResultV2",
+        }
+    }
+}
+
+/// `ExecutionMode` of a batch: what a failing statement undoes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExecutionMode {
+    /// One transaction: a failure rolls back every earlier statement of the batch.
+    #[default]
+    Transaction,
+    /// Each statement commits on its own: a failure keeps what earlier statements did.
+    AutoCommit,
+}
+
+impl ExecutionMode {
+    /// The wire name, as requests and replies spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionMode::Transaction => "TRANSACTION",
+            ExecutionMode::AutoCommit => "AUTO_COMMIT",
+        }
+    }
+
+    /// The wire name back, `None` for a value outside the model's enum.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "TRANSACTION" => Some(ExecutionMode::Transaction),
+            "AUTO_COMMIT" => Some(ExecutionMode::AutoCommit),
+            _ => None,
+        }
+    }
 }
 
 /// How a statement uses a session: a connection kept between statements of one identity.
@@ -102,6 +197,11 @@ struct Session {
     busy: bool,
     keep_alive: std::time::Duration,
     idle_since: Instant,
+    /// Wall-clock times `ListSessions` reports.
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    /// When its keep-alive ran out: a closed session is listed (`CLOSED`) for a day but runs nothing.
+    closed_at: Option<DateTime<Utc>>,
 }
 
 impl Session {
@@ -238,6 +338,11 @@ impl Engine {
         self.inner.lock().expect("engine lock")
     }
 
+    /// The PostgreSQL the catalog operations read (each on its own connection, outside any statement).
+    pub fn postgres_config(&self) -> &tokio_postgres::Config {
+        &self.options.postgres
+    }
+
     /// Counts an API call (for the tests' and the bench's call counts).
     pub fn count_call(&self, operation: &str) {
         *self
@@ -287,7 +392,7 @@ impl Engine {
                 }
             }
         }
-        inner.sessions.retain(|_, s| !s.expired());
+        close_expired_sessions(&mut inner.sessions);
         let session_id = match &new.session {
             SessionUse::None => None,
             SessionUse::Start { keep_alive_seconds } => {
@@ -301,6 +406,9 @@ impl Engine {
                         busy: true,
                         keep_alive: std::time::Duration::from_secs(*keep_alive_seconds),
                         idle_since: Instant::now(),
+                        created_at: now,
+                        updated_at: now,
+                        closed_at: None,
                     },
                 );
                 Some(sid)
@@ -309,7 +417,7 @@ impl Engine {
                 let session = inner
                     .sessions
                     .get_mut(sid)
-                    .filter(|s| s.owner == new.owner)
+                    .filter(|s| s.owner == new.owner && s.closed_at.is_none())
                     .ok_or_else(|| ApiError {
                         code: "ResourceNotFoundException",
                         message: format!("Session {sid} does not exist or has expired"),
@@ -321,6 +429,7 @@ impl Engine {
                     )));
                 }
                 session.busy = true;
+                session.updated_at = now;
                 new.target = session.target.clone();
                 Some(sid.clone())
             }
@@ -386,6 +495,7 @@ impl Engine {
         if let Some(session) = inner.sessions.get_mut(&sid) {
             session.busy = false;
             session.idle_since = Instant::now();
+            session.updated_at = Utc::now();
         }
     }
 
@@ -430,12 +540,13 @@ impl Engine {
 
     async fn run(self: &Arc<Self>, id: &str) {
         let id = id.to_string();
-        let Some((sqls, params, database, is_batch)) = self.lock().statements.get(&id).map(|s| {
+        // in_tx: a batch in TRANSACTION mode runs between BEGIN and COMMIT (ROLLBACK on a failure).
+        let Some((sqls, params, database, in_tx)) = self.lock().statements.get(&id).map(|s| {
             (
                 s.new.sqls.clone(),
                 s.new.parameters.clone(),
                 s.new.target.database.clone(),
-                s.new.is_batch,
+                s.new.is_batch && s.new.execution_mode == ExecutionMode::Transaction,
             )
         }) else {
             return;
@@ -465,7 +576,7 @@ impl Engine {
                 .await;
         }
         self.set_status(&id, Status::Started);
-        if is_batch {
+        if in_tx {
             if let Err(e) = client.batch_execute("BEGIN").await {
                 return self.finish(&id, Status::Failed, Some(error_text(&e))).await;
             }
@@ -510,14 +621,14 @@ impl Engine {
                     for later in k + 1..sqls.len() {
                         self.update_sub(&id, later, |sub| sub.status = Status::Aborted);
                     }
-                    if is_batch {
+                    if in_tx {
                         let _ = client.batch_execute("ROLLBACK").await;
                     }
                     return self.finish(&id, status, Some(text)).await;
                 }
             }
         }
-        if is_batch {
+        if in_tx {
             if let Err(e) = client.batch_execute("COMMIT").await {
                 return self.finish(&id, Status::Failed, Some(error_text(&e))).await;
             }
@@ -658,7 +769,9 @@ impl Engine {
         if !s.new.parameters.is_empty() {
             m.insert("QueryParameters".into(), parameters_json(&s.new.parameters));
         }
+        m.insert("ResultFormat".into(), json!(s.new.result_format.as_str()));
         if s.new.is_batch {
+            m.insert("ExecutionMode".into(), json!(s.new.execution_mode.as_str()));
             let subs: Vec<Value> = s
                 .subs
                 .iter()
@@ -670,13 +783,60 @@ impl Engine {
         Ok(Value::Object(m))
     }
 
-    /// `GetStatementResult`, one page of `page_rows` rows.
+    /// `GetStatementResult`, one page of `page_rows` rows as typed `Field`s.
     pub fn result(
         &self,
         id: &str,
         next_token: Option<&str>,
         caller: &str,
     ) -> Result<Value, ApiError> {
+        self.with_result(id, caller, ResultFormat::Json, |result| {
+            let (offset, end) = self.page(result, next_token)?;
+            let mut out = json!({
+                "Records": result.rows[offset..end],
+                "ColumnMetadata": result.columns,
+                "TotalNumRows": result.rows.len(),
+            });
+            if end < result.rows.len() {
+                out["NextToken"] = json!(format!("rows-{end}"));
+            }
+            Ok(out)
+        })
+    }
+
+    /// `GetStatementResultV2`: one page of `page_rows` rows as one CSV text (header line first), the only
+    /// `QueryRecords` member the model has.
+    pub fn result_v2(
+        &self,
+        id: &str,
+        next_token: Option<&str>,
+        caller: &str,
+    ) -> Result<Value, ApiError> {
+        self.with_result(id, caller, ResultFormat::Csv, |result| {
+            let (offset, end) = self.page(result, next_token)?;
+            let csv = values::csv_page(&result.columns, &result.rows[offset..end]);
+            let mut out = json!({
+                "Records": [{"CSVRecords": csv}],
+                "ColumnMetadata": result.columns,
+                "TotalNumRows": result.rows.len(),
+                "ResultFormat": ResultFormat::Csv.as_str(),
+            });
+            if end < result.rows.len() {
+                out["NextToken"] = json!(format!("rows-{end}"));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The rows of a finished statement (or batch sub-statement, `Id:N`) of `caller`, read in `format`: the
+    /// service serves a result only through the operation of the format it was run with.
+    fn with_result<T>(
+        &self,
+        id: &str,
+        caller: &str,
+        format: ResultFormat,
+        read: impl FnOnce(&ResultSet) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let inner = self.lock();
         let (base, sub) = split_id(id);
         let s = inner
@@ -694,6 +854,13 @@ impl Engine {
             }
         };
         let sub = s.subs.get(k).ok_or_else(|| ApiError::not_found(id))?;
+        if s.new.result_format != format {
+            return Err(ApiError::validation(format!(
+                "The statement was run with ResultFormat {}: get its result with {}",
+                s.new.result_format.as_str(),
+                s.new.result_format.operation()
+            )));
+        }
         let result =
             match (&sub.result, sub.status) {
                 (Some(r), Status::Finished) if s.status == Status::Finished => r,
@@ -701,6 +868,15 @@ impl Engine {
                     "Query does not have result. Please check query status with DescribeStatement.",
                 )),
             };
+        read(result)
+    }
+
+    /// The rows `[offset, end)` of the page a `NextToken` (`rows-N`) starts.
+    fn page(
+        &self,
+        result: &ResultSet,
+        next_token: Option<&str>,
+    ) -> Result<(usize, usize), ApiError> {
         let offset = match next_token {
             None => 0,
             Some(t) => t
@@ -709,16 +885,10 @@ impl Engine {
                 .filter(|n| *n <= result.rows.len())
                 .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
         };
-        let end = (offset + self.options.page_rows).min(result.rows.len());
-        let mut out = json!({
-            "Records": result.rows[offset..end],
-            "ColumnMetadata": result.columns,
-            "TotalNumRows": result.rows.len(),
-        });
-        if end < result.rows.len() {
-            out["NextToken"] = json!(format!("rows-{end}"));
-        }
-        Ok(out)
+        Ok((
+            offset,
+            (offset + self.options.page_rows).min(result.rows.len()),
+        ))
     }
 
     /// `CancelStatement`: a real cancel request to the server running the query.
@@ -749,12 +919,13 @@ impl Engine {
         Ok(json!({"Status": true}))
     }
 
-    /// `ListStatements`: newest first, by name prefix and status, paged.
+    /// `ListStatements`: newest first, by name prefix, status and target, paged.
     pub fn list(
         &self,
         caller: &str,
         name_prefix: Option<&str>,
         status: Option<&str>,
+        target: &TargetFilter,
         max: usize,
         next_token: Option<&str>,
     ) -> Result<Value, ApiError> {
@@ -775,7 +946,7 @@ impl Engine {
                 let name_ok = name_prefix
                     .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
                 let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
-                s.new.owner == caller && name_ok && status_ok
+                s.new.owner == caller && name_ok && status_ok && target.matches(&s.new.target)
             })
             .collect();
         let page: Vec<Value> = matching
@@ -803,6 +974,10 @@ impl Engine {
                 }
                 if !s.new.parameters.is_empty() {
                     m.insert("QueryParameters".into(), parameters_json(&s.new.parameters));
+                }
+                m.insert("ResultFormat".into(), json!(s.new.result_format.as_str()));
+                if let Some(sid) = &s.session_id {
+                    m.insert("SessionId".into(), json!(sid));
                 }
                 Value::Object(m)
             })

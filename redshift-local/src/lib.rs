@@ -8,6 +8,7 @@
 //!
 //! - [`api`] decodes and validates requests and shapes replies and errors.
 //! - [`engine`] keeps statements and runs their lifecycle.
+//! - [`catalog`] answers the catalog operations from PostgreSQL's catalogs.
 //! - [`values`] binds named parameters and types result values.
 //! - [`events`] emits completion events, with faults.
 //! - [`s3_copy`] runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
@@ -16,6 +17,7 @@
 //! `POST /_local/faults` (the event fault setting).
 
 pub mod api;
+pub mod catalog;
 pub mod dialect;
 pub mod engine;
 pub mod events;

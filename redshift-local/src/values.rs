@@ -12,6 +12,31 @@ pub fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
     if params.is_empty() {
         return Ok(sql.to_string());
     }
+    substitute(sql, |name| {
+        params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| quote_literal(v))
+            .ok_or_else(|| format!("ERROR: no value given for parameter :{name}"))
+    })
+}
+
+/// The `:name` placeholders a statement uses: a batch's parameters must each be used by one of its statements.
+pub fn placeholders(sql: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let _ = substitute(sql, |name| {
+        names.push(name.to_string());
+        Ok(String::new())
+    });
+    names
+}
+
+/// Replaces each `:name` placeholder (outside literals, identifiers, comments and `::` casts) with what
+/// `replace` makes of its name.
+fn substitute(
+    sql: &str,
+    mut replace: impl FnMut(&str) -> Result<String, String>,
+) -> Result<String, String> {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = String::with_capacity(sql.len());
     let mut i = 0;
@@ -59,12 +84,7 @@ pub fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
                     .find(|&j| !(chars[j].is_ascii_alphanumeric() || chars[j] == '_'))
                     .unwrap_or(chars.len());
                 let name: String = chars[start..end].iter().collect();
-                let value = params
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v)
-                    .ok_or_else(|| format!("ERROR: no value given for parameter :{name}"))?;
-                out.push_str(&quote_literal(value));
+                out.push_str(&replace(&name)?);
                 i = end;
             }
             _ => {
@@ -130,6 +150,48 @@ pub fn field(ty: &Type, text: Option<&str>) -> Value {
     }
 }
 
+/// One `GetStatementResultV2` page: a CSV header line of the column names, then one line per row (RFC 4180
+/// quoting; NULL is an empty field, an empty string is `""` so the two stay apart).
+pub fn csv_page(columns: &[Value], rows: &[Vec<Value>]) -> String {
+    let header = columns
+        .iter()
+        .map(|c| csv_text(c["name"].as_str().unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut out = header + "\n";
+    for row in rows {
+        out.push_str(&row.iter().map(csv_field).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// A typed `Field` as a CSV field.
+fn csv_field(field: &Value) -> String {
+    if let Some(n) = field.get("longValue").and_then(Value::as_i64) {
+        return n.to_string();
+    }
+    if let Some(d) = field.get("doubleValue").and_then(Value::as_f64) {
+        return d.to_string();
+    }
+    if let Some(b) = field.get("booleanValue").and_then(Value::as_bool) {
+        return b.to_string();
+    }
+    match field.get("stringValue").and_then(Value::as_str) {
+        Some(s) => csv_text(s),
+        None => String::new(),
+    }
+}
+
+/// A text as a CSV field: quoted when it holds a comma, quote or line break, or is empty.
+fn csv_text(s: &str) -> String {
+    if s.is_empty() || s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// The Data API's `ColumnMetadata` for a result column.
 pub fn column_metadata(name: &str, ty: &Type) -> Value {
     let signed = matches!(
@@ -182,6 +244,28 @@ mod tests {
             .unwrap_err()
             .contains(":missing"));
         assert_eq!(bind("select :x", &[]).unwrap(), "select :x");
+    }
+
+    #[test]
+    fn finds_placeholders_outside_literals() {
+        assert_eq!(
+            placeholders("select :a, ':b', :c::int -- :d\n, :a"),
+            ["a", "c", "a"]
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_keeps_null_apart_from_empty() {
+        let columns = [json!({"name": "id"}), json!({"name": "s,t"})];
+        let rows = [
+            vec![json!({"longValue": 1}), json!({"stringValue": "a, \"b\""})],
+            vec![json!({"doubleValue": 1.5}), json!({"isNull": true})],
+            vec![json!({"booleanValue": true}), json!({"stringValue": ""})],
+        ];
+        assert_eq!(
+            csv_page(&columns, &rows),
+            "id,\"s,t\"\n1,\"a, \"\"b\"\"\"\n1.5,\ntrue,\"\"\n"
+        );
     }
 
     #[test]

@@ -80,3 +80,65 @@ def test_client_token_and_cancel(client):
         time.sleep(0.02)
     assert client.cancel_statement(Id=a["Id"])["Status"] is True
     assert wait(client, a["Id"])["Status"] == "ABORTED"
+
+
+def test_csv_results_and_format_mismatch(client):
+    r = client.execute_statement(Sql="select 1 as id, 'a, \"b\"' as s, null::text as z", ResultFormat="CSV", **TARGET)
+    d = wait(client, r["Id"])
+    assert d["ResultFormat"] == "CSV"
+    res = client.get_statement_result_v2(Id=r["Id"])
+    assert res["ResultFormat"] == "CSV"
+    assert res["TotalNumRows"] == 1
+    assert res["Records"] == [{"CSVRecords": 'id,s,z\n1,"a, ""b""",\n'}]
+    assert [c["name"] for c in res["ColumnMetadata"]] == ["id", "s", "z"]
+    with pytest.raises(client.exceptions.ValidationException) as e:
+        client.get_statement_result(Id=r["Id"])
+    assert "GetStatementResultV2" in str(e.value)
+    described = client.describe_statement(Id=r["Id"], WaitTimeSeconds=1)
+    assert described["Status"] == "FINISHED"
+
+
+def test_list_sessions(client):
+    r = client.execute_statement(Sql="select 1", SessionKeepAliveSeconds=60, **TARGET)
+    wait(client, r["Id"])
+    sessions = client.list_sessions()["Sessions"]
+    mine = [s for s in sessions if s["SessionId"] == r["SessionId"]]
+    assert len(mine) == 1
+    assert mine[0]["Status"] == "AVAILABLE"
+    assert mine[0]["SessionAliveSeconds"] == 60
+    assert mine[0]["CreatedAt"].year >= 2026
+    one = client.list_sessions(SessionId=r["SessionId"])["Sessions"]
+    assert [s["SessionId"] for s in one] == [r["SessionId"]]
+
+
+def test_batch_execution_mode_and_parameters(client):
+    r = client.batch_execute_statement(
+        Sqls=["create table py_em(i int primary key)", "insert into py_em values (:v)", "insert into py_em values (:v)"],
+        Parameters=[{"name": "v", "value": "7"}],
+        ExecutionMode="AUTO_COMMIT",
+        **TARGET,
+    )
+    d = wait(client, r["Id"])
+    assert d["Status"] == "FAILED"
+    assert d["ExecutionMode"] == "AUTO_COMMIT"
+    assert [s["Status"] for s in d["SubStatements"]] == ["FINISHED", "FINISHED", "FAILED"]
+    count = client.execute_statement(Sql="select count(*) from py_em", **TARGET)
+    wait(client, count["Id"])
+    assert client.get_statement_result(Id=count["Id"])["Records"] == [[{"longValue": 1}]]
+
+
+def test_catalog_operations(client):
+    r = client.batch_execute_statement(Sqls=["create schema py_cat", "create table py_cat.t(id int not null, name varchar(9))", "create view py_cat.v as select id from py_cat.t"], **TARGET)
+    assert wait(client, r["Id"])["Status"] == "FINISHED"
+    assert "dev" in client.list_databases(**TARGET)["Databases"]
+    assert client.list_schemas(SchemaPattern="py\\_%", **TARGET)["Schemas"] == ["py_cat"]
+    first = client.list_tables(SchemaPattern="py_cat", TablePattern="%", MaxResults=1, **TARGET)
+    assert first["Tables"] == [{"name": "t", "schema": "py_cat", "type": "TABLE"}]
+    second = client.list_tables(SchemaPattern="py_cat", TablePattern="%", MaxResults=1, NextToken=first["NextToken"], **TARGET)
+    assert second["Tables"] == [{"name": "v", "schema": "py_cat", "type": "VIEW"}]
+    assert "NextToken" not in second
+    table = client.describe_table(Schema="py_cat", Table="t", **TARGET)
+    assert table["TableName"] == "t"
+    assert [(c["name"], c["typeName"], c["nullable"], c["length"]) for c in table["ColumnList"]] == [("id", "int4", 0, 0), ("name", "varchar", 1, 9)]
+    with pytest.raises(client.exceptions.ValidationException):
+        client.list_tables(NextToken="bogus", **TARGET)

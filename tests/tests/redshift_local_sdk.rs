@@ -2,7 +2,9 @@
 //! `ClientToken` idempotency, real SQL errors, batch rollback, typed paged results, real cancellation and events.
 
 use aws_sdk_redshiftdata::error::ProvideErrorMetadata;
-use aws_sdk_redshiftdata::types::{Field, SqlParameter, StatusString};
+use aws_sdk_redshiftdata::types::{
+    ExecutionMode, Field, ResultFormatString, SessionStatusString, SqlParameter, StatusString,
+};
 use aws_sdk_redshiftdata::Client;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -429,6 +431,35 @@ async fn client_token_idempotency_batches_and_listing() {
         .await
         .unwrap();
     assert_eq!(failed.statements().len(), 1);
+    // By target: the batches ran on the cluster, none on a workgroup or in another database.
+    let on_cluster = c
+        .list_statements()
+        .statement_name("conf-")
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_cluster.statements().len(), 2);
+    for (wg, db) in [(Some("local-wg"), None), (None, Some("other"))] {
+        let none = c
+            .list_statements()
+            .statement_name("conf-")
+            .set_workgroup_name(wg.map(str::to_string))
+            .set_database(db.map(str::to_string))
+            .send()
+            .await
+            .unwrap();
+        assert!(none.statements().is_empty());
+    }
+    let e = c
+        .list_statements()
+        .cluster_identifier(CLUSTER)
+        .workgroup_name("local-wg")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
     let page = c.list_statements().max_results(1).send().await.unwrap();
     assert_eq!(page.statements().len(), 1);
     let next = c
@@ -696,4 +727,586 @@ async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
         .filter_map(|m| m.body())
         .map(|b| serde_json::from_str::<Value>(b).unwrap())
         .collect()
+}
+
+/// The CSV text of a `GetStatementResultV2` page (its one `QueryRecords`).
+fn csv_of(
+    page: &aws_sdk_redshiftdata::operation::get_statement_result_v2::GetStatementResultV2Output,
+) -> String {
+    assert_eq!(page.records().len(), 1, "one CSV text a page");
+    page.records()[0]
+        .as_csv_records()
+        .expect("CSVRecords")
+        .clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn csv_results_come_from_get_statement_result_v2_only() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let sql = "select id, s from (values (1, 'plain'), (2, null), (3, 'a, \"quoted\"'), (4, '')) as v(id, s) order by id";
+    let csv = exec(&c, sql)
+        .result_format(ResultFormatString::Csv)
+        .send()
+        .await
+        .unwrap();
+    let id = csv.id().unwrap();
+    let d = wait_done(&c, id).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished));
+    assert_eq!(d.result_format(), Some(&ResultFormatString::Csv));
+    // Two rows a page, each page a CSV text with its header line.
+    let first = c.get_statement_result_v2().id(id).send().await.unwrap();
+    assert_eq!(csv_of(&first), "id,s\n1,plain\n2,\n");
+    assert_eq!(first.total_num_rows(), 4);
+    assert_eq!(first.result_format(), Some(&ResultFormatString::Csv));
+    let names: Vec<_> = first
+        .column_metadata()
+        .iter()
+        .map(|m| m.name().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "s"]);
+    let second = c
+        .get_statement_result_v2()
+        .id(id)
+        .next_token(first.next_token().expect("a second page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv_of(&second), "id,s\n3,\"a, \"\"quoted\"\"\"\n4,\"\"\n");
+    assert!(second.next_token().is_none());
+    // The format and the operation must agree.
+    let e = c.get_statement_result().id(id).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+    assert!(
+        e.message().unwrap().contains("GetStatementResultV2"),
+        "{e:?}"
+    );
+    let json = exec(&c, "select 1").send().await.unwrap();
+    let d = wait_done(&c, json.id().unwrap()).await;
+    assert_eq!(d.result_format(), Some(&ResultFormatString::Json));
+    let e = c
+        .get_statement_result_v2()
+        .id(json.id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+    assert!(
+        e.message().unwrap().ends_with("with GetStatementResult"),
+        "{e:?}"
+    );
+    let e = c
+        .get_statement_result_v2()
+        .id(id)
+        .next_token("not-a-token")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+    // WaitTimeSeconds holds the read until the statement ended.
+    let slow = exec(&c, "select 'x' as s from pg_sleep(0.3)")
+        .result_format(ResultFormatString::Csv)
+        .send()
+        .await
+        .unwrap();
+    let page = c
+        .get_statement_result_v2()
+        .id(slow.id().unwrap())
+        .wait_time_seconds(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv_of(&page), "s\nx\n");
+    // A batch's sub-statements keep the batch's format.
+    let batch = c
+        .batch_execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .sqls("select 1 as a")
+        .sqls("select true as b, 2.5::float8 as d")
+        .result_format(ResultFormatString::Csv)
+        .send()
+        .await
+        .unwrap();
+    wait_done(&c, batch.id().unwrap()).await;
+    let sub = c
+        .get_statement_result_v2()
+        .id(format!("{}:2", batch.id().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv_of(&sub), "b,d\ntrue,2.5\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_sessions_shows_the_callers_sessions_only() {
+    let stack = stack().await;
+    let mine = stack.redshift_data();
+    let theirs = Client::new(&signed_as(&stack.redshift.url(), "another-role", None));
+    let first = exec(&mine, "select 1")
+        .session_keep_alive_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    let sid = first.session_id().unwrap().to_string();
+    wait_done(&mine, first.id().unwrap()).await;
+    let other = exec(&theirs, "select 1")
+        .session_keep_alive_seconds(60)
+        .send()
+        .await
+        .unwrap();
+    let their_sid = other.session_id().unwrap().to_string();
+    wait_done(&theirs, other.id().unwrap()).await;
+
+    let listed = mine.list_sessions().send().await.unwrap();
+    let ids: Vec<_> = listed.sessions().iter().map(|s| s.session_id()).collect();
+    assert_eq!(ids, [sid.as_str()], "only the caller's session");
+    let s = &listed.sessions()[0];
+    assert_eq!(s.status(), &SessionStatusString::Available);
+    assert_eq!(s.database(), Some(DATABASE));
+    assert_eq!(s.cluster_identifier(), Some(CLUSTER));
+    assert_eq!(s.db_user(), Some(DB_USER));
+    assert_eq!(s.session_alive_seconds(), Some(60));
+    assert!(s.session_ttl().is_some() && s.updated_at().is_some());
+    let theirs_listed = theirs.list_sessions().send().await.unwrap();
+    let ids: Vec<_> = theirs_listed
+        .sessions()
+        .iter()
+        .map(|s| s.session_id())
+        .collect();
+    assert_eq!(ids, [their_sid.as_str()]);
+    let e = theirs
+        .list_sessions()
+        .session_id(&sid)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ResourceNotFoundException"));
+
+    // Busy while a statement runs on it, naming that statement.
+    let slow = on_session(&mine, &sid, "select pg_sleep(1)")
+        .send()
+        .await
+        .unwrap();
+    let one = mine.list_sessions().session_id(&sid).send().await.unwrap();
+    assert_eq!(one.sessions()[0].status(), &SessionStatusString::Busy);
+    assert_eq!(one.sessions()[0].current_statement_id(), slow.id());
+    wait_done(&mine, slow.id().unwrap()).await;
+
+    // Filters: target, status; a second session pages.
+    let short = exec(&mine, "select 1")
+        .session_keep_alive_seconds(0)
+        .send()
+        .await
+        .unwrap();
+    let short_sid = short.session_id().unwrap().to_string();
+    wait_done(&mine, short.id().unwrap()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let closed = mine
+        .list_sessions()
+        .status(SessionStatusString::Closed)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = closed.sessions().iter().map(|s| s.session_id()).collect();
+    assert_eq!(
+        ids,
+        [short_sid.as_str()],
+        "a session past its keep-alive is closed"
+    );
+    let open = mine.list_sessions().max_results(1).send().await.unwrap();
+    assert_eq!(open.sessions().len(), 1);
+    assert!(
+        open.next_token().is_none(),
+        "the closed session is not listed by default"
+    );
+    let none = mine
+        .list_sessions()
+        .workgroup_name("other-wg")
+        .send()
+        .await
+        .unwrap();
+    assert!(none.sessions().is_empty());
+    let e = on_session(&mine, &short_sid, "select 1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Some("ResourceNotFoundException"),
+        "a closed session runs nothing"
+    );
+    let e = mine
+        .list_sessions()
+        .session_id(&sid)
+        .status(SessionStatusString::Available)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+    let e = mine
+        .list_sessions()
+        .next_token("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+}
+
+/// Rows of `em` holding `i`, read in PostgreSQL directly.
+async fn em_rows(stack: &Stack, i: i32) -> i64 {
+    let db = stack.sql().await.unwrap();
+    db.query_one("select count(*) from em where i = $1", &[&i])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn batch(
+    c: &Client,
+    sqls: &[&str],
+) -> aws_sdk_redshiftdata::operation::batch_execute_statement::builders::BatchExecuteStatementFluentBuilder{
+    c.batch_execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .set_sqls(Some(sqls.iter().map(|s| s.to_string()).collect()))
+}
+
+fn param(name: &str, value: &str) -> SqlParameter {
+    SqlParameter::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn execution_mode_decides_what_a_failing_statement_undoes() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let setup = exec(&c, "create table em(i int primary key)")
+        .send()
+        .await
+        .unwrap();
+    wait_done(&c, setup.id().unwrap()).await;
+
+    let tx = batch(
+        &c,
+        &["insert into em values (1)", "insert into em values (1)"],
+    )
+    .send()
+    .await
+    .unwrap();
+    let d = wait_done(&c, tx.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    assert_eq!(d.execution_mode(), Some(&ExecutionMode::Transaction));
+    assert_eq!(
+        em_rows(&stack, 1).await,
+        0,
+        "TRANSACTION rolls the first insert back"
+    );
+
+    let auto = batch(
+        &c,
+        &["insert into em values (2)", "insert into em values (2)"],
+    )
+    .execution_mode(ExecutionMode::AutoCommit)
+    .send()
+    .await
+    .unwrap();
+    let d = wait_done(&c, auto.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Failed));
+    assert_eq!(d.execution_mode(), Some(&ExecutionMode::AutoCommit));
+    assert_eq!(
+        d.sub_statements()[0].status().map(|s| s.as_str()),
+        Some("FINISHED")
+    );
+    assert_eq!(
+        d.sub_statements()[1].status().map(|s| s.as_str()),
+        Some("FAILED")
+    );
+    assert_eq!(
+        em_rows(&stack, 2).await,
+        1,
+        "AUTO_COMMIT keeps the first insert"
+    );
+
+    // Parameters are shared by the batch's statements.
+    let with_params = batch(
+        &c,
+        &[
+            "insert into em values (:a)",
+            "insert into em select :b::int + :a::int",
+        ],
+    )
+    .parameters(param("a", "10"))
+    .parameters(param("b", "1"))
+    .send()
+    .await
+    .unwrap();
+    let d = wait_done(&c, with_params.id().unwrap()).await;
+    assert_eq!(d.status(), Some(&StatusString::Finished), "{d:?}");
+    assert_eq!(em_rows(&stack, 10).await, 1);
+    assert_eq!(em_rows(&stack, 11).await, 1);
+    assert_eq!(d.query_parameters().len(), 2);
+    let e = batch(&c, &["select :a"])
+        .parameters(param("a", "1"))
+        .parameters(param("unused", "1"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+    assert!(e.message().unwrap().contains("Parameters"), "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn catalog_operations_answer_from_postgres() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let setup = batch(
+        &c,
+        &[
+            "create schema cat_a",
+            "create schema cat_b",
+            "create table cat_a.t1(id int not null, name varchar(20) default 'x', amount numeric(10,2))",
+            "create table cat_a.t2(i bigint)",
+            "create view cat_a.v1 as select id from cat_a.t1",
+            "create table cat_b.t3(ok boolean)",
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        wait_done(&c, setup.id().unwrap()).await.status(),
+        Some(&StatusString::Finished)
+    );
+
+    // ListDatabases, one at a time.
+    let all = c
+        .list_databases()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .send()
+        .await
+        .unwrap();
+    assert!(all.databases().iter().any(|d| d == DATABASE), "{all:?}");
+    let mut paged = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .list_databases()
+            .cluster_identifier(CLUSTER)
+            .database(DATABASE)
+            .db_user(DB_USER)
+            .max_results(1)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.databases().len(), 1);
+        paged.extend(page.databases().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, all.databases());
+
+    // ListSchemas: LIKE patterns, paged.
+    let schemas = |pattern: &str| {
+        c.list_schemas()
+            .cluster_identifier(CLUSTER)
+            .database(DATABASE)
+            .db_user(DB_USER)
+            .schema_pattern(pattern)
+    };
+    assert_eq!(
+        schemas("cat\\_%").send().await.unwrap().schemas(),
+        ["cat_a", "cat_b"]
+    );
+    assert_eq!(
+        schemas("cat__").send().await.unwrap().schemas(),
+        ["cat_a", "cat_b"]
+    );
+    let first = schemas("cat%").max_results(1).send().await.unwrap();
+    assert_eq!(first.schemas(), ["cat_a"]);
+    let second = schemas("cat%")
+        .max_results(1)
+        .next_token(first.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.schemas(), ["cat_b"]);
+    assert!(second.next_token().is_none());
+    let everything = c
+        .list_schemas()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .send()
+        .await
+        .unwrap();
+    assert!(everything.schemas().iter().any(|s| s == "public"));
+
+    // ListTables: name, schema and type.
+    let tables = |schema: &str, table: &str| {
+        c.list_tables()
+            .cluster_identifier(CLUSTER)
+            .database(DATABASE)
+            .db_user(DB_USER)
+            .schema_pattern(schema)
+            .table_pattern(table)
+    };
+    let triple = |t: &aws_sdk_redshiftdata::types::TableMember| {
+        (
+            t.schema().unwrap().to_string(),
+            t.name().unwrap().to_string(),
+            t.r#type().unwrap().to_string(),
+        )
+    };
+    let listed: Vec<_> = tables("cat_a", "%")
+        .send()
+        .await
+        .unwrap()
+        .tables()
+        .iter()
+        .map(triple)
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("cat_a".into(), "t1".into(), "TABLE".into()),
+            ("cat_a".into(), "t2".into(), "TABLE".into()),
+            ("cat_a".into(), "v1".into(), "VIEW".into()),
+        ]
+    );
+    let t_one: Vec<_> = tables("cat%", "t_")
+        .send()
+        .await
+        .unwrap()
+        .tables()
+        .iter()
+        .map(triple)
+        .collect();
+    assert_eq!(
+        t_one.iter().map(|t| t.1.as_str()).collect::<Vec<_>>(),
+        ["t1", "t2", "t3"]
+    );
+    let first = tables("cat%", "t%").max_results(1).send().await.unwrap();
+    assert_eq!(first.tables()[0].name(), Some("t1"));
+    let second = tables("cat%", "t%")
+        .max_results(1)
+        .next_token(first.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.tables()[0].name(), Some("t2"));
+    // A token of another listing is refused.
+    let e = tables("cat%", "t%")
+        .next_token(schemas_token(&c).await)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("ValidationException"));
+
+    // DescribeTable: column types, sizes, nullability and defaults, paged.
+    let describe = || {
+        c.describe_table()
+            .cluster_identifier(CLUSTER)
+            .database(DATABASE)
+            .db_user(DB_USER)
+            .schema("cat_a")
+            .table("t1")
+    };
+    let d = describe().send().await.unwrap();
+    assert_eq!(d.table_name(), Some("t1"));
+    let cols: Vec<_> = d
+        .column_list()
+        .iter()
+        .map(|m| {
+            (
+                m.name().unwrap().to_string(),
+                m.type_name().unwrap().to_string(),
+                m.nullable(),
+                m.precision(),
+                m.scale(),
+                m.length(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            ("id".into(), "int4".into(), 0, 10, 0, 0),
+            ("name".into(), "varchar".into(), 1, 20, 0, 20),
+            ("amount".into(), "numeric".into(), 1, 10, 2, 0),
+        ]
+    );
+    assert_eq!(
+        d.column_list()[1].column_default(),
+        Some("'x'::character varying")
+    );
+    assert_eq!(d.column_list()[0].schema_name(), Some("cat_a"));
+    assert_eq!(d.column_list()[0].table_name(), Some("t1"));
+    let first = describe().max_results(1).send().await.unwrap();
+    assert_eq!(first.column_list()[0].name(), Some("id"));
+    let second = describe()
+        .max_results(1)
+        .next_token(first.next_token().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.column_list()[0].name(), Some("name"));
+
+    // The target is checked as for statements; an unknown database cannot be connected to.
+    let e = c
+        .list_databases()
+        .cluster_identifier(CLUSTER)
+        .db_user(DB_USER)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Some("ValidationException"), Some("Database: required"))
+    );
+    let e = c
+        .list_schemas()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        e.message().unwrap().contains("DbUser or SecretArn"),
+        "{e:?}"
+    );
+    let e = c
+        .list_tables()
+        .workgroup_name("local-wg")
+        .database("no_such_database")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some("DatabaseConnectionException"), "{e:?}");
+    assert!(!e.message().unwrap().contains("no_such_database"));
+}
+
+/// A `NextToken` of `ListSchemas`.
+async fn schemas_token(c: &Client) -> String {
+    c.list_schemas()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap()
+        .next_token()
+        .unwrap()
+        .to_string()
 }

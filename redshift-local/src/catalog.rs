@@ -1,0 +1,306 @@
+//! The catalog operations (`ListDatabases`, `ListSchemas`, `ListTables`, `DescribeTable`), answered from
+//! PostgreSQL's own catalogs on the request's `Database`, paged by `MaxResults` and `NextToken`.
+//!
+//! Patterns are SQL `LIKE` patterns (`%` any run, `_` one character), as the service documents them. Each call
+//! opens its own short connection: the service answers them synchronously, outside any statement or session.
+
+use crate::engine::ApiError;
+use serde_json::{json, Map, Value};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row};
+
+/// Schemas never listed: PostgreSQL's TOAST storage and other connections' temporary schemas are no user's
+/// objects (Redshift shows neither).
+const HIDDEN_SCHEMAS: &str = r"nspname not like 'pg\_toast%' and nspname not like 'pg\_temp\_%'";
+
+/// One page of a catalog listing: where it starts and how long it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Which listing the `NextToken`s belong to: a token of another listing is refused.
+    kind: &'static str,
+    offset: usize,
+    max: usize,
+}
+
+impl Page {
+    /// The page a request asks for; a `NextToken` this listing did not hand out is a `ValidationException`.
+    pub fn new(kind: &'static str, max: usize, next_token: Option<&str>) -> Result<Self, ApiError> {
+        let offset = match next_token {
+            None => 0,
+            Some(t) => t
+                .strip_prefix(kind)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
+        };
+        Ok(Page { kind, offset, max })
+    }
+
+    /// `LIMIT` (one more than the page, to learn whether another page follows) and `OFFSET`.
+    fn bounds(&self) -> (i64, i64) {
+        (self.max as i64 + 1, self.offset as i64)
+    }
+
+    /// Keeps the page's rows and adds `NextToken` to `out` when more follow.
+    fn finish(&self, mut rows: Vec<Row>, out: &mut Value) -> Vec<Row> {
+        if rows.len() > self.max {
+            rows.truncate(self.max);
+            out["NextToken"] = json!(format!("{}-{}", self.kind, self.offset + self.max));
+        }
+        rows
+    }
+}
+
+/// Which database a catalog call reads, and which it connects to (`ConnectedDatabase`, else the same).
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub database: &'a str,
+    pub connected_database: Option<&'a str>,
+}
+
+/// `ListDatabases`: the databases one can connect to, by name.
+pub async fn list_databases(
+    config: &tokio_postgres::Config,
+    database: &str,
+    page: &Page,
+) -> Result<Value, ApiError> {
+    let client = connect(config, database).await?;
+    let (limit, offset) = page.bounds();
+    let rows = query(
+        &client,
+        "select datname::text from pg_database where datallowconn and not datistemplate \
+         order by datname limit $1 offset $2",
+        &[&limit, &offset],
+    )
+    .await?;
+    let mut out = json!({});
+    let names: Vec<String> = page
+        .finish(rows, &mut out)
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    out["Databases"] = json!(names);
+    Ok(out)
+}
+
+/// `ListSchemas`: the schemas of the database whose names match `SchemaPattern`.
+pub async fn list_schemas(
+    config: &tokio_postgres::Config,
+    scope: Scope<'_>,
+    schema_pattern: Option<&str>,
+    page: &Page,
+) -> Result<Value, ApiError> {
+    let client = catalog_client(config, scope).await?;
+    let (limit, offset) = page.bounds();
+    let sql = format!(
+        "select nspname::text from pg_namespace where {HIDDEN_SCHEMAS} \
+         and ($1::text is null or nspname like $1) order by nspname limit $2 offset $3"
+    );
+    let rows = query(&client, &sql, &[&schema_pattern, &limit, &offset]).await?;
+    let mut out = json!({});
+    let names: Vec<String> = page
+        .finish(rows, &mut out)
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    out["Schemas"] = json!(names);
+    Ok(out)
+}
+
+/// `ListTables`: tables, views and the like whose schema and name match the patterns, as `TableMember`s
+/// (`TABLE`, `VIEW`, `MATERIALIZED VIEW`, `EXTERNAL TABLE`, and `SYSTEM TABLE`/`SYSTEM VIEW` in the system
+/// schemas, the JDBC table types Redshift reports).
+pub async fn list_tables(
+    config: &tokio_postgres::Config,
+    scope: Scope<'_>,
+    schema_pattern: Option<&str>,
+    table_pattern: Option<&str>,
+    page: &Page,
+) -> Result<Value, ApiError> {
+    let client = catalog_client(config, scope).await?;
+    let (limit, offset) = page.bounds();
+    let sql = format!(
+        "select c.relname::text, n.nspname::text, \
+           case when n.nspname in ('pg_catalog', 'information_schema') then \
+                  case c.relkind when 'v' then 'SYSTEM VIEW' else 'SYSTEM TABLE' end \
+                else case c.relkind when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW' \
+                                    when 'f' then 'EXTERNAL TABLE' else 'TABLE' end end \
+         from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+         where c.relkind in ('r', 'p', 'v', 'm', 'f') and {HIDDEN_SCHEMAS} \
+           and ($1::text is null or n.nspname like $1) and ($2::text is null or c.relname like $2) \
+         order by n.nspname, c.relname limit $3 offset $4"
+    );
+    let rows = query(
+        &client,
+        &sql,
+        &[&schema_pattern, &table_pattern, &limit, &offset],
+    )
+    .await?;
+    let mut out = json!({});
+    let tables: Vec<Value> = page
+        .finish(rows, &mut out)
+        .iter()
+        .map(|r| {
+            json!({
+                "name": r.get::<_, String>(0),
+                "schema": r.get::<_, String>(1),
+                "type": r.get::<_, String>(2),
+            })
+        })
+        .collect();
+    out["Tables"] = json!(tables);
+    Ok(out)
+}
+
+/// `DescribeTable`: the columns of the named table (all tables of the schema, or of every schema, when a name
+/// is left out), in table order, as `ColumnMetadata` with Redshift's type names, sizes and defaults.
+pub async fn describe_table(
+    config: &tokio_postgres::Config,
+    scope: Scope<'_>,
+    schema: Option<&str>,
+    table: Option<&str>,
+    page: &Page,
+) -> Result<Value, ApiError> {
+    let client = catalog_client(config, scope).await?;
+    let (limit, offset) = page.bounds();
+    let sql = format!(
+        "select c.table_schema::text, c.table_name::text, c.column_name::text, c.udt_name::text, \
+           (c.is_nullable = 'YES'), c.column_default::text, \
+           coalesce(c.character_maximum_length, 0)::int, \
+           (case c.udt_name when 'int2' then 5 when 'int4' then 10 when 'int8' then 19 \
+              when 'float4' then 8 when 'float8' then 17 when 'numeric' then coalesce(c.numeric_precision, 0) \
+              else coalesce(c.character_maximum_length, 0) end)::int, \
+           (case when c.udt_name = 'numeric' then coalesce(c.numeric_scale, 0) else 0 end)::int \
+         from information_schema.columns c \
+         where c.table_schema::text in (select nspname::text from pg_namespace where {HIDDEN_SCHEMAS}) \
+           and ($1::text is null or c.table_schema::text = $1) \
+           and ($2::text is null or c.table_name::text = $2) \
+         order by c.table_schema, c.table_name, c.ordinal_position limit $3 offset $4"
+    );
+    let rows = query(&client, &sql, &[&schema, &table, &limit, &offset]).await?;
+    let mut out = json!({});
+    let columns: Vec<Value> = page
+        .finish(rows, &mut out)
+        .iter()
+        .map(column_json)
+        .collect();
+    out["ColumnList"] = json!(columns);
+    if let Some(t) = table {
+        out["TableName"] = json!(t);
+    }
+    Ok(out)
+}
+
+/// One described column as `ColumnMetadata`.
+fn column_json(r: &Row) -> Value {
+    let type_name: String = r.get(3);
+    let mut m = Map::new();
+    m.insert("schemaName".into(), json!(r.get::<_, String>(0)));
+    m.insert("tableName".into(), json!(r.get::<_, String>(1)));
+    m.insert("name".into(), json!(r.get::<_, String>(2)));
+    m.insert("label".into(), json!(r.get::<_, String>(2)));
+    m.insert(
+        "nullable".into(),
+        json!(if r.get::<_, bool>(4) { 1 } else { 0 }),
+    );
+    if let Some(d) = r.get::<_, Option<String>>(5) {
+        m.insert("columnDefault".into(), json!(d));
+    }
+    m.insert("length".into(), json!(r.get::<_, i32>(6)));
+    m.insert("precision".into(), json!(r.get::<_, i32>(7)));
+    m.insert("scale".into(), json!(r.get::<_, i32>(8)));
+    m.insert(
+        "isCaseSensitive".into(),
+        json!(matches!(
+            type_name.as_str(),
+            "text" | "varchar" | "bpchar" | "name" | "char"
+        )),
+    );
+    m.insert("isCurrency".into(), json!(false));
+    m.insert(
+        "isSigned".into(),
+        json!(matches!(
+            type_name.as_str(),
+            "int2" | "int4" | "int8" | "float4" | "float8" | "numeric"
+        )),
+    );
+    m.insert("typeName".into(), json!(type_name));
+    Value::Object(m)
+}
+
+/// A connection to `database`; one that cannot be made is the model's `DatabaseConnectionException` (its
+/// message names no request value).
+async fn connect(config: &tokio_postgres::Config, database: &str) -> Result<Client, ApiError> {
+    let mut config = config.clone();
+    config.dbname(database);
+    match config.connect(NoTls).await {
+        Ok((client, connection)) => {
+            tokio::spawn(connection);
+            Ok(client)
+        }
+        Err(e) => {
+            tracing::info!(error = %e, "catalog connection failed");
+            Err(ApiError {
+                code: "DatabaseConnectionException",
+                message: "Database connection failed".into(),
+                resource_id: None,
+            })
+        }
+    }
+}
+
+/// The connection whose catalog answers: the `ConnectedDatabase` must be reachable, and the catalog read is the
+/// `Database`'s (PostgreSQL keeps one catalog per database, so a second connection when they differ).
+async fn catalog_client(
+    config: &tokio_postgres::Config,
+    scope: Scope<'_>,
+) -> Result<Client, ApiError> {
+    match scope.connected_database {
+        Some(connected) if connected != scope.database => {
+            connect(config, connected).await?;
+            connect(config, scope.database).await
+        }
+        _ => connect(config, scope.database).await,
+    }
+}
+
+/// Runs a catalog query; a bad pattern (PostgreSQL's data exceptions, class 22) is the caller's
+/// `ValidationException`, anything else the service's `InternalServerException`.
+async fn query(
+    client: &Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, ApiError> {
+    client.query(sql, params).await.map_err(|e| {
+        let data_exception = e.code().is_some_and(|c| c.code().starts_with("22"));
+        let text = e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |db| db.message().to_string());
+        if data_exception {
+            ApiError::validation(format!("ERROR: {text}"))
+        } else {
+            ApiError {
+                code: "InternalServerException",
+                message: format!("ERROR: {text}"),
+                resource_id: None,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_tokens_belong_to_their_listing() {
+        assert_eq!(
+            Page::new("schemas", 5, Some("schemas-3")).unwrap().offset,
+            3
+        );
+        for bad in ["tables-3", "schemas-x", "schemas3", "", "schemas--1"] {
+            let e = Page::new("schemas", 5, Some(bad)).unwrap_err();
+            assert_eq!(e.code, "ValidationException", "{bad}");
+        }
+    }
+}
