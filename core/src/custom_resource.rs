@@ -7,7 +7,7 @@
 //! retried request never runs its SQL twice.
 
 use crate::error::TaskerError;
-use crate::payload::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
+use crate::statement::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

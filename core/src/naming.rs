@@ -4,8 +4,8 @@
 //! maps to the same statement and can never run the SQL twice. It is `PREFIX-<32 hex>`: at most 64 characters
 //! (the `ClientToken` limit), only `[A-Za-z0-9-]`, and safe in an EventBridge `prefix` pattern.
 
-use crate::config::ConfigError;
-use crate::payload::SqlText;
+use crate::error::ConfigError;
+use crate::statement::SqlText;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@
 //! previous attempt died at, converges on the same statement.
 
 use crate::completer::{settle_statement, CompleterPorts, Evidence, CLAIM_LEASE};
-use crate::config::{Settings, Target};
+use crate::config::Settings;
 use crate::custom_resource;
 use crate::error::TaskerError;
 use crate::metrics;
@@ -15,7 +15,7 @@ use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
 use crate::ports::{Claim, Claimant, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
-use crate::statement::{DataApiStatus, ExecuteCall};
+use crate::statement::{DataApiStatus, ExecuteCall, Target};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tracing::{info, warn};

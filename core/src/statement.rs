@@ -1,10 +1,77 @@
-//! The Data API as the domain sees it: what we ask it to run and what it tells us back, without SDK types.
+//! The Data API as the domain sees it: what we ask it to run (the SQL, where, on which session, within which
+//! limits) and what it tells us back, without SDK types. A low layer: the payload, naming, configuration and the
+//! ports all speak of these types, so they live here rather than in any one of those modules.
 
-use crate::config::Target;
-use crate::payload::SqlText;
+use crate::error::TaskerError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The Data API's limit on one SQL text.
+pub const MAX_SQL_BYTES: usize = 100 * 1024;
+/// The Data API's limit on statements in one `BatchExecuteStatement`.
+pub const MAX_BATCH_STATEMENTS: usize = 40;
+/// Longest `waitSeconds` (the Data API's `WaitTimeSeconds` limit).
+pub const MAX_WAIT_SECONDS: u32 = 30;
+
+/// Checks one SQL text against the Data API's limits; the error names `field`.
+pub(crate) fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {
+    if sql.trim().is_empty() {
+        return Err(TaskerError::InvalidInput(format!(
+            "{field}: the SQL must not be empty"
+        )));
+    }
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(TaskerError::InvalidInput(format!(
+            "{field}: the SQL is {} bytes; the Data API takes at most {MAX_SQL_BYTES}",
+            sql.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The SQL of one state: one statement, or a list run in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlText {
+    Single(String),
+    Batch(Vec<String>),
+}
+
+/// A statement's use of a Data API session (one connection across states: temporary tables survive).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Session {
+    /// Its own connection.
+    #[default]
+    None,
+    /// Start a session kept alive this many seconds after each statement (`sessionKeepAliveSeconds`).
+    Start(u32),
+    /// Run on this session (`sessionId`, from an earlier state's output).
+    Use(String),
+}
+
+/// Where statements run: exactly one of a provisioned cluster or a Serverless workgroup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A provisioned cluster, authenticated with temporary credentials for `DbUser` or with a secret.
+    Cluster {
+        identifier: String,
+        database: String,
+        auth: ClusterAuth,
+    },
+    /// A Redshift Serverless workgroup, authenticated with a secret or with the function's IAM identity.
+    Workgroup {
+        name: String,
+        database: String,
+        secret_arn: Option<String>,
+    },
+}
+
+/// How the Data API authenticates to a provisioned cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterAuth {
+    DbUser(String),
+    SecretArn(String),
+}
 
 /// One `ExecuteStatement` / `BatchExecuteStatement` call.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +86,7 @@ pub struct ExecuteCall {
     /// `WaitTimeSeconds`: how long the Data API may hold the reply for the statement to end (the fast path).
     pub wait_seconds: Option<u32>,
     /// `SessionKeepAliveSeconds` or `SessionId`.
-    pub session: crate::payload::Session,
+    pub session: Session,
 }
 
 /// What `ExecuteStatement` answered.
