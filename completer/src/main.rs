@@ -1,3 +1,6 @@
+//! The `completer` Lambda's binary: reads its configuration once, builds its clients and serves SQS batches and
+//! sweeps through the Lambda runtime (the logic is in the library, so the tests drive the same code in process).
+
 use completer::Completer;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;

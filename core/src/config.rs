@@ -75,9 +75,13 @@ impl Target {
 /// Settings every function shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// The state table every function reads and writes.
     pub table_name: String,
+    /// Names this deployment's statements and tells ours from others'.
     pub prefix: StatementPrefix,
+    /// How long a settled record is kept (DynamoDB TTL).
     pub record_ttl_days: u32,
+    /// Age of an unsettled record before the sweeper asks the Data API about it, so it does not race the event.
     pub sweep_grace_seconds: u64,
 }
 

@@ -21,8 +21,11 @@ pub enum FaultKind {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct PortError {
+    /// Decides what the use case does: retry, orphan or refuse.
     pub kind: FaultKind,
+    /// The service's error name, kept so that a `Retry` can match it.
     pub code: String,
+    /// The service's explanation, for the logs and the error message.
     pub message: String,
 }
 
@@ -57,7 +60,12 @@ pub enum TaskerError {
     /// The Data API refused or failed the call; `code` is its error name (for example
     /// `ActiveStatementsExceededException`), kept so a `Retry` can match it.
     #[error("{code}: {message}")]
-    DataApi { code: String, message: String },
+    DataApi {
+        /// The Data API's error name, reported as the `errorType`.
+        code: String,
+        /// The Data API's explanation.
+        message: String,
+    },
     /// The state table could not be read or written; the record is left for a retry or the sweeper.
     #[error("{0}")]
     StateTable(String),

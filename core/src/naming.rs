@@ -56,9 +56,13 @@ impl StatementPrefix {
 /// What identifies one state entry's statement: the same inputs give the same name on every retry.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryKey<'a> {
+    /// Separates executions.
     pub execution_arn: Option<&'a str>,
+    /// Separates the SQL states of one execution.
     pub state_name: Option<&'a str>,
+    /// Separates entries of one state (loops, retries of a new entry), and makes a retry find its statement.
     pub state_entered_time: Option<&'a str>,
+    /// Separates `Map` iterations that run different SQL or parameters.
     pub sql_digest: &'a str,
     /// What tells invocations apart when the payload does not identify the state entry (no
     /// `stateEnteredTime`): the task token, new on every attempt, or the invocation's own id. `None` with

@@ -31,13 +31,19 @@ pub struct ExecuteRequest {
     pub task_token: Option<String>,
     /// `None` only without a task token (the seed's ad-hoc starts).
     pub execution_arn: Option<String>,
+    /// The SQL to run.
     pub sql: SqlText,
+    /// Bound by the Data API, so values never get into the SQL text.
     pub parameters: BTreeMap<String, String>,
+    /// Lets one execution run many SQL states: part of the statement's key.
     pub state_name: Option<String>,
+    /// Makes the key deterministic, so a retry of the state entry finds its statement.
     pub state_entered_time: Option<String>,
+    /// Result rows the task output carries (capped).
     pub result_rows: u32,
     /// Byte budget of `records` in the output.
     pub result_max_bytes: u32,
+    /// Refuse while the same SQL still runs from this deployment.
     pub singleton: bool,
     /// The fast path: seconds the Data API may hold the start for the statement to end (1 to 30).
     pub wait_seconds: Option<u32>,
@@ -51,15 +57,22 @@ pub enum StatementRef {
     /// A Data API statement id.
     Id(String),
     /// The newest statement of an execution, looked up in the state table.
-    Latest { execution_arn: String },
+    Latest {
+        /// The execution whose newest statement is meant.
+        execution_arn: String,
+    },
 }
 
 /// Everything the starter can be asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StarterRequest {
+    /// Run SQL (`executeStatement`, `executeSingletonStatement`, or no action).
     Execute(ExecuteRequest),
+    /// The seed's `describeStatement`.
     Describe(StatementRef),
+    /// The seed's `getStatementResult`.
     GetResult(StatementRef),
+    /// The seed's `cancelStatement`.
     Cancel(StatementRef),
 }
 

@@ -83,6 +83,7 @@ pub enum Settled {
 /// One page of unsettled records.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UnsettledPage {
+    /// The records to examine, oldest first.
     pub records: Vec<StatementRecord>,
     /// Names of records that could not be decoded (left for a person; they never stop the sweep).
     pub undecodable: Vec<String>,
@@ -93,10 +94,13 @@ pub struct UnsettledPage {
 /// What [`StateStore::lock`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lock {
+    /// The lock is this statement's now.
     Acquired,
     /// Another statement holds the lock, taken at `since` (unknown for locks written by older versions).
     HeldBy {
+        /// The statement holding it: its record says whether it still runs.
         owner: String,
+        /// When it was taken: a steal must find it unchanged.
         since: Option<DateTime<Utc>>,
     },
 }

@@ -29,15 +29,20 @@ const MARK_STARTED_TRIES: usize = 3;
 
 /// What the starter talks to.
 pub struct StarterPorts<'a> {
+    /// Starts, describes, reads and cancels statements.
     pub data: &'a dyn DataApi,
+    /// Records the state entry before the SQL starts, so a retry finds it.
     pub store: &'a dyn StateStore,
+    /// Answers a task at once when the statement already ended (retries and the fast path).
     pub callbacks: &'a dyn TaskCallbacks,
 }
 
 /// The starter's configuration: the shared settings and the one target it may run SQL on.
 #[derive(Debug, Clone)]
 pub struct StarterConfig {
+    /// The table, the prefix and the TTLs every function shares.
     pub settings: Settings,
+    /// The only database this deployment may run SQL on.
     pub target: Target,
     /// `FAST_PATH_SECONDS`: the `waitSeconds` of a payload that gives none (0: no fast path).
     pub fast_path_seconds: u32,
@@ -47,7 +52,9 @@ pub struct StarterConfig {
 /// payload that does not identify its state entry.
 #[derive(Debug, Clone, Copy)]
 pub struct Invocation<'a> {
+    /// The clock of this invocation, so the use case is testable without a real one.
     pub now: DateTime<Utc>,
+    /// Names the statement of a payload that does not identify its state entry.
     pub id: &'a str,
 }
 
