@@ -373,8 +373,9 @@ impl SweepBudget {
     }
 }
 
-/// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What one sweep did: the completer returns it (camelCase JSON) so a sweep's reach shows in its invocation log.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SweepReport {
     /// Records looked at, to see a sweep's reach in its log.
     pub examined: usize,

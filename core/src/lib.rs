@@ -8,7 +8,8 @@
 //! - [`record`] is the state-table record and its lifecycle.
 //! - [`event`] parses the Data API's completion event out of its EventBridge/SQS envelope.
 //! - [`outcome`] maps a finished statement to the Step Functions callback (section 5 of the design).
-//! - [`starter`], [`completer`] and [`canceller`] are the use cases, written against the [`ports`].
+//! - [`starter`], [`completer`] and [`canceller`] are the use cases, written against the [`ports`];
+//!   [`invocation`] types the starter's input and output.
 //! - [`custom_resource`] lets CloudFormation run SQL at deploy time through the same protocol.
 //! - [`metrics`] names what they count (CloudWatch embedded metrics, written by the binaries).
 //!
@@ -22,7 +23,7 @@
 //! ```text
 //! 5  starter
 //! 4  completer  canceller
-//! 3  config  event  outcome
+//! 3  config  event  outcome  invocation
 //! 2  naming  payload  custom_resource  ports  metrics
 //! 1  statement
 //! 0  error  record
@@ -34,6 +35,7 @@ pub mod config;
 pub mod custom_resource;
 pub mod error;
 pub mod event;
+pub mod invocation;
 pub mod metrics;
 pub mod naming;
 pub mod outcome;
