@@ -4,6 +4,7 @@
 //! [`tasker_core::ports::PortError`]s out, so no SDK type leaks into the use cases.
 
 pub mod callbacks;
+pub mod clients;
 pub mod data_api;
 pub mod errors;
 pub mod state_table;
@@ -11,5 +12,6 @@ pub mod state_table;
 pub mod runtime;
 
 pub use callbacks::SfnCallbacks;
+pub use clients::Clients;
 pub use data_api::RedshiftDataApi;
 pub use state_table::DynamoStateTable;

@@ -2,15 +2,14 @@
 
 use aws_config::SdkConfig;
 use serde_json::Value;
-use tasker_aws::{DynamoStateTable, RedshiftDataApi};
+use tasker_aws::Clients;
 use tasker_core::canceller::{handle, CancellerPorts};
 use tasker_core::config::{ConfigError, Settings};
 use tasker_core::TaskerError;
 
 /// The canceller with its clients.
 pub struct Canceller {
-    data: RedshiftDataApi,
-    store: DynamoStateTable,
+    clients: Clients,
 }
 
 impl Canceller {
@@ -22,16 +21,15 @@ impl Canceller {
     /// Builds the clients from one SDK configuration.
     pub fn new(sdk: &SdkConfig, settings: &Settings) -> Self {
         Canceller {
-            data: RedshiftDataApi(aws_sdk_redshiftdata::Client::new(sdk)),
-            store: DynamoStateTable::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name),
+            clients: Clients::from_sdk(sdk, &settings.table_name),
         }
     }
 
     /// Handles one invocation payload.
     pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
         let ports = CancellerPorts {
-            data: &self.data,
-            store: &self.store,
+            data: &self.clients.data,
+            store: &self.clients.store,
         };
         handle(&ports, payload, chrono::Utc::now()).await
     }

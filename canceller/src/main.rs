@@ -1,3 +1,6 @@
+//! The `canceller` Lambda's binary: reads its configuration once, builds its clients and serves invocations
+//! through the Lambda runtime (the logic is in the library, so the tests drive the same code in process).
+
 use canceller::Canceller;
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;

@@ -1,10 +1,17 @@
 //! The `completer` Lambda: SQS batches of completion events (with partial batch failures) and the sweeper
 //! schedule, glued to [`tasker_core::completer`].
+//!
+//! The typed entry point is [`Completer::run`] ([`CompleterInput`] to [`CompleterOutput`]); [`Completer::handle`]
+//! decodes JSON into it and encodes the answer back, for the binary and the tests.
+
+mod input;
+
+pub use input::{CompleterInput, CompleterOutput};
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use serde_json::{json, Value};
-use tasker_aws::{DynamoStateTable, RedshiftDataApi, SfnCallbacks};
+use serde_json::Value;
+use tasker_aws::Clients;
 use tasker_core::completer::{complete_event, sweep, CompleterPorts, Disposition, SweepBudget};
 use tasker_core::config::{ConfigError, Settings};
 use tasker_core::event::{parse_body, Message};
@@ -16,9 +23,7 @@ pub const SWEEP_BUDGET: std::time::Duration = std::time::Duration::from_secs(20)
 
 /// The completer with its clients.
 pub struct Completer {
-    data: RedshiftDataApi,
-    store: DynamoStateTable,
-    callbacks: SfnCallbacks,
+    clients: Clients,
     settings: Settings,
 }
 
@@ -31,44 +36,41 @@ impl Completer {
     /// Builds the clients from one SDK configuration.
     pub fn new(sdk: &SdkConfig, settings: Settings) -> Self {
         Completer {
-            data: RedshiftDataApi(aws_sdk_redshiftdata::Client::new(sdk)),
-            store: DynamoStateTable::new(aws_sdk_dynamodb::Client::new(sdk), &settings.table_name),
-            callbacks: SfnCallbacks::new(aws_sdk_sfn::Client::new(sdk)),
+            clients: Clients::from_sdk(sdk, &settings.table_name),
             settings,
         }
     }
 
     fn ports(&self) -> CompleterPorts<'_> {
         CompleterPorts {
-            data: &self.data,
-            store: &self.store,
-            callbacks: &self.callbacks,
+            data: &self.clients.data,
+            store: &self.clients.store,
+            callbacks: &self.clients.callbacks,
         }
     }
 
-    /// One invocation: an SQS batch (`Records`) or the sweeper's schedule event (anything else).
+    /// One invocation, JSON in and out: an SQS batch (`Records`) or the sweeper's schedule event (anything else).
     pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
-        if payload.get("Records").is_some() {
-            let event: SqsEvent = serde_json::from_value(payload.clone()).map_err(|e| {
-                TaskerError::InvalidInput(format!(
-                    "Records: not an SQS event ({:?} error)",
-                    e.classify()
-                ))
-            })?;
-            let response = self.handle_batch(event).await;
-            return serde_json::to_value(response)
-                .map_err(|e| TaskerError::InvalidInput(e.to_string()));
+        let input = CompleterInput::decode(payload)?;
+        self.run(input).await?.to_json()
+    }
+
+    /// One decoded invocation: settles a batch, or sweeps within [`SWEEP_BUDGET`].
+    pub async fn run(&self, input: CompleterInput) -> Result<CompleterOutput, TaskerError> {
+        match input {
+            CompleterInput::Batch(event) => {
+                Ok(CompleterOutput::Batch(self.handle_batch(event).await))
+            }
+            CompleterInput::Sweep => {
+                let budget = SweepBudget {
+                    until: Some(std::time::Instant::now() + SWEEP_BUDGET),
+                    max_records: None,
+                };
+                let report =
+                    sweep(&self.ports(), &self.settings, budget, chrono::Utc::now()).await?;
+                Ok(CompleterOutput::Sweep(report))
+            }
         }
-        let budget = SweepBudget {
-            until: Some(std::time::Instant::now() + SWEEP_BUDGET),
-            max_records: None,
-        };
-        let report = sweep(&self.ports(), &self.settings, budget, chrono::Utc::now()).await?;
-        Ok(json!({
-            "examined": report.examined, "settled": report.settled, "lost": report.lost,
-            "notStarted": report.not_started, "stillRunning": report.still_running,
-            "undecodable": report.undecodable, "failed": report.failed, "stoppedEarly": report.stopped_early
-        }))
     }
 
     /// Settles a batch concurrently; the messages that must come back are reported, their neighbours are not.

@@ -14,7 +14,9 @@ use tracing::info;
 
 /// What the canceller talks to.
 pub struct CancellerPorts<'a> {
+    /// Cancels the statements and says which ones had already ended.
     pub data: &'a dyn DataApi,
+    /// Finds an execution's unsettled records and notes the cancel requests.
     pub store: &'a dyn StateStore,
 }
 

@@ -35,8 +35,11 @@ pub const NOT_STARTED_AFTER: Duration = Duration::minutes(30);
 
 /// What the completer talks to.
 pub struct CompleterPorts<'a> {
+    /// Tells the outcome: the record's own statement, never the event's word.
     pub data: &'a dyn DataApi,
+    /// Holds the claim that makes a callback happen once.
     pub store: &'a dyn StateStore,
+    /// Answers the waiting task (or CloudFormation).
     pub callbacks: &'a dyn TaskCallbacks,
 }
 
@@ -62,13 +65,18 @@ pub enum Disposition {
 pub enum Evidence<'a> {
     /// A completion event naming this statement id, with its `detail`.
     Event {
+        /// Must match the record's statement, so a stray event settles nothing.
         statement_id: &'a str,
+        /// Becomes the success output's `detail`, as the seed returned it.
         detail: &'a Value,
     },
     /// The sweeper's `DescribeStatement` of the record's statement, which has ended.
     Described(Box<Description>),
     /// The Data API no longer knows the record's statement.
-    Lost { statement_id: String },
+    Lost {
+        /// Named in the `StatementLost` failure, so a person can look it up.
+        statement_id: String,
+    },
     /// No statement of the record's name exists: the start failed and was never retried.
     NeverStarted,
 }
@@ -365,15 +373,23 @@ impl SweepBudget {
     }
 }
 
-/// What one sweep did.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What one sweep did: the completer returns it (camelCase JSON) so a sweep's reach shows in its invocation log.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SweepReport {
+    /// Records looked at, to see a sweep's reach in its log.
     pub examined: usize,
+    /// Records settled because their event never came.
     pub settled: usize,
+    /// Records past the Data API's retention, failed with `StatementLost`.
     pub lost: usize,
+    /// Records whose start failed and was never retried.
     pub not_started: usize,
+    /// Records whose statement still runs (moved to the back of the order).
     pub still_running: usize,
+    /// Records that could not be read: left for a person, never blocking the sweep.
     pub undecodable: usize,
+    /// Records whose settle failed (left for the next sweep).
     pub failed: usize,
     /// The budget ran out before the last page; the next sweep resumes with the records this one did not reach.
     pub stopped_early: bool,

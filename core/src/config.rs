@@ -3,49 +3,23 @@
 //! The target database is fixed per deployment and never taken from a payload, so a deployment can only ever act as
 //! its own database user.
 
+pub use crate::error::ConfigError;
 use crate::naming::StatementPrefix;
+use crate::statement::MAX_WAIT_SECONDS;
+pub use crate::statement::{ClusterAuth, Target};
 
 /// `FAST_PATH_SECONDS`: the starter's default `waitSeconds` (0, the default, turns the fast path off).
 pub fn fast_path_seconds(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
     match get("FAST_PATH_SECONDS").filter(|v| !v.trim().is_empty()) {
         None => Ok(0),
         Some(v) => match v.trim().parse::<u32>() {
-            Ok(n) if n <= crate::payload::MAX_WAIT_SECONDS => Ok(n),
+            Ok(n) if n <= MAX_WAIT_SECONDS => Ok(n),
             _ => Err(ConfigError(format!(
                 "FAST_PATH_SECONDS must be 0 to {}, got {v:?}",
-                crate::payload::MAX_WAIT_SECONDS
+                MAX_WAIT_SECONDS
             ))),
         },
     }
-}
-
-/// A configuration problem found at start-up; the function refuses to start rather than misbehave later.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("configuration: {0}")]
-pub struct ConfigError(pub String);
-
-/// Where statements run: exactly one of a provisioned cluster or a Serverless workgroup.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// A provisioned cluster, authenticated with temporary credentials for `DbUser` or with a secret.
-    Cluster {
-        identifier: String,
-        database: String,
-        auth: ClusterAuth,
-    },
-    /// A Redshift Serverless workgroup, authenticated with a secret or with the function's IAM identity.
-    Workgroup {
-        name: String,
-        database: String,
-        secret_arn: Option<String>,
-    },
-}
-
-/// How the Data API authenticates to a provisioned cluster.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClusterAuth {
-    DbUser(String),
-    SecretArn(String),
 }
 
 impl Target {
@@ -101,9 +75,13 @@ impl Target {
 /// Settings every function shares.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// The state table every function reads and writes.
     pub table_name: String,
+    /// Names this deployment's statements and tells ours from others'.
     pub prefix: StatementPrefix,
+    /// How long a settled record is kept (DynamoDB TTL).
     pub record_ttl_days: u32,
+    /// Age of an unsettled record before the sweeper asks the Data API about it, so it does not race the event.
     pub sweep_grace_seconds: u64,
 }
 

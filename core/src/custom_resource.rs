@@ -7,7 +7,7 @@
 //! retried request never runs its SQL twice.
 
 use crate::error::TaskerError;
-use crate::payload::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
+use crate::statement::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -32,9 +32,13 @@ pub struct CustomResourceRequest {
 #[serde(rename_all = "PascalCase")]
 pub struct CustomResourceCallback {
     #[serde(rename = "ResponseURL")]
+    /// Where the answer is `PUT`: the callback, kept like a task token and never logged whole.
     pub response_url: String,
+    /// Repeated in the answer, as CloudFormation requires.
     pub stack_id: String,
+    /// Repeated in the answer; also keys the statement, so a retried request runs its SQL once.
     pub request_id: String,
+    /// Repeated in the answer; also keys the statement.
     pub logical_resource_id: String,
     /// Given on update and delete (and kept unchanged); on create the statement's name becomes it.
     pub physical_resource_id: Option<String>,

@@ -1,7 +1,49 @@
-//! The errors a use case can end with. Each variant's name is the `errorType` a Lambda reports, which Step
-//! Functions turns into the error name a state's `Catch`/`Retry` matches on, so the names are part of the contract.
+//! The errors of the domain, in one leaf module that imports nothing from the crate, so that every other module
+//! can use them without an import circle: what a use case ends with ([`TaskerError`], whose variant names are the
+//! `errorType` a Lambda reports, which Step Functions turns into the error name a state's `Catch`/`Retry` matches
+//! on, so the names are part of the contract), what a port call meets ([`PortError`], [`FaultKind`]) and what a
+//! bad configuration is refused with ([`ConfigError`]).
 
-use crate::ports::{FaultKind, PortError};
+/// What kind of failure a port call met; the use cases decide on this, never on error strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// Throttling, a 5xx or a network fault: the same call may succeed later.
+    Retryable,
+    /// The task token is gone (`TaskTimedOut`, `TaskDoesNotExist`, `InvalidToken`).
+    TokenGone,
+    /// The thing asked about does not exist.
+    NotFound,
+    /// Refused for good (validation and other client errors).
+    Rejected,
+}
+
+/// A failed port call, with the service's own error name.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct PortError {
+    /// Decides what the use case does: retry, orphan or refuse.
+    pub kind: FaultKind,
+    /// The service's error name, kept so that a `Retry` can match it.
+    pub code: String,
+    /// The service's explanation, for the logs and the error message.
+    pub message: String,
+}
+
+impl PortError {
+    /// Builds an error of a kind.
+    pub fn new(kind: FaultKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        PortError {
+            kind,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A configuration problem found at start-up; the function refuses to start rather than misbehave later.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
 
 /// Why a starter, completer or canceller call failed, typed so that callers can `Catch` on it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -18,7 +60,12 @@ pub enum TaskerError {
     /// The Data API refused or failed the call; `code` is its error name (for example
     /// `ActiveStatementsExceededException`), kept so a `Retry` can match it.
     #[error("{code}: {message}")]
-    DataApi { code: String, message: String },
+    DataApi {
+        /// The Data API's error name, reported as the `errorType`.
+        code: String,
+        /// The Data API's explanation.
+        message: String,
+    },
     /// The state table could not be read or written; the record is left for a retry or the sweeper.
     #[error("{0}")]
     StateTable(String),

@@ -13,10 +13,15 @@ pub const EVENT_DETAIL_TYPE: &str = "Redshift Data Statement Status Change";
 /// A completion event of one of this deployment's statements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusChange {
+    /// Finds the record: the name is the state table's key.
     pub statement_name: String,
+    /// Checked against the record's statement id before anything settles.
     pub statement_id: String,
+    /// What the event claims; only a hint, confirmed by `DescribeStatement`.
     pub ending: Ending,
+    /// The row count the event reports, for the logs.
     pub rows: Option<i64>,
+    /// When EventBridge saw the ending (for the callback latency).
     pub time: Option<DateTime<Utc>>,
     /// The event's `detail` object as it came: the seed answered with it, so its fields become the output's
     /// `detail` once the record's own statement confirms the ending.
@@ -26,6 +31,7 @@ pub struct StatusChange {
 /// What an SQS body turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
+    /// A completion event of this deployment's statement: settle it.
     Ours(StatusChange),
     /// Well-formed but not for us (another source, another deployment's prefix): deleted without a write.
     Foreign(String),

@@ -4,8 +4,8 @@
 //! maps to the same statement and can never run the SQL twice. It is `PREFIX-<32 hex>`: at most 64 characters
 //! (the `ClientToken` limit), only `[A-Za-z0-9-]`, and safe in an EventBridge `prefix` pattern.
 
-use crate::config::ConfigError;
-use crate::payload::SqlText;
+use crate::error::ConfigError;
+use crate::statement::SqlText;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -56,9 +56,13 @@ impl StatementPrefix {
 /// What identifies one state entry's statement: the same inputs give the same name on every retry.
 #[derive(Debug, Clone, Copy)]
 pub struct EntryKey<'a> {
+    /// Separates executions.
     pub execution_arn: Option<&'a str>,
+    /// Separates the SQL states of one execution.
     pub state_name: Option<&'a str>,
+    /// Separates entries of one state (loops, retries of a new entry), and makes a retry find its statement.
     pub state_entered_time: Option<&'a str>,
+    /// Separates `Map` iterations that run different SQL or parameters.
     pub sql_digest: &'a str,
     /// What tells invocations apart when the payload does not identify the state entry (no
     /// `stateEnteredTime`): the task token, new on every attempt, or the invocation's own id. `None` with

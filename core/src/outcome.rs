@@ -22,17 +22,32 @@ const RETENTION: Duration = Duration::hours(24);
 /// The call to make on the task token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Callback {
-    Success { output: String },
-    Failure { error: String, cause: String },
+    /// `SendTaskSuccess`: the statement finished.
+    Success {
+        /// The task output (section 5 of the design).
+        output: String,
+    },
+    /// `SendTaskFailure`: the statement failed, was aborted or is lost.
+    Failure {
+        /// The error name a state's `Catch` matches (`FAILED`, `ABORTED`, `StatementLost`).
+        error: String,
+        /// JSON with the statement and its error text, cut to `SendTaskFailure`'s limit.
+        cause: String,
+    },
 }
 
 /// What the success output says of a finished statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finished {
+    /// Lets a later state find the statement in the state table and the logs.
     pub statement_name: String,
+    /// Lets a later state ask the Data API about the statement.
     pub statement_id: String,
+    /// What the SQL changed or returned, the value users branch on most.
     pub rows: i64,
+    /// How long the statement ran, for the user's own monitoring.
     pub duration_ms: i64,
+    /// Tells whether `records` could be asked for.
     pub has_result_set: bool,
     /// Present when the state asked for `resultRows`.
     pub records: Option<(Vec<Column>, Vec<Vec<Field>>)>,
@@ -143,8 +158,11 @@ pub fn failure(
 /// A callback, the record status it settles to once delivered, and the error text to keep in the record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// What the task (or CloudFormation) is told.
     pub callback: Callback,
+    /// What the record becomes once the callback is delivered.
     pub status: RecordStatus,
+    /// The error text kept in the record, for a person looking at it later.
     pub error: Option<String>,
     /// When the statement ended, as the Data API says (for the callback latency).
     pub ended_at: Option<DateTime<Utc>>,

@@ -2,13 +2,13 @@
 //! out-of-limit value is an `InvalidInput` whose message names the field, and nothing is written.
 
 use crate::error::TaskerError;
+use crate::statement::check_sql;
+pub use crate::statement::{
+    Session, SqlText, MAX_BATCH_STATEMENTS, MAX_SQL_BYTES, MAX_WAIT_SECONDS,
+};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-/// The Data API's limit on one SQL text.
-pub const MAX_SQL_BYTES: usize = 100 * 1024;
-/// The Data API's limit on statements in one `BatchExecuteStatement`.
-pub const MAX_BATCH_STATEMENTS: usize = 40;
 /// Most result rows a task output may carry; larger `resultRows` are capped to it (the output is also cut to
 /// Step Functions' 256 KiB).
 pub const MAX_RESULT_ROWS: u32 = 1000;
@@ -19,19 +19,10 @@ pub const DEFAULT_RESULT_MAX_BYTES: u32 = 64 * 1024;
 pub const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
 /// Longest `sessionKeepAliveSeconds` (the Data API's limit: 24 hours).
 const MAX_SESSION_SECONDS: u64 = 86_400;
-/// Longest `waitSeconds` (the Data API's `WaitTimeSeconds` limit).
-pub const MAX_WAIT_SECONDS: u32 = 30;
 const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
 /// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted (Step Functions' own limits
 /// are lower; this only stops absurd inputs).
 const MAX_FIELD_CHARS: usize = 8192;
-
-/// The SQL of one state: one statement, or a list run in one transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SqlText {
-    Single(String),
-    Batch(Vec<String>),
-}
 
 /// A request to run SQL for one state entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,30 +31,24 @@ pub struct ExecuteRequest {
     pub task_token: Option<String>,
     /// `None` only without a task token (the seed's ad-hoc starts).
     pub execution_arn: Option<String>,
+    /// The SQL to run.
     pub sql: SqlText,
+    /// Bound by the Data API, so values never get into the SQL text.
     pub parameters: BTreeMap<String, String>,
+    /// Lets one execution run many SQL states: part of the statement's key.
     pub state_name: Option<String>,
+    /// Makes the key deterministic, so a retry of the state entry finds its statement.
     pub state_entered_time: Option<String>,
+    /// Result rows the task output carries (capped).
     pub result_rows: u32,
     /// Byte budget of `records` in the output.
     pub result_max_bytes: u32,
+    /// Refuse while the same SQL still runs from this deployment.
     pub singleton: bool,
     /// The fast path: seconds the Data API may hold the start for the statement to end (1 to 30).
     pub wait_seconds: Option<u32>,
     /// What the statement does with a Data API session.
     pub session: Session,
-}
-
-/// A statement's use of a Data API session (one connection across states: temporary tables survive).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum Session {
-    /// Its own connection.
-    #[default]
-    None,
-    /// Start a session kept alive this many seconds after each statement (`sessionKeepAliveSeconds`).
-    Start(u32),
-    /// Run on this session (`sessionId`, from an earlier state's output).
-    Use(String),
 }
 
 /// Which statement a seed-style request-response action is about.
@@ -72,15 +57,22 @@ pub enum StatementRef {
     /// A Data API statement id.
     Id(String),
     /// The newest statement of an execution, looked up in the state table.
-    Latest { execution_arn: String },
+    Latest {
+        /// The execution whose newest statement is meant.
+        execution_arn: String,
+    },
 }
 
 /// Everything the starter can be asked to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StarterRequest {
+    /// Run SQL (`executeStatement`, `executeSingletonStatement`, or no action).
     Execute(ExecuteRequest),
+    /// The seed's `describeStatement`.
     Describe(StatementRef),
+    /// The seed's `getStatementResult`.
     GetResult(StatementRef),
+    /// The seed's `cancelStatement`.
     Cancel(StatementRef),
 }
 
@@ -148,20 +140,6 @@ fn text_field(name: &str, value: Option<String>) -> Result<Option<String>, Taske
         ))),
         other => Ok(other),
     }
-}
-
-/// Checks one SQL text against the Data API's limits; the error names `field`.
-pub(crate) fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {
-    if sql.trim().is_empty() {
-        return Err(invalid(format!("{field}: the SQL must not be empty")));
-    }
-    if sql.len() > MAX_SQL_BYTES {
-        return Err(invalid(format!(
-            "{field}: the SQL is {} bytes; the Data API takes at most {MAX_SQL_BYTES}",
-            sql.len()
-        )));
-    }
-    Ok(())
 }
 
 fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, TaskerError> {

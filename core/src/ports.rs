@@ -1,43 +1,11 @@
 //! The three services the use cases talk to, as traits: the Data API, the state table and Step Functions'
 //! task callbacks. The binaries implement them with the AWS SDK; unit tests use the mockall mocks.
 
+pub use crate::error::{FaultKind, PortError};
 use crate::record::{Settlement, StatementRecord};
 use crate::statement::{Description, ExecuteCall, Executed, ResultPage};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-
-/// What kind of failure a port call met; the use cases decide on this, never on error strings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultKind {
-    /// Throttling, a 5xx or a network fault: the same call may succeed later.
-    Retryable,
-    /// The task token is gone (`TaskTimedOut`, `TaskDoesNotExist`, `InvalidToken`).
-    TokenGone,
-    /// The thing asked about does not exist.
-    NotFound,
-    /// Refused for good (validation and other client errors).
-    Rejected,
-}
-
-/// A failed port call, with the service's own error name.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct PortError {
-    pub kind: FaultKind,
-    pub code: String,
-    pub message: String,
-}
-
-impl PortError {
-    /// Builds an error of a kind.
-    pub fn new(kind: FaultKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        PortError {
-            kind,
-            code: code.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The Redshift Data API.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -115,6 +83,7 @@ pub enum Settled {
 /// One page of unsettled records.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UnsettledPage {
+    /// The records to examine, oldest first.
     pub records: Vec<StatementRecord>,
     /// Names of records that could not be decoded (left for a person; they never stop the sweep).
     pub undecodable: Vec<String>,
@@ -125,10 +94,13 @@ pub struct UnsettledPage {
 /// What [`StateStore::lock`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lock {
+    /// The lock is this statement's now.
     Acquired,
     /// Another statement holds the lock, taken at `since` (unknown for locks written by older versions).
     HeldBy {
+        /// The statement holding it: its record says whether it still runs.
         owner: String,
+        /// When it was taken: a steal must find it unchanged.
         since: Option<DateTime<Utc>>,
     },
 }

@@ -78,13 +78,19 @@ pub fn settled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
 /// One statement's record. Never holds SQL text: only its digest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatementRecord {
+    /// The key: the deterministic statement name.
     pub statement_name: String,
     /// `None` for the seed's ad-hoc starts, which send only the SQL.
     pub execution_arn: Option<String>,
+    /// Lets the canceller narrow to one state.
     pub state_name: Option<String>,
+    /// The callback: a Step Functions task token or a custom resource's `ResponseURL`; `None` for fire-and-forget.
     pub task_token: Option<String>,
+    /// The Data API statement; `None` until the start succeeded.
     pub statement_id: Option<String>,
+    /// Where the statement stands; decides every conditional write.
     pub status: RecordStatus,
+    /// Identifies the SQL without storing it; the key of the singleton lock.
     pub sql_digest: String,
     /// How many result rows the task output should carry.
     pub result_rows: u32,
@@ -92,11 +98,15 @@ pub struct StatementRecord {
     pub result_max_bytes: u32,
     /// Whether the statement holds the singleton lock of its digest.
     pub singleton: bool,
+    /// The `LATEST` order and the age checks of the sweeper.
     pub created_at: DateTime<Utc>,
+    /// The sweeper's order: the oldest untouched records first.
     pub updated_at: DateTime<Utc>,
+    /// Counts the TTL from the settling.
     pub settled_at: Option<DateTime<Utc>>,
     /// When a canceller sent `CancelStatement` for it (the `ABORTED` event settles it later).
     pub cancel_requested_at: Option<DateTime<Utc>>,
+    /// The Data API's error text of a failed statement, for a person looking at it later.
     pub error: Option<String>,
     /// TTL, epoch seconds.
     pub expires_at: i64,
@@ -105,9 +115,13 @@ pub struct StatementRecord {
 /// The final word on a record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settlement {
+    /// The final status.
     pub status: RecordStatus,
+    /// The statement the settling is about (a record may learn its id only now).
     pub statement_id: Option<String>,
+    /// The error text kept in the record.
     pub error: Option<String>,
+    /// When it settled (`settledAt`), the start of its TTL.
     pub at: DateTime<Utc>,
     /// TTL from now on, counted from the settling.
     pub expires_at: i64,

@@ -6,16 +6,18 @@
 //! previous attempt died at, converges on the same statement.
 
 use crate::completer::{settle_statement, CompleterPorts, Evidence, CLAIM_LEASE};
-use crate::config::{Settings, Target};
+use crate::config::Settings;
 use crate::custom_resource;
 use crate::error::TaskerError;
+pub use crate::invocation::Invocation;
+use crate::invocation::{Started, StarterInput, StarterOutput};
 use crate::metrics;
 use crate::naming::{sql_digest, statement_name, EntryKey};
 use crate::outcome::{callback_for, deliver, lost, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
 use crate::ports::{Claim, Claimant, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
-use crate::statement::{DataApiStatus, ExecuteCall};
+use crate::statement::{DataApiStatus, ExecuteCall, Target};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -29,44 +31,89 @@ const MARK_STARTED_TRIES: usize = 3;
 
 /// What the starter talks to.
 pub struct StarterPorts<'a> {
+    /// Starts, describes, reads and cancels statements.
     pub data: &'a dyn DataApi,
+    /// Records the state entry before the SQL starts, so a retry finds it.
     pub store: &'a dyn StateStore,
+    /// Answers a task at once when the statement already ended (retries and the fast path).
     pub callbacks: &'a dyn TaskCallbacks,
 }
 
 /// The starter's configuration: the shared settings and the one target it may run SQL on.
 #[derive(Debug, Clone)]
 pub struct StarterConfig {
+    /// The table, the prefix and the TTLs every function shares.
     pub settings: Settings,
+    /// The only database this deployment may run SQL on.
     pub target: Target,
     /// `FAST_PATH_SECONDS`: the `waitSeconds` of a payload that gives none (0: no fast path).
     pub fast_path_seconds: u32,
 }
 
-/// One invocation: when it runs and its own unique id (the Lambda request id), which names the statement of a
-/// payload that does not identify its state entry.
-#[derive(Debug, Clone, Copy)]
-pub struct Invocation<'a> {
-    pub now: DateTime<Utc>,
-    pub id: &'a str,
-}
-
-/// Handles one invocation of the starter.
+/// Handles one invocation of the starter, JSON in and out: [`decode`], then [`run`].
 pub async fn handle(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
     payload: &Value,
     invocation: Invocation<'_>,
 ) -> Result<Value, TaskerError> {
-    if custom_resource::is_request(payload) {
-        return deploy_time_sql(ports, config, payload, invocation).await;
+    let input = decode(ports, payload).await?;
+    run(ports, config, input, invocation)
+        .await
+        .map(|output| output.to_json())
+}
+
+/// Decodes and validates a payload. A refusal is `InvalidInput` naming the field, never its value; it is counted,
+/// logged, and, for a custom-resource request that says where, answered `FAILED` at once (CloudFormation shows
+/// the reason instead of waiting an hour).
+pub async fn decode(
+    ports: &StarterPorts<'_>,
+    payload: &Value,
+) -> Result<StarterInput, TaskerError> {
+    if !custom_resource::is_request(payload) {
+        return payload::parse(payload)
+            .map(StarterInput::Request)
+            .inspect_err(|e| {
+                metrics::refused();
+                warn!(decision = "rejected", error = %e, "invalid input")
+            });
     }
-    let request = payload::parse(payload).inspect_err(|e| {
+    let request = custom_resource::parse(payload).inspect_err(|e| {
         metrics::refused();
-        warn!(decision = "rejected", error = %e, "invalid input")
-    })?;
+        warn!(decision = "rejected", error = %e, "invalid custom-resource request");
+    });
     match request {
-        StarterRequest::Execute(req) => execute(ports, config, &req, invocation).await,
+        Ok(r) => Ok(StarterInput::CustomResource(r)),
+        Err(e) => {
+            // Answer if the request says where; CloudFormation shows the reason.
+            let raw: Option<custom_resource::CustomResourceCallback> =
+                serde_json::from_value(payload.clone()).ok();
+            if let Some(cfn) = raw {
+                let body = cfn.response(false, &e.to_string(), "invalid-request", json!({}));
+                let _ = ports.callbacks.respond(&cfn.response_url, &body).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Runs one decoded invocation.
+pub async fn run(
+    ports: &StarterPorts<'_>,
+    config: &StarterConfig,
+    input: StarterInput,
+    invocation: Invocation<'_>,
+) -> Result<StarterOutput, TaskerError> {
+    let request = match input {
+        StarterInput::CustomResource(request) => {
+            return deploy_time_sql(ports, config, request, invocation).await
+        }
+        StarterInput::Request(request) => request,
+    };
+    match request {
+        StarterRequest::Execute(req) => execute(ports, config, &req, invocation)
+            .await
+            .map(StarterOutput::Started),
         StarterRequest::Describe(r) => {
             let id = resolve(ports.store, &r).await?;
             let d = ports
@@ -75,9 +122,9 @@ pub async fn handle(
                 .await
                 .map_err(TaskerError::data_api)?;
             info!(decision = "described", statement_id = %id, status = d.status.as_str());
-            Ok(d.to_data_api_json())
+            Ok(StarterOutput::DataApi(d.to_data_api_json()))
         }
-        StarterRequest::GetResult(r) => get_result(ports, &r).await,
+        StarterRequest::GetResult(r) => get_result(ports, &r).await.map(StarterOutput::DataApi),
         StarterRequest::Cancel(r) => {
             let (id, record) = resolve_record(ports.store, &r).await?;
             let status = ports
@@ -95,7 +142,7 @@ pub async fn handle(
             }
             metrics::cancelled();
             info!(decision = "cancel_requested", statement_id = %id, status);
-            Ok(json!({"Status": status}))
+            Ok(StarterOutput::DataApi(json!({"Status": status})))
         }
     }
 }
@@ -106,26 +153,9 @@ pub async fn handle(
 async fn deploy_time_sql(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
-    payload: &Value,
+    request: custom_resource::CustomResourceRequest,
     invocation: Invocation<'_>,
-) -> Result<Value, TaskerError> {
-    let request = custom_resource::parse(payload).inspect_err(|e| {
-        metrics::refused();
-        warn!(decision = "rejected", error = %e, "invalid custom-resource request");
-    });
-    let request = match request {
-        Ok(r) => r,
-        Err(e) => {
-            // Answer if the request says where; CloudFormation shows the reason.
-            let raw: Option<custom_resource::CustomResourceCallback> =
-                serde_json::from_value(payload.clone()).ok();
-            if let Some(cfn) = raw {
-                let body = cfn.response(false, &e.to_string(), "invalid-request", json!({}));
-                let _ = ports.callbacks.respond(&cfn.response_url, &body).await;
-            }
-            return Err(e);
-        }
-    };
+) -> Result<StarterOutput, TaskerError> {
     let callback = request.callback.clone();
     let Some(sql) = request.sql.clone() else {
         // Nothing to run: the physical id is the one given, or a name of this deployment on create.
@@ -147,7 +177,9 @@ async fn deploy_time_sql(
             .await
             .map_err(|e| TaskerError::Callback(e.to_string()))?;
         info!(decision = "custom_resource_without_sql", request_type = %request.request_type);
-        return Ok(json!({"answered": "SUCCESS"}));
+        return Ok(StarterOutput::Answered {
+            answered: "SUCCESS",
+        });
     };
     let execute_request = ExecuteRequest {
         task_token: Some(callback.to_token()),
@@ -164,7 +196,7 @@ async fn deploy_time_sql(
         session: Default::default(),
     };
     match execute(ports, config, &execute_request, invocation).await {
-        Ok(reply) => Ok(reply),
+        Ok(started) => Ok(StarterOutput::Started(started)),
         Err(e) => {
             // No statement started: say so now (an error would only make Lambda retry the event).
             let body = callback.response(false, &e.to_string(), "not-started", json!({}));
@@ -174,7 +206,7 @@ async fn deploy_time_sql(
                 .await
                 .map_err(|r| TaskerError::Callback(r.to_string()))?;
             warn!(decision = "custom_resource_not_started", error = %e);
-            Ok(json!({"answered": "FAILED"}))
+            Ok(StarterOutput::Answered { answered: "FAILED" })
         }
     }
 }
@@ -184,7 +216,7 @@ async fn execute(
     config: &StarterConfig,
     req: &ExecuteRequest,
     invocation: Invocation<'_>,
-) -> Result<Value, TaskerError> {
+) -> Result<Started, TaskerError> {
     let settings = &config.settings;
     let now = invocation.now;
     let digest = sql_digest(&req.sql, &req.parameters);
@@ -265,7 +297,7 @@ async fn start(
     req: &ExecuteRequest,
     record: &StatementRecord,
     now: DateTime<Utc>,
-) -> Result<Value, TaskerError> {
+) -> Result<Started, TaskerError> {
     let name = record.statement_name.as_str();
     if now - record.created_at >= CLIENT_TOKEN_TRUST {
         // The Data API may have forgotten the ClientToken: a second ExecuteStatement would run the SQL again.
@@ -293,9 +325,7 @@ async fn start(
     match ports.data.execute(&call).await {
         Ok(executed) => {
             let mut reply = adopt(ports, config, name, &executed.id, now).await?;
-            if let Some(sid) = &executed.session_id {
-                reply["sessionId"] = json!(sid);
-            }
+            reply.session_id = executed.session_id.clone();
             if executed.status.and_then(DataApiStatus::ending).is_some() {
                 fast_path(ports, config, name, &executed.id, now).await;
             }
@@ -375,7 +405,7 @@ async fn adopt(
     name: &str,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<Value, TaskerError> {
+) -> Result<Started, TaskerError> {
     let expires = unsettled_expiry(now, config.settings.record_ttl_days);
     for attempt in 1..=MARK_STARTED_TRIES {
         match ports.store.mark_started(name, id, now, expires).await {
@@ -396,8 +426,12 @@ async fn adopt(
 }
 
 /// The reply of an execute: our names, plus the Data API's `Id` that the seed's polling state machines read.
-fn started_reply(name: &str, id: &str) -> Value {
-    json!({"statementName": name, "statementId": id, "Id": id})
+fn started_reply(name: &str, id: &str) -> Started {
+    Started {
+        statement_name: name.to_string(),
+        statement_id: id.to_string(),
+        session_id: None,
+    }
 }
 
 /// A retried invocation of a state entry that already has a record.
@@ -407,7 +441,7 @@ async fn resume(
     req: &ExecuteRequest,
     existing: StatementRecord,
     now: DateTime<Utc>,
-) -> Result<Value, TaskerError> {
+) -> Result<Started, TaskerError> {
     let name = existing.statement_name.clone();
     let record = match &req.task_token {
         Some(token) if existing.task_token.as_deref() != Some(token.as_str()) => {
@@ -456,7 +490,7 @@ async fn restart(
     req: &ExecuteRequest,
     record: &StatementRecord,
     now: DateTime<Utc>,
-) -> Result<Value, TaskerError> {
+) -> Result<Started, TaskerError> {
     let name = record.statement_name.as_str();
     let lease = now + CLAIM_LEASE;
     let claimed = match ports

@@ -1,25 +1,105 @@
-//! The Data API as the domain sees it: what we ask it to run and what it tells us back, without SDK types.
+//! The Data API as the domain sees it: what we ask it to run (the SQL, where, on which session, within which
+//! limits) and what it tells us back, without SDK types. A low layer: the payload, naming, configuration and the
+//! ports all speak of these types, so they live here rather than in any one of those modules.
 
-use crate::config::Target;
-use crate::payload::SqlText;
+use crate::error::TaskerError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// The Data API's limit on one SQL text.
+pub const MAX_SQL_BYTES: usize = 100 * 1024;
+/// The Data API's limit on statements in one `BatchExecuteStatement`.
+pub const MAX_BATCH_STATEMENTS: usize = 40;
+/// Longest `waitSeconds` (the Data API's `WaitTimeSeconds` limit).
+pub const MAX_WAIT_SECONDS: u32 = 30;
+
+/// Checks one SQL text against the Data API's limits; the error names `field`.
+pub(crate) fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {
+    if sql.trim().is_empty() {
+        return Err(TaskerError::InvalidInput(format!(
+            "{field}: the SQL must not be empty"
+        )));
+    }
+    if sql.len() > MAX_SQL_BYTES {
+        return Err(TaskerError::InvalidInput(format!(
+            "{field}: the SQL is {} bytes; the Data API takes at most {MAX_SQL_BYTES}",
+            sql.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The SQL of one state: one statement, or a list run in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlText {
+    /// `sqlStatement`: run with `ExecuteStatement`.
+    Single(String),
+    /// `sqlStatements`: run in one transaction with `BatchExecuteStatement`.
+    Batch(Vec<String>),
+}
+
+/// A statement's use of a Data API session (one connection across states: temporary tables survive).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Session {
+    /// Its own connection.
+    #[default]
+    None,
+    /// Start a session kept alive this many seconds after each statement (`sessionKeepAliveSeconds`).
+    Start(u32),
+    /// Run on this session (`sessionId`, from an earlier state's output).
+    Use(String),
+}
+
+/// Where statements run: exactly one of a provisioned cluster or a Serverless workgroup.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// A provisioned cluster, authenticated with temporary credentials for `DbUser` or with a secret.
+    Cluster {
+        /// `ClusterIdentifier`.
+        identifier: String,
+        /// The database every statement runs in.
+        database: String,
+        /// How the Data API logs in: as a database user or through a secret.
+        auth: ClusterAuth,
+    },
+    /// A Redshift Serverless workgroup, authenticated with a secret or with the function's IAM identity.
+    Workgroup {
+        /// `WorkgroupName`.
+        name: String,
+        /// The database every statement runs in.
+        database: String,
+        /// `SecretArn`; `None` to authenticate as the function's IAM role.
+        secret_arn: Option<String>,
+    },
+}
+
+/// How the Data API authenticates to a provisioned cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClusterAuth {
+    /// Temporary credentials for this database user (`DbUser`).
+    DbUser(String),
+    /// A Secrets Manager secret holding the credentials (`SecretArn`).
+    SecretArn(String),
+}
 
 /// One `ExecuteStatement` / `BatchExecuteStatement` call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecuteCall {
     /// Both the `StatementName` and the `ClientToken`.
     pub statement_name: String,
+    /// The SQL to run.
     pub sql: SqlText,
+    /// Bound by the Data API, so values never get into the SQL text.
     pub parameters: BTreeMap<String, String>,
+    /// The deployment's one database.
     pub target: Target,
     /// Whether the Data API should emit the completion event (only when someone waits for it).
     pub with_event: bool,
     /// `WaitTimeSeconds`: how long the Data API may hold the reply for the statement to end (the fast path).
     pub wait_seconds: Option<u32>,
     /// `SessionKeepAliveSeconds` or `SessionId`.
-    pub session: crate::payload::Session,
+    pub session: Session,
 }
 
 /// What `ExecuteStatement` answered.
@@ -36,11 +116,17 @@ pub struct Executed {
 /// The Data API's statement status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataApiStatus {
+    /// Accepted, not yet queued: still running as far as we care.
     Submitted,
+    /// Queued: still running as far as we care.
     Picked,
+    /// Running.
     Started,
+    /// Ended well: the task gets the success output.
     Finished,
+    /// Ended in error: the task gets error `FAILED`.
     Failed,
+    /// Cancelled: the task gets error `ABORTED`.
     Aborted,
 }
 
@@ -84,8 +170,11 @@ impl DataApiStatus {
 /// How a statement ended; each maps to one callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
+    /// Answered with the success output.
     Finished,
+    /// Answered with error `FAILED`.
     Failed,
+    /// Answered with error `ABORTED`.
     Aborted,
 }
 
@@ -103,25 +192,43 @@ impl Ending {
 /// `DescribeStatement` (or one of its `SubStatements`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Description {
+    /// The statement id (a batch member's ends in `:N`).
     pub id: String,
+    /// Whether and how it ended.
     pub status: DataApiStatus,
+    /// Why it failed: the `cause` of the `FAILED` callback.
     pub error: Option<String>,
+    /// Nanoseconds it ran: the output's `durationMs`.
     pub duration_ns: Option<i64>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub created_at: Option<DateTime<Utc>>,
+    /// When it ended: the start of the callback latency and of the retention.
     pub updated_at: Option<DateTime<Utc>>,
+    /// Whether result rows can be read.
     pub has_result_set: Option<bool>,
+    /// Rows affected or returned: the output's `rows`.
     pub result_rows: Option<i64>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub result_size: Option<i64>,
+    /// The event's `redshiftQueryId`, kept in the output's `detail`.
     pub redshift_query_id: Option<i64>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub redshift_pid: Option<i64>,
+    /// Kept for the seed-compatible `describeStatement` (never logged).
     pub query_string: Option<String>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub database: Option<String>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub db_user: Option<String>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub cluster_identifier: Option<String>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub workgroup_name: Option<String>,
+    /// Kept for the seed-compatible `describeStatement`.
     pub secret_arn: Option<String>,
     /// The session it ran on, if any.
     pub session_id: Option<String>,
+    /// A batch's members, each with its own status and result.
     pub sub_statements: Vec<Description>,
 }
 
@@ -216,10 +323,15 @@ pub fn iso(t: DateTime<Utc>) -> String {
 /// One typed value of a result row, as the Data API's `Field` union.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field {
+    /// SQL `NULL`.
     Null,
+    /// A boolean column.
     Bool(bool),
+    /// An integer column.
     Long(i64),
+    /// A floating-point column.
     Double(f64),
+    /// A text (or date, time, numeric) column, as the Data API writes it.
     Text(String),
     /// Base64, as the Data API's JSON carries blobs.
     Blob(String),
@@ -253,17 +365,24 @@ impl Field {
 /// A result column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The output's record keys.
     pub name: String,
+    /// Kept for the seed-compatible `getStatementResult`'s `ColumnMetadata`.
     pub type_name: Option<String>,
+    /// Kept for the seed-compatible `getStatementResult`'s `ColumnMetadata`.
     pub nullable: Option<i32>,
 }
 
 /// One `GetStatementResult` page.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ResultPage {
+    /// Name the values of each record.
     pub columns: Vec<Column>,
+    /// The rows of this page.
     pub records: Vec<Vec<Field>>,
+    /// The seed-compatible `TotalNumRows`.
     pub total_rows: Option<i64>,
+    /// Where the next page starts; `None` after the last.
     pub next_token: Option<String>,
 }
 

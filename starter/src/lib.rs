@@ -1,17 +1,20 @@
 //! The `starter` Lambda: glue between the Lambda runtime and [`tasker_core::starter`].
+//!
+//! The typed entry points are [`Starter::decode`] (the payload to a [`StarterInput`], with the `InvalidInput`
+//! mapping that names a field and never echoes a value) and [`Starter::run`] (a [`StarterInput`] to a
+//! [`StarterOutput`]); [`Starter::handle`] and [`Starter::handle_invocation`] chain them for JSON callers.
 
 use aws_config::SdkConfig;
 use serde_json::Value;
-use tasker_aws::{DynamoStateTable, RedshiftDataApi, SfnCallbacks};
+use tasker_aws::Clients;
 use tasker_core::config::{ConfigError, Settings, Target};
-use tasker_core::starter::{handle, Invocation, StarterConfig, StarterPorts};
+use tasker_core::invocation::{StarterInput, StarterOutput};
+use tasker_core::starter::{decode, run, Invocation, StarterConfig, StarterPorts};
 use tasker_core::TaskerError;
 
 /// The starter with its clients, built once per Lambda instance.
 pub struct Starter {
-    data: RedshiftDataApi,
-    store: DynamoStateTable,
-    callbacks: SfnCallbacks,
+    clients: Clients,
     config: StarterConfig,
 }
 
@@ -29,14 +32,37 @@ impl Starter {
     /// Builds the clients from one SDK configuration.
     pub fn new(sdk: &SdkConfig, config: StarterConfig) -> Self {
         Starter {
-            data: RedshiftDataApi(aws_sdk_redshiftdata::Client::new(sdk)),
-            store: DynamoStateTable::new(
-                aws_sdk_dynamodb::Client::new(sdk),
-                &config.settings.table_name,
-            ),
-            callbacks: SfnCallbacks::new(aws_sdk_sfn::Client::new(sdk)),
+            clients: Clients::from_sdk(sdk, &config.settings.table_name),
             config,
         }
+    }
+
+    fn ports(&self) -> StarterPorts<'_> {
+        StarterPorts {
+            data: &self.clients.data,
+            store: &self.clients.store,
+            callbacks: &self.clients.callbacks,
+        }
+    }
+
+    /// Decodes a payload into one of the starter's invocation forms; a refused custom-resource request is
+    /// answered `FAILED` on the way (see [`tasker_core::starter::decode`]).
+    pub async fn decode(&self, payload: &Value) -> Result<StarterInput, TaskerError> {
+        decode(&self.ports(), payload).await
+    }
+
+    /// Runs one decoded invocation; `request_id` (the Lambda request id) names the statement of a payload that
+    /// does not identify its state entry.
+    pub async fn run(
+        &self,
+        input: StarterInput,
+        request_id: &str,
+    ) -> Result<StarterOutput, TaskerError> {
+        let invocation = Invocation {
+            now: chrono::Utc::now(),
+            id: request_id,
+        };
+        run(&self.ports(), &self.config, input, invocation).await
     }
 
     /// Handles one invocation payload, under a fresh invocation id.
@@ -45,22 +71,15 @@ impl Starter {
             .await
     }
 
-    /// Handles one invocation payload; `request_id` (the Lambda request id) names the statement of a payload
-    /// that does not identify its state entry.
+    /// Handles one invocation payload, JSON in and out; `request_id` as in [`Starter::run`].
     pub async fn handle_invocation(
         &self,
         payload: &Value,
         request_id: &str,
     ) -> Result<Value, TaskerError> {
-        let ports = StarterPorts {
-            data: &self.data,
-            store: &self.store,
-            callbacks: &self.callbacks,
-        };
-        let invocation = Invocation {
-            now: chrono::Utc::now(),
-            id: request_id,
-        };
-        handle(&ports, &self.config, payload, invocation).await
+        let input = self.decode(payload).await?;
+        self.run(input, request_id)
+            .await
+            .map(|output| output.to_json())
     }
 }

@@ -9,11 +9,11 @@ use tasker_core::statement::DataApiStatus;
 use tasker_core::TaskerError;
 
 /// `Ok`, or why what a use case did is wrong.
-pub type Verdict = Result<(), String>;
+pub(crate) type Verdict = Result<(), String>;
 
 impl State {
     /// The checks a start that returned an error must pass.
-    pub fn check_failed_start(&mut self, id: InvId, error: &TaskerError) {
+    pub(crate) fn check_failed_start(&mut self, id: InvId, error: &TaskerError) {
         let meta = self.invocations[&id].clone();
         let Kind::Start { name, digest, .. } = &meta.kind else {
             return;
@@ -59,7 +59,7 @@ impl State {
     }
 
     /// The checks that need a world at rest (invariants 1, 3 and 4; 2 and 5 are checked as calls happen).
-    pub fn final_checks(&mut self) {
+    pub(crate) fn final_checks(&mut self) {
         let waiting: Vec<(String, Task)> = self
             .tasks
             .iter()
@@ -137,7 +137,12 @@ impl State {
 
     /// Whether a settlement agrees with the Data API. `NOT_STARTED` is wrong once the record holds the id of a
     /// statement of its name (nobody will revive it; before that, the starter's `STARTED` mark still does).
-    pub fn judge_settlement(&self, name: &str, s: &Settlement, known_id: Option<&str>) -> Verdict {
+    pub(crate) fn judge_settlement(
+        &self,
+        name: &str,
+        s: &Settlement,
+        known_id: Option<&str>,
+    ) -> Verdict {
         let statement = s.statement_id.as_deref().and_then(|id| self.data.get(id));
         let ended_as = |want: DataApiStatus| match statement {
             Some(st) if st.status == want && st.name == name => Ok(()),
@@ -173,7 +178,7 @@ impl State {
     }
 
     /// Whether an answer is the task's own statement's outcome (invariant 1).
-    pub fn judge_answer(&self, name: &str, answer: &Answer) -> Verdict {
+    pub(crate) fn judge_answer(&self, name: &str, answer: &Answer) -> Verdict {
         let (error, body) = match answer {
             Answer::Success(out) => (None, out),
             Answer::Failure { error, cause } => (Some(error.as_str()), cause),

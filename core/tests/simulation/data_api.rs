@@ -9,15 +9,15 @@ use tasker_core::ports::{FaultKind, PortError};
 use tasker_core::statement::{Column, DataApiStatus, Description, ExecuteCall, Field, ResultPage};
 
 /// The Data API remembers a `ClientToken` this long.
-pub const CLIENT_TOKEN_MEMORY: Duration = Duration::hours(8);
+pub(crate) const CLIENT_TOKEN_MEMORY: Duration = Duration::hours(8);
 /// The Data API keeps an ended statement's metadata (and `ListStatements` knows it) this long.
-pub const RETENTION: Duration = Duration::hours(24);
+pub(crate) const RETENTION: Duration = Duration::hours(24);
 /// The Data API fails a statement that runs longer than this.
-pub const MAX_RUN: Duration = Duration::hours(24);
+pub(crate) const MAX_RUN: Duration = Duration::hours(24);
 
 /// A statement the simulated Data API knows (or knew).
 #[derive(Debug, Clone)]
-pub struct Statement {
+pub(crate) struct Statement {
     pub id: String,
     pub name: String,
     pub digest: String,
@@ -33,19 +33,19 @@ pub struct Statement {
 }
 
 impl Statement {
-    pub fn ended(&self) -> bool {
+    pub(crate) fn ended(&self) -> bool {
         self.status.ending().is_some()
     }
 
     /// Still kept by the Data API (running, or ended less than 24 hours ago).
-    pub fn known(&self, clock: DateTime<Utc>) -> bool {
+    pub(crate) fn known(&self, clock: DateTime<Utc>) -> bool {
         self.ended_at.is_none_or(|e| clock < e + RETENTION)
     }
 }
 
 /// The Redshift Data API: statements, `ClientToken` memory, retention.
 #[derive(Debug, Default)]
-pub struct DataApi {
+pub(crate) struct DataApi {
     pub statements: Vec<Statement>,
     by_id: BTreeMap<String, usize>,
     /// `ClientToken` (our statement name) -> the statement it started and when.
@@ -64,16 +64,16 @@ fn not_found(id: &str) -> PortError {
 }
 
 impl DataApi {
-    pub fn get(&self, id: &str) -> Option<&Statement> {
+    pub(crate) fn get(&self, id: &str) -> Option<&Statement> {
         self.by_id.get(id).map(|&i| &self.statements[i])
     }
 
-    pub fn index_of(&self, id: &str) -> Option<usize> {
+    pub(crate) fn index_of(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
     }
 
     /// The newest statement of that name still kept.
-    pub fn find_by_name(&self, name: &str, clock: DateTime<Utc>) -> Option<String> {
+    pub(crate) fn find_by_name(&self, name: &str, clock: DateTime<Utc>) -> Option<String> {
         self.statements
             .iter()
             .rev()
@@ -83,7 +83,7 @@ impl DataApi {
 
     /// `ExecuteStatement`: the same `ClientToken` within 8 hours returns the same statement, otherwise a new one
     /// starts. Returns its index and whether it is new.
-    pub fn execute(
+    pub(crate) fn execute(
         &mut self,
         call: &ExecuteCall,
         clock: DateTime<Utc>,
@@ -115,7 +115,11 @@ impl DataApi {
         (i, true)
     }
 
-    pub fn describe(&self, id: &str, clock: DateTime<Utc>) -> Result<Description, PortError> {
+    pub(crate) fn describe(
+        &self,
+        id: &str,
+        clock: DateTime<Utc>,
+    ) -> Result<Description, PortError> {
         let s = self
             .get(id)
             .filter(|s| s.known(clock))
@@ -140,7 +144,7 @@ impl DataApi {
     }
 
     /// Result pages of two rows of one `n` column.
-    pub fn result_page(
+    pub(crate) fn result_page(
         &self,
         id: &str,
         next: Option<String>,
@@ -172,7 +176,7 @@ impl DataApi {
     }
 
     /// `CancelStatement`: the statement aborts at its next progress step.
-    pub fn cancel(&mut self, id: &str, clock: DateTime<Utc>) -> Result<bool, PortError> {
+    pub(crate) fn cancel(&mut self, id: &str, clock: DateTime<Utc>) -> Result<bool, PortError> {
         let i = self
             .index_of(id)
             .filter(|&i| self.statements[i].known(clock))
@@ -193,7 +197,7 @@ impl DataApi {
     }
 
     /// `SUBMITTED` -> `STARTED`: the SQL really runs now.
-    pub fn run(&mut self, i: usize) -> usize {
+    pub(crate) fn run(&mut self, i: usize) -> usize {
         let s = &mut self.statements[i];
         s.status = DataApiStatus::Started;
         let runs = self.runs.entry(s.name.clone()).or_default();
@@ -202,7 +206,12 @@ impl DataApi {
     }
 
     /// Ends a statement; returns the completion event's body when it was started `WithEvent`.
-    pub fn end(&mut self, i: usize, status: DataApiStatus, at: DateTime<Utc>) -> Option<String> {
+    pub(crate) fn end(
+        &mut self,
+        i: usize,
+        status: DataApiStatus,
+        at: DateTime<Utc>,
+    ) -> Option<String> {
         let s = &mut self.statements[i];
         s.status = status;
         s.ended_at = Some(at);
@@ -212,7 +221,13 @@ impl DataApi {
 }
 
 /// A completion event as EventBridge puts it on the completer's queue.
-pub fn event_body(name: &str, id: &str, state: &str, rows: i64, at: DateTime<Utc>) -> String {
+pub(crate) fn event_body(
+    name: &str,
+    id: &str,
+    state: &str,
+    rows: i64,
+    at: DateTime<Utc>,
+) -> String {
     json!({
         "version": "0", "id": format!("ev-{id}"), "detail-type": tasker_core::event::EVENT_DETAIL_TYPE,
         "source": tasker_core::event::EVENT_SOURCE, "time": at.to_rfc3339_opts(SecondsFormat::Secs, true),

@@ -17,7 +17,7 @@ use tasker_core::record::{Settlement, StatementRecord};
 use tasker_core::statement::{Description, ExecuteCall, Executed, ResultPage};
 
 /// The simulated AWS: the Data API, the state table and Step Functions in one (`Send + Sync`) object.
-pub struct Sim {
+pub(crate) struct Sim {
     state: Mutex<State>,
 }
 
@@ -37,14 +37,14 @@ impl Future for YieldNow {
 }
 
 impl Sim {
-    pub fn new(state: State) -> Self {
+    pub(crate) fn new(state: State) -> Self {
         Sim {
             state: Mutex::new(state),
         }
     }
 
     /// The world, for the harness (never held across a yield).
-    pub fn world(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn world(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 

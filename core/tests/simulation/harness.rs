@@ -32,14 +32,14 @@ use tasker_core::TaskerError;
 const MAX_RECEIVES: u32 = 5;
 
 /// The simulation's epoch.
-pub fn epoch() -> DateTime<Utc> {
+pub(crate) fn epoch() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
         .expect("valid")
         .with_timezone(&Utc)
 }
 
 /// A deployment's configuration, as core/src/use_case_tests.rs builds it.
-pub fn config(record_ttl_days: u32, sweep_grace_seconds: u64) -> StarterConfig {
+pub(crate) fn config(record_ttl_days: u32, sweep_grace_seconds: u64) -> StarterConfig {
     StarterConfig {
         settings: Settings {
             table_name: "sim".into(),
@@ -57,7 +57,7 @@ pub fn config(record_ttl_days: u32, sweep_grace_seconds: u64) -> StarterConfig {
 }
 
 /// What an invocation ended with.
-pub enum Done {
+pub(crate) enum Done {
     Start(Result<Value, TaskerError>),
     Complete(Result<Disposition, TaskerError>),
     Sweep(Result<SweepReport, TaskerError>),
@@ -78,14 +78,14 @@ enum Origin {
 
 /// An SQS message of the completer's queue.
 #[derive(Clone, Debug)]
-pub struct Msg {
+pub(crate) struct Msg {
     pub body: String,
     pub receives: u32,
 }
 
 /// Chaos outside the port calls.
 #[derive(Clone, Debug, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub lose_event: f64,
     pub dup_event: f64,
     /// An invocation dies right after its last call: its work is done, its caller sees a Lambda error.
@@ -98,7 +98,7 @@ pub struct Plan {
 
 /// One state entry of a state machine: what its Task state sends to the starter.
 #[derive(Clone, Debug)]
-pub struct EntrySpec {
+pub(crate) struct EntrySpec {
     pub execution: Option<String>,
     pub state_name: Option<String>,
     pub entered: Option<String>,
@@ -113,7 +113,7 @@ pub struct EntrySpec {
 
 impl EntrySpec {
     /// The recommended payload: token, execution, state name and entered time.
-    pub fn recommended(execution: &str, state: &str, entered: &str, sql: &str) -> Self {
+    pub(crate) fn recommended(execution: &str, state: &str, entered: &str, sql: &str) -> Self {
         EntrySpec {
             execution: Some(execution.into()),
             state_name: Some(state.into()),
@@ -177,7 +177,7 @@ impl EntrySpec {
 
 /// How one attempt (one starter invocation) ended.
 #[derive(Clone, Debug)]
-pub enum AttemptEnd {
+pub(crate) enum AttemptEnd {
     Running,
     Returned(Result<Value, TaskerError>),
     /// Crashed, timed out, or its result was lost: a Lambda error for Step Functions.
@@ -185,28 +185,28 @@ pub enum AttemptEnd {
 }
 
 #[derive(Clone, Debug)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     pub token: Option<String>,
     pub name: String,
     pub end: AttemptEnd,
 }
 
 impl Attempt {
-    pub fn failed(&self) -> bool {
+    pub(crate) fn failed(&self) -> bool {
         matches!(self.end, AttemptEnd::Died | AttemptEnd::Returned(Err(_)))
     }
 }
 
 /// A state entry and its attempts (Step Functions retries after a Lambda error, with a new token).
 #[derive(Clone, Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub spec: EntrySpec,
     pub first_at: DateTime<Utc>,
     pub attempts: Vec<Attempt>,
 }
 
 /// The scheduler's hands: spawn, poll, crash invocations, move time, end statements, deliver events.
-pub struct Harness<'a> {
+pub(crate) struct Harness<'a> {
     pub sim: &'a Sim,
     pub config: &'a StarterConfig,
     pub rng: Rng,
@@ -221,7 +221,7 @@ pub struct Harness<'a> {
 }
 
 impl<'a> Harness<'a> {
-    pub fn new(sim: &'a Sim, config: &'a StarterConfig, rng: Rng, plan: Plan) -> Self {
+    pub(crate) fn new(sim: &'a Sim, config: &'a StarterConfig, rng: Rng, plan: Plan) -> Self {
         Harness {
             sim,
             config,
@@ -237,20 +237,20 @@ impl<'a> Harness<'a> {
         }
     }
 
-    pub fn clock(&self) -> DateTime<Utc> {
+    pub(crate) fn clock(&self) -> DateTime<Utc> {
         self.sim.world().clock
     }
 
-    pub fn log(&self, line: impl FnOnce() -> String) {
+    pub(crate) fn log(&self, line: impl FnOnce() -> String) {
         self.sim.world().log(line);
     }
 
-    pub fn settings(&self) -> &'a Settings {
+    pub(crate) fn settings(&self) -> &'a Settings {
         &self.config.settings
     }
 
     /// Makes the next `times` calls of `op` (about `key`, when given) fail.
-    pub fn script(
+    pub(crate) fn script(
         &self,
         op: &'static str,
         key: Option<&str>,
@@ -299,25 +299,25 @@ impl<'a> Harness<'a> {
         id
     }
 
-    pub fn in_flight(&self) -> Vec<InvId> {
+    pub(crate) fn in_flight(&self) -> Vec<InvId> {
         self.flights.keys().copied().collect()
     }
 
-    pub fn starters_in_flight(&self) -> usize {
+    pub(crate) fn starters_in_flight(&self) -> usize {
         self.flights
             .values()
             .filter(|(_, o)| matches!(o, Origin::Attempt { .. } | Origin::SeedAction))
             .count()
     }
 
-    pub fn sweeping(&self) -> bool {
+    pub(crate) fn sweeping(&self) -> bool {
         self.flights
             .values()
             .any(|(_, o)| matches!(o, Origin::Sweep))
     }
 
     /// The call an in-flight invocation makes when next polled.
-    pub fn next_call(&self, id: InvId) -> Option<&'static str> {
+    pub(crate) fn next_call(&self, id: InvId) -> Option<&'static str> {
         self.sim
             .world()
             .invocations
@@ -327,7 +327,7 @@ impl<'a> Harness<'a> {
 
     /// Runs one step of an invocation (its pending port call and what follows up to the next); `true` once it
     /// has ended.
-    pub fn poll(&mut self, id: InvId) -> bool {
+    pub(crate) fn poll(&mut self, id: InvId) -> bool {
         let Some((flight, _)) = self.flights.get_mut(&id) else {
             return true;
         };
@@ -346,7 +346,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Runs an invocation to its end.
-    pub fn run(&mut self, id: InvId) {
+    pub(crate) fn run(&mut self, id: InvId) {
         for _ in 0..100_000 {
             if self.poll(id) {
                 return;
@@ -356,20 +356,20 @@ impl<'a> Harness<'a> {
     }
 
     /// Runs an invocation until its next call is `op`.
-    pub fn run_until(&mut self, id: InvId, op: &str) {
+    pub(crate) fn run_until(&mut self, id: InvId, op: &str) {
         while self.next_call(id) != Some(op) {
             assert!(!self.poll(id), "#{id} ended before calling {op}");
         }
     }
 
-    pub fn run_all(&mut self) {
+    pub(crate) fn run_all(&mut self) {
         for id in self.in_flight() {
             self.run(id);
         }
     }
 
     /// Kills an invocation between two port calls (its pending call never happens).
-    pub fn crash(&mut self, id: InvId) {
+    pub(crate) fn crash(&mut self, id: InvId) {
         let Some((flight, origin)) = self.flights.remove(&id) else {
             return;
         };
@@ -392,7 +392,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Runs an invocation to its end, then loses its result (the Lambda died after its last call).
-    pub fn run_and_lose_result(&mut self, id: InvId) {
+    pub(crate) fn run_and_lose_result(&mut self, id: InvId) {
         let keep = self.plan.lose_result;
         self.plan.lose_result = 1.0;
         self.run(id);
@@ -440,7 +440,7 @@ impl<'a> Harness<'a> {
     // ---- the starter and Step Functions ----
 
     /// A new state entry; nothing runs yet.
-    pub fn add_entry(&mut self, spec: EntrySpec) -> usize {
+    pub(crate) fn add_entry(&mut self, spec: EntrySpec) -> usize {
         if spec.entered.is_some() {
             let name = spec.statement_name(&self.settings().prefix, None, "");
             self.sim.world().once_names.insert(name);
@@ -455,7 +455,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Step Functions invokes the starter for an entry: a new attempt with a new task token.
-    pub fn start_attempt(&mut self, entry: usize) -> InvId {
+    pub(crate) fn start_attempt(&mut self, entry: usize) -> InvId {
         let spec = self.entries[entry].spec.clone();
         let token = spec.waits.then(|| {
             self.next_token += 1;
@@ -510,7 +510,7 @@ impl<'a> Harness<'a> {
     }
 
     /// The seed's `cancelStatement` of the newest statement of an execution.
-    pub fn seed_cancel_latest(&mut self, execution: &str) -> InvId {
+    pub(crate) fn seed_cancel_latest(&mut self, execution: &str) -> InvId {
         let id = self.register(Kind::SeedAction);
         let payload = json!({"action": "cancelStatement", "statementId": "LATEST", "executionArn": execution});
         let (sim, config, now) = (self.sim, self.config, self.clock());
@@ -549,7 +549,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Step Functions' heartbeat ran out for a waiting task.
-    pub fn time_out(&mut self, token: &str) {
+    pub(crate) fn time_out(&mut self, token: &str) {
         let mut w = self.sim.world();
         if let Some(t) = w.tasks.get_mut(token) {
             if t.state == TaskState::Waiting {
@@ -559,11 +559,11 @@ impl<'a> Harness<'a> {
         }
     }
 
-    pub fn task(&self, token: &str) -> Task {
+    pub(crate) fn task(&self, token: &str) -> Task {
         self.sim.world().tasks[token].clone()
     }
 
-    pub fn waiting_tokens(&self) -> Vec<String> {
+    pub(crate) fn waiting_tokens(&self) -> Vec<String> {
         let w = self.sim.world();
         w.tasks
             .iter()
@@ -573,7 +573,7 @@ impl<'a> Harness<'a> {
     }
 
     /// The entry a token belongs to.
-    pub fn entry_of(&self, token: &str) -> Option<usize> {
+    pub(crate) fn entry_of(&self, token: &str) -> Option<usize> {
         self.entries
             .iter()
             .position(|e| e.attempts.iter().any(|a| a.token.as_deref() == Some(token)))
@@ -582,7 +582,7 @@ impl<'a> Harness<'a> {
     // ---- the completer and the canceller ----
 
     /// SQS hands one message to the completer.
-    pub fn deliver(&mut self, index: usize) -> Option<InvId> {
+    pub(crate) fn deliver(&mut self, index: usize) -> Option<InvId> {
         let msg = self.queue.remove(index);
         let change = match parse_body(&msg.body, &self.settings().prefix) {
             Ok(Message::Ours(change)) => change,
@@ -613,7 +613,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Delivers every queued message, one completer at a time, until the queue is empty.
-    pub fn drain_events(&mut self) {
+    pub(crate) fn drain_events(&mut self) {
         while !self.queue.is_empty() {
             if let Some(id) = self.deliver(0) {
                 self.run(id);
@@ -621,7 +621,7 @@ impl<'a> Harness<'a> {
         }
     }
 
-    pub fn spawn_sweep(&mut self, max_records: Option<usize>) -> InvId {
+    pub(crate) fn spawn_sweep(&mut self, max_records: Option<usize>) -> InvId {
         let id = self.register(Kind::Sweeper);
         self.log(|| format!("#{id} sweep (max {max_records:?})"));
         let (sim, settings, now) = (self.sim, self.settings(), self.clock());
@@ -640,7 +640,7 @@ impl<'a> Harness<'a> {
         self.launch(id, flight, Origin::Sweep)
     }
 
-    pub fn spawn_cancel(&mut self, payload: Value) -> InvId {
+    pub(crate) fn spawn_cancel(&mut self, payload: Value) -> InvId {
         let id = self.register(Kind::Canceller);
         self.log(|| format!("#{id} cancel {payload}"));
         let (sim, now) = (self.sim, self.clock());
@@ -656,17 +656,17 @@ impl<'a> Harness<'a> {
 
     // ---- the Data API's side ----
 
-    pub fn statements(&self) -> Vec<Statement> {
+    pub(crate) fn statements(&self) -> Vec<Statement> {
         self.sim.world().data.statements.clone()
     }
 
-    pub fn statement_named(&self, name: &str) -> Option<usize> {
+    pub(crate) fn statement_named(&self, name: &str) -> Option<usize> {
         let w = self.sim.world();
         w.data.statements.iter().rposition(|s| s.name == name)
     }
 
     /// `SUBMITTED` -> `STARTED` (invariant 2 counts these runs).
-    pub fn run_statement(&mut self, i: usize) {
+    pub(crate) fn run_statement(&mut self, i: usize) {
         let mut w = self.sim.world();
         if w.data.statements[i].status != DataApiStatus::Submitted {
             return;
@@ -683,7 +683,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Ends a statement and emits its event (maybe lost, maybe twice).
-    pub fn end_statement(&mut self, i: usize, status: DataApiStatus) {
+    pub(crate) fn end_statement(&mut self, i: usize, status: DataApiStatus) {
         let at = self.clock();
         self.end_statement_at(i, status, at);
     }
@@ -717,7 +717,7 @@ impl<'a> Harness<'a> {
     }
 
     /// One step of a statement's life: it runs, or ends (aborted if someone cancelled it).
-    pub fn progress(&mut self, i: usize) {
+    pub(crate) fn progress(&mut self, i: usize) {
         let s = self.sim.world().data.statements[i].clone();
         if s.ended() {
             return;
@@ -737,7 +737,7 @@ impl<'a> Harness<'a> {
     }
 
     /// Runs and ends every statement still going.
-    pub fn end_all_statements(&mut self) {
+    pub(crate) fn end_all_statements(&mut self) {
         let n = self.sim.world().data.statements.len();
         for i in 0..n {
             while !self.sim.world().data.statements[i].ended() {
@@ -751,7 +751,7 @@ impl<'a> Harness<'a> {
     /// Moves the clock, at most four hours at a time; after each stretch: Lambda timeouts, the Data API's
     /// 24-hour limit, index catch-up, TTL, and the scheduled sweep (run through within a long jump; after the
     /// last stretch only started, so that it interleaves with whatever the scheduler does next).
-    pub fn advance(&mut self, by: Duration) {
+    pub(crate) fn advance(&mut self, by: Duration) {
         let mut left = by;
         while left > Duration::zero() {
             let stretch = left.min(Duration::hours(4));
@@ -811,7 +811,7 @@ impl<'a> Harness<'a> {
         }
     }
 
-    pub fn refresh_index(&mut self) {
+    pub(crate) fn refresh_index(&mut self) {
         self.sim.world().table.refresh_index();
     }
 
@@ -819,7 +819,7 @@ impl<'a> Harness<'a> {
 
     /// Brings a schedule to rest: no more faults, every invocation finished, every statement ended, every event
     /// delivered, the sweeper run after its grace period until nothing is left unsettled.
-    pub fn quiesce(&mut self) {
+    pub(crate) fn quiesce(&mut self) {
         self.sim.world().faults = Faults::default();
         self.plan.lose_result = 0.0;
         self.log(|| "---- quiescence ----".into());
@@ -849,17 +849,17 @@ impl<'a> Harness<'a> {
     }
 
     /// The checks that need a world at rest (invariants 1, 3 and 4; 2 and 5 are checked as calls happen).
-    pub fn final_checks(&mut self) {
+    pub(crate) fn final_checks(&mut self) {
         self.sim.world().final_checks();
     }
 
-    pub fn violations(&self) -> Vec<String> {
+    pub(crate) fn violations(&self) -> Vec<String> {
         self.sim.world().violations.clone()
     }
 }
 
 /// An ISO 8601 time as Step Functions writes `$$.State.EnteredTime`.
-pub fn iso(t: DateTime<Utc>) -> String {
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

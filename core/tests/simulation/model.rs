@@ -13,15 +13,15 @@ use tasker_core::record::Settlement;
 use tasker_core::statement::ExecuteCall;
 
 /// Every function's Lambda timeout (infra/sam-template.yaml): an invocation older than this is killed.
-pub const LAMBDA_TIMEOUT: Duration = Duration::seconds(30);
+pub(crate) const LAMBDA_TIMEOUT: Duration = Duration::seconds(30);
 
 /// An invocation of a use case; 0 is the harness itself (setup and checks, never faulted).
-pub type InvId = u64;
-pub const HARNESS: InvId = 0;
+pub(crate) type InvId = u64;
+pub(crate) const HARNESS: InvId = 0;
 
 /// The service a port call goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
+pub(crate) enum Service {
     Data,
     Store,
     Sfn,
@@ -30,14 +30,14 @@ pub enum Service {
 /// One port call as the fakes see it: the operation and what it is about (a statement name, a statement id, a
 /// lock owner or a task token).
 #[derive(Debug, Clone)]
-pub struct Call {
+pub(crate) struct Call {
     pub service: Service,
     pub op: &'static str,
     pub key: String,
 }
 
 impl Call {
-    pub fn new(service: Service, op: &'static str, key: &str) -> Self {
+    pub(crate) fn new(service: Service, op: &'static str, key: &str) -> Self {
         Call {
             service,
             op,
@@ -48,7 +48,7 @@ impl Call {
 
 /// Random faults of port calls, per call.
 #[derive(Debug, Clone, Default)]
-pub struct Faults {
+pub(crate) struct Faults {
     /// The call fails before it takes effect (throttling, 5xx).
     pub before: f64,
     /// The call takes effect but its response is lost (a timeout on the way back).
@@ -59,7 +59,7 @@ pub struct Faults {
 
 /// A fault a scenario asks for: the next `times` calls of `op` (about `key`, if given) fail with `error`.
 #[derive(Debug, Clone)]
-pub struct Scripted {
+pub(crate) struct Scripted {
     pub op: &'static str,
     pub key: Option<String>,
     pub error: PortError,
@@ -69,7 +69,7 @@ pub struct Scripted {
 
 /// What an invocation is, as far as the checks need to know.
 #[derive(Debug, Clone)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// A starter execute: the statement name it works on, its SQL digest and whether it is a singleton start.
     Start {
         name: String,
@@ -85,7 +85,7 @@ pub enum Kind {
 
 /// Book-keeping of one invocation, kept by the fakes as its calls go by.
 #[derive(Debug, Clone)]
-pub struct InvMeta {
+pub(crate) struct InvMeta {
     pub kind: Kind,
     pub now: DateTime<Utc>,
     pub crashed: bool,
@@ -108,7 +108,7 @@ pub struct InvMeta {
 
 /// A Step Functions task attempt, as its token's holder sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
+pub(crate) enum TaskState {
     /// Its starter invocation is running.
     Running,
     /// The starter returned: the task waits for a callback.
@@ -122,14 +122,14 @@ pub enum TaskState {
 
 /// A callback a token received.
 #[derive(Debug, Clone)]
-pub enum Answer {
+pub(crate) enum Answer {
     Success(String),
     Failure { error: String, cause: String },
 }
 
 /// One task attempt (one token).
 #[derive(Debug, Clone)]
-pub struct Task {
+pub(crate) struct Task {
     /// The statement name this attempt's payload maps to.
     pub name: String,
     pub state: TaskState,
@@ -142,7 +142,7 @@ pub struct Task {
 }
 
 /// The whole world, behind one mutex in `fakes::Sim`.
-pub struct State {
+pub(crate) struct State {
     pub clock: DateTime<Utc>,
     /// Drives the faults inside port calls (the harness has its own stream for scheduling).
     pub rng: Rng,
@@ -164,7 +164,7 @@ pub struct State {
 }
 
 impl State {
-    pub fn new(seed: u64, clock: DateTime<Utc>, trace: bool) -> Self {
+    pub(crate) fn new(seed: u64, clock: DateTime<Utc>, trace: bool) -> Self {
         State {
             clock,
             rng: Rng::new(seed.wrapping_mul(31).wrapping_add(7)),
@@ -183,7 +183,7 @@ impl State {
     }
 
     /// Adds a line to the replay trace (built only when tracing).
-    pub fn log(&mut self, line: impl FnOnce() -> String) {
+    pub(crate) fn log(&mut self, line: impl FnOnce() -> String) {
         if let Some(t) = &mut self.trace {
             t.push(format!(
                 "[{}] {}",
@@ -194,7 +194,7 @@ impl State {
     }
 
     /// Records a broken invariant.
-    pub fn violate(&mut self, invariant: &str, message: String) {
+    pub(crate) fn violate(&mut self, invariant: &str, message: String) {
         let line = format!(
             "invariant {invariant} at {}: {message}",
             self.clock.format("%dd %H:%M:%S")
@@ -209,7 +209,7 @@ impl State {
     }
 
     /// A call is about to be made: note it (the scheduler sees it as the invocation's next step).
-    pub fn announce(&mut self, call: &Call) {
+    pub(crate) fn announce(&mut self, call: &Call) {
         if let Some(m) = self.meta() {
             m.next_call = Some(call.op);
             if call.service == Service::Store {
@@ -219,7 +219,7 @@ impl State {
     }
 
     /// Makes a call: maybe a fault before it, maybe its effect, maybe a lost response after it.
-    pub fn perform<T>(
+    pub(crate) fn perform<T>(
         &mut self,
         call: &Call,
         op: impl FnOnce(&mut State) -> Result<T, PortError>,
@@ -305,7 +305,7 @@ impl State {
     }
 
     /// `ExecuteStatement`, with the mutual-exclusion check of singleton starts.
-    pub fn execute(&mut self, call: &ExecuteCall) -> String {
+    pub(crate) fn execute(&mut self, call: &ExecuteCall) -> String {
         let singleton = matches!(
             self.meta().map(|m| &m.kind),
             Some(Kind::Start {
@@ -344,7 +344,7 @@ impl State {
     }
 
     /// A starter writes the record of the name the harness derived for it (both use the library's naming).
-    pub fn expect_own_name(&mut self, name: &str) {
+    pub(crate) fn expect_own_name(&mut self, name: &str) {
         if let Some(Kind::Start { name: n, .. }) = self.meta().map(|m| &m.kind) {
             assert_eq!(
                 n, name,
@@ -354,7 +354,7 @@ impl State {
     }
 
     /// The Data API's answer naming a statement reached the invocation (a lost response does not count).
-    pub fn learnt_statement(&mut self, name: &str) {
+    pub(crate) fn learnt_statement(&mut self, name: &str) {
         if let Some(m) = self.meta() {
             if matches!(&m.kind, Kind::Start { name: n, .. } if n == name) {
                 m.learnt_statement = true;
@@ -362,7 +362,13 @@ impl State {
         }
     }
 
-    pub fn lock(&mut self, digest: &str, owner: &str, now: DateTime<Utc>, expires_at: i64) -> Lock {
+    pub(crate) fn lock(
+        &mut self,
+        digest: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Lock {
         let (lock, newly) = self.table.lock(digest, owner, now, expires_at);
         if let (true, Some(m)) = (newly, self.meta()) {
             m.took_lock = true;
@@ -370,7 +376,7 @@ impl State {
         lock
     }
 
-    pub fn steal_lock(
+    pub(crate) fn steal_lock(
         &mut self,
         digest: &str,
         from: &str,
@@ -390,7 +396,7 @@ impl State {
 
     /// Frees a lock; a lock freed while its holder's statement still runs is a violation, except by a starter
     /// that saw its `ExecuteStatement` fail (it cannot know the statement exists).
-    pub fn unlock(&mut self, digest: &str, owner: &str) {
+    pub(crate) fn unlock(&mut self, digest: &str, owner: &str) {
         if !self.table.unlock(digest, owner) {
             return;
         }
@@ -422,7 +428,12 @@ impl State {
     }
 
     /// Settles a record, checking that the settlement tells the truth about its statement.
-    pub fn settle(&mut self, name: &str, s: &Settlement, lease: Option<DateTime<Utc>>) -> Settled {
+    pub(crate) fn settle(
+        &mut self,
+        name: &str,
+        s: &Settlement,
+        lease: Option<DateTime<Utc>>,
+    ) -> Settled {
         let before = self.table.get(name);
         let settled = self.table.settle(name, s, lease);
         if settled == Settled::Done {
@@ -437,7 +448,7 @@ impl State {
     }
 
     /// A callback on a token: accepted once, while the task runs or waits; judged against the statement.
-    pub fn answer(&mut self, token: &str, answer: Answer) -> Result<(), PortError> {
+    pub(crate) fn answer(&mut self, token: &str, answer: Answer) -> Result<(), PortError> {
         let gone = |code: &str| PortError::new(FaultKind::TokenGone, code, "Task Timed Out");
         let Some(task) = self.tasks.get(token).cloned() else {
             return Err(gone("TaskDoesNotExist"));
@@ -491,7 +502,7 @@ impl State {
 }
 
 /// A long name or id cut for messages: enough to tell them apart.
-pub fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     if s.len() > 16 {
         format!("…{}", &s[s.len() - 8..])
     } else {
@@ -499,7 +510,7 @@ pub fn short(s: &str) -> String {
     }
 }
 
-pub fn describe_answer(a: &Answer) -> String {
+pub(crate) fn describe_answer(a: &Answer) -> String {
     match a {
         Answer::Success(_) => "success".into(),
         Answer::Failure { error, .. } => format!("failure {error}"),

@@ -11,7 +11,7 @@ use chrono::Duration;
 use serde_json::json;
 
 /// What one schedule produced.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub violations: Vec<String>,
     pub trace: Vec<String>,
 }
@@ -51,7 +51,7 @@ const MAX_ATTEMPTS: usize = 4;
 const RETRY_WINDOW: Duration = Duration::hours(20);
 
 /// Runs the schedule of one seed.
-pub fn run(seed: u64, trace: bool) -> Outcome {
+pub(crate) fn run(seed: u64, trace: bool) -> Outcome {
     let mut rng = Rng::new(seed);
     let chaos = rng.below(4);
     let config = config(*rng.pick(&[1, 7]), *rng.pick(&[60, 300]));

@@ -10,7 +10,7 @@ use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
 /// One row of the state table with its claim lease (an attribute the record type does not carry).
 #[derive(Debug, Clone)]
-pub struct Row {
+pub(crate) struct Row {
     pub record: StatementRecord,
     pub lease: Option<DateTime<Utc>>,
     /// Who holds the lease (`leaseBy`).
@@ -19,7 +19,7 @@ pub struct Row {
 
 /// A singleton lock item.
 #[derive(Debug, Clone)]
-pub struct LockItem {
+pub(crate) struct LockItem {
     pub owner: String,
     pub taken_at: DateTime<Utc>,
     pub expires_at: i64,
@@ -28,7 +28,7 @@ pub struct LockItem {
 /// The DynamoDB table with the conditions of aws/src/state_table.rs, and index lag: the GSI queries read a copy
 /// of the rows taken at the last [`Table::refresh_index`].
 #[derive(Debug, Default)]
-pub struct Table {
+pub(crate) struct Table {
     pub rows: BTreeMap<String, Row>,
     /// Items that no longer decode, by name, with their `updatedAt`: they sit in the unsettled index for ever.
     pub corrupt: BTreeMap<String, DateTime<Utc>>,
@@ -42,7 +42,7 @@ fn page_token(t: DateTime<Utc>, name: &str) -> String {
 }
 
 impl Table {
-    pub fn create(&mut self, record: StatementRecord) -> Created {
+    pub(crate) fn create(&mut self, record: StatementRecord) -> Created {
         match self.rows.get(&record.statement_name) {
             Some(row) => Created::Existing(Box::new(row.record.clone())),
             None => {
@@ -59,11 +59,11 @@ impl Table {
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<StatementRecord> {
+    pub(crate) fn get(&self, name: &str) -> Option<StatementRecord> {
         self.rows.get(name).map(|r| r.record.clone())
     }
 
-    pub fn set_token(
+    pub(crate) fn set_token(
         &mut self,
         name: &str,
         token: &str,
@@ -82,7 +82,7 @@ impl Table {
     }
 
     /// `SUBMITTED` or `NOT_STARTED` -> `STARTED`, back in the unsettled index.
-    pub fn mark_started(
+    pub(crate) fn mark_started(
         &mut self,
         name: &str,
         id: &str,
@@ -109,7 +109,7 @@ impl Table {
     }
 
     /// Unsettled and no live lease: take the lease.
-    pub fn claim(
+    pub(crate) fn claim(
         &mut self,
         name: &str,
         by: Claimant,
@@ -132,7 +132,7 @@ impl Table {
         Claim::Won(row.record.clone())
     }
 
-    pub fn release(&mut self, name: &str, lease: DateTime<Utc>) {
+    pub(crate) fn release(&mut self, name: &str, lease: DateTime<Utc>) {
         if let Some(row) = self.rows.get_mut(name) {
             if row.lease == Some(lease) {
                 row.lease = None;
@@ -142,7 +142,12 @@ impl Table {
 
     /// Unsettled, the lease (when given) ours and the token (when given) the stored one: settle, drop the lease.
     /// Refused: the record as it stands.
-    pub fn settle(&mut self, name: &str, s: &Settlement, lease: Option<DateTime<Utc>>) -> Settled {
+    pub(crate) fn settle(
+        &mut self,
+        name: &str,
+        s: &Settlement,
+        lease: Option<DateTime<Utc>>,
+    ) -> Settled {
         let Some(row) = self.rows.get_mut(name) else {
             return Settled::Refused(None);
         };
@@ -170,7 +175,7 @@ impl Table {
         Settled::Done
     }
 
-    pub fn touch(&mut self, name: &str, now: DateTime<Utc>) {
+    pub(crate) fn touch(&mut self, name: &str, now: DateTime<Utc>) {
         if let Some(row) = self.rows.get_mut(name) {
             if !row.record.status.is_settled() {
                 row.record.updated_at = now;
@@ -178,7 +183,7 @@ impl Table {
         }
     }
 
-    pub fn mark_cancel_requested(&mut self, name: &str, now: DateTime<Utc>) {
+    pub(crate) fn mark_cancel_requested(&mut self, name: &str, now: DateTime<Utc>) {
         if let Some(row) = self.rows.get_mut(name) {
             if !row.record.status.is_settled() {
                 row.record.cancel_requested_at = Some(now);
@@ -187,7 +192,7 @@ impl Table {
     }
 
     /// Takes the lock if it is free or already ours; the flag says whether it was newly taken.
-    pub fn lock(
+    pub(crate) fn lock(
         &mut self,
         digest: &str,
         owner: &str,
@@ -217,7 +222,7 @@ impl Table {
         }
     }
 
-    pub fn steal_lock(
+    pub(crate) fn steal_lock(
         &mut self,
         digest: &str,
         from: &str,
@@ -238,7 +243,7 @@ impl Table {
     }
 
     /// Deletes the lock if `owner` holds it; says whether it did.
-    pub fn unlock(&mut self, digest: &str, owner: &str) -> bool {
+    pub(crate) fn unlock(&mut self, digest: &str, owner: &str) -> bool {
         if self.locks.get(digest).is_some_and(|l| l.owner == owner) {
             self.locks.remove(digest);
             return true;
@@ -247,12 +252,12 @@ impl Table {
     }
 
     /// The GSIs catch up with the table.
-    pub fn refresh_index(&mut self) {
+    pub(crate) fn refresh_index(&mut self) {
         self.index = self.rows.values().map(|r| r.record.clone()).collect();
         self.index_corrupt = self.corrupt.iter().map(|(n, t)| (*t, n.clone())).collect();
     }
 
-    pub fn by_execution(&self, arn: &str) -> Vec<StatementRecord> {
+    pub(crate) fn by_execution(&self, arn: &str) -> Vec<StatementRecord> {
         let mut records: Vec<StatementRecord> = self
             .index
             .iter()
@@ -265,7 +270,7 @@ impl Table {
         records
     }
 
-    pub fn by_statement_id(&self, id: &str) -> Option<StatementRecord> {
+    pub(crate) fn by_statement_id(&self, id: &str) -> Option<StatementRecord> {
         self.index
             .iter()
             .find(|r| r.statement_id.as_deref() == Some(id))
@@ -273,7 +278,7 @@ impl Table {
     }
 
     /// The sparse index, oldest `updatedAt` first; like DynamoDB's `Limit`, undecodable items count in the page.
-    pub fn unsettled_page(
+    pub(crate) fn unsettled_page(
         &self,
         cutoff: DateTime<Utc>,
         limit: usize,
@@ -315,7 +320,7 @@ impl Table {
     }
 
     /// DynamoDB TTL: deletes what expired (conservatively at once, where the real one may lag two days).
-    pub fn expire(&mut self, now: i64) -> Vec<String> {
+    pub(crate) fn expire(&mut self, now: i64) -> Vec<String> {
         let gone: Vec<String> = self
             .rows
             .iter()
