@@ -12,18 +12,27 @@ Run it with the interpreter that has samtranslator (`.venv-infra/bin/python`); b
         --template infra/sam-template.yaml --parameter ClusterIdentifier=local-cluster --parameter Database=dev \
         --parameter DbUser=etl --parameter StatementPrefix=tasker-test --parameter DeployExampleStateMachine=true
 
-It prints ONE JSON document on stdout, `{"status", "outputs", "resources": {LogicalId: {"type", "physicalId"}},
-"seconds"}`, and exits 0 on CREATE_COMPLETE; otherwise it prints the failing resources' reasons on stderr and
-exits 1. No call leaves the endpoint: the managed-policy lookup is served offline (samtranslator's bundled map,
-then an empty fallback), and the credentials are moto's dummies.
+It prints ONE JSON document on stdout: `{"status", "outputs": {OutputKey: OutputValue}, "resources": {LogicalId:
+{"type", "physicalId"}}, "absent": {LogicalId: type}, "seconds": {phase: seconds}}` ("absent": the template's
+resources the stack lacks, skipped by moto or false by their Condition). Exit status: 0 on CREATE_COMPLETE; 1 when
+the stack failed (the reasons on stderr); 2 when the parameters break the template's own constraints (checked
+here, as CloudFormation would: moto does not). No call leaves the endpoint: the managed-policy lookup is offline
+(samtranslator's bundled map, then an empty fallback) and the credentials are moto's dummies.
 
-Moto's CloudFormation differs from AWS's in ways the deploy has to bridge (each bridge is in `moto_bridges`, named
-after what it replaces; the template itself is never changed):
+Moto 5.2.5's CloudFormation differs from AWS's where this template meets it; each difference is bridged by one
+function of `moto_bridges` that says why (the template file itself is never changed):
 
-* AWS::StepFunctions::StateMachine: moto reads `DefinitionString` only. It ignores `DefinitionS3Location` (what
-  `sam package` makes of a local `DefinitionUri`) and `DefinitionSubstitutions`. So a local `DefinitionUri` is
-  inlined as SAM's `Definition` before translation, and the substitutions are folded into `DefinitionString`
-  with `Fn::Join` (exactly CloudFormation's rule: only `${Key}` of the given keys is replaced).
+* state machines: moto reads `DefinitionString` only (not `DefinitionS3Location`, what `sam package` makes of a
+  local `DefinitionUri`, nor `DefinitionSubstitutions`), and puts the machine in a backend the Step Functions API
+  does not serve when it executes state machines. The definition is inlined, its substitutions folded in, and the
+  machine created through the API under the stack's physical id.
+* KMS keys: a KeyPolicy object is passed as JSON text (moto keeps the object and DescribeKey then fails).
+* SQS event source mappings: created disabled (moto would run them itself, consuming every message).
+* schedule rules: given a pattern no event has (moto hands every event to a rule without pattern, and fails
+  PutEvents on its Lambda target).
+* Lambda environments: values made text (moto resolves a Number parameter to a number).
+* alarms and queue policies, which moto's CloudFormation skips: made through the CloudWatch and SQS APIs from the
+  properties the stack resolved, listed with `"via": "api"`.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import argparse
 import copy
 import io
 import json
+import re
 import sys
 import time
 import zipfile
@@ -40,6 +50,7 @@ from typing import Any, Callable
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 Template = dict[str, Any]
 
@@ -49,6 +60,7 @@ TERMINAL_SUFFIXES = ("_COMPLETE", "_FAILED")
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 BRIDGE_OUTPUT_PREFIX = "MotoBridge"
 SCHEDULE_ONLY_SOURCE = "sfn-redshift-tasker.local.schedule-only"
+MOTO_ACCOUNT = "123456789012"
 
 
 # ---------------------------------------------------------------------------------------------------- arguments
@@ -76,13 +88,110 @@ def parse_parameters(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+# ---------------------------------------------------------------------------------------------------- validation
+# Moto's CreateStack checks only that each parameter without a default is given: it ignores AllowedValues,
+# AllowedPattern, MinValue/MaxValue, MinLength/MaxLength, unknown parameter names and the template's Rules. These
+# are CloudFormation's checks, made here before anything is created, so a test cannot deploy what AWS would refuse.
+
+
+class InvalidParameters(ValueError):
+    """Parameters CloudFormation would refuse."""
+
+
+def parameter_values(template: Template, given: dict[str, str]) -> dict[str, str]:
+    """Every parameter's value: given or default. Unknown and missing parameters are errors."""
+    declared: Template = template.get("Parameters", {})
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise InvalidParameters(f"Parameters: {unknown} do not exist in the template")
+    values: dict[str, str] = {}
+    for name, spec in declared.items():
+        if name in given:
+            values[name] = given[name]
+        elif "Default" in spec:
+            values[name] = str(spec["Default"])
+        else:
+            raise InvalidParameters(f"Parameters: [{name}] must have values")
+    return values
+
+
+def parameter_errors(name: str, spec: Template, value: str) -> list[str]:
+    errors: list[str] = []
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(v) for v in allowed]:
+        errors.append(f"{name}={value!r} is not one of {allowed}")
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(pattern, value) is None:
+        errors.append(f"{name}={value!r} does not match {pattern}")
+    if spec.get("Type") == "Number":
+        errors += number_errors(name, spec, value)
+    if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+        errors.append(f"{name}={value!r} is shorter than {spec['MinLength']}")
+    if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+        errors.append(f"{name}={value!r} is longer than {spec['MaxLength']}")
+    return errors
+
+
+def number_errors(name: str, spec: Template, value: str) -> list[str]:
+    try:
+        number = float(value)
+    except ValueError:
+        return [f"{name}={value!r} is not a number"]
+    if "MinValue" in spec and number < float(spec["MinValue"]):
+        return [f"{name}={value} is below MinValue {spec['MinValue']}"]
+    if "MaxValue" in spec and number > float(spec["MaxValue"]):
+        return [f"{name}={value} is above MaxValue {spec['MaxValue']}"]
+    return []
+
+
+def rule_value(expr: Any, values: dict[str, str]) -> Any:
+    """A rule's expression (the condition functions and Ref) evaluated over the parameter values."""
+    if not isinstance(expr, dict):
+        return expr
+    (fn, arg), = expr.items()
+    evaluate: dict[str, Callable[[Any], Any]] = {
+        "Ref": lambda a: values[a],
+        "Fn::Equals": lambda a: str(rule_value(a[0], values)) == str(rule_value(a[1], values)),
+        "Fn::Not": lambda a: not rule_value(a[0], values),
+        "Fn::And": lambda a: all(rule_value(x, values) for x in a),
+        "Fn::Or": lambda a: any(rule_value(x, values) for x in a),
+        "Fn::Contains": lambda a: rule_value(a[1], values) in [rule_value(x, values) for x in a[0]],
+    }
+    if fn not in evaluate:
+        raise ValueError(f"rule function {fn} is not supported here")
+    return evaluate[fn](arg)
+
+
+def rule_errors(template: Template, values: dict[str, str]) -> list[str]:
+    errors: list[str] = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not rule_value(rule["RuleCondition"], values):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not rule_value(assertion["Assert"], values):
+                errors.append(f"rule {name}: {assertion.get('AssertDescription', 'assertion failed')}")
+    return errors
+
+
+def validate_parameters(template: Template, given: dict[str, str], stack_name: str, region: str) -> None:
+    """CloudFormation's parameter and Rules checks; InvalidParameters names every violation."""
+    values = parameter_values(template, given)
+    errors = [e for name, spec in template.get("Parameters", {}).items() for e in parameter_errors(name, spec, values[name])]
+    pseudo = {"AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": MOTO_ACCOUNT}
+    errors += rule_errors(template, {**values, **pseudo})
+    if errors:
+        raise InvalidParameters("; ".join(errors))
+
+
 # ---------------------------------------------------------------------------------------------------- packaging
 
 
 def load_sam_template(path: Path) -> Template:
+    """The template with its short-form intrinsics (`!Ref`, `!Sub`...) in long form, as samtranslator reads it."""
     from samtranslator.yaml_helper import yaml_parse
 
-    return yaml_parse(path.read_text())
+    template: Template = yaml_parse(path.read_text())
+    return template
 
 
 def resources_of_type(template: Template, resource_type: str) -> dict[str, Template]:
@@ -213,6 +322,31 @@ def export_state_machines(template: Template) -> None:
             outputs[f"{BRIDGE_OUTPUT_PREFIX}{logical_id}{attribute}"] = output
 
 
+def environment_values_as_text(template: Template) -> None:
+    """Moto resolves a Ref to a Number parameter as a number, and a function's environment then holds numbers
+    (GetFunction answers `"RECORD_TTL_DAYS": 7`, which an SDK expecting a map of strings refuses); CloudFormation
+    gives the Lambda API strings. `Fn::Join` of the one value is moto's way to a string."""
+    for function in resources_of_type(template, "AWS::Lambda::Function").values():
+        variables = function.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            if not isinstance(value, str):
+                variables[name] = {"Fn::Join": ["", [value]]}
+
+
+def export_api_made_resources(template: Template) -> None:
+    """Moto's CloudFormation skips AWS::CloudWatch::Alarm and AWS::SQS::QueuePolicy (a warning in its log, a blank
+    row in ListStackResources), though its CloudWatch and SQS APIs have them. Each one's properties, resolved by
+    moto's CloudFormation, are exported as JSON text; `make_api_resources` makes them through the API."""
+    outputs = template.setdefault("Outputs", {})
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") not in API_MADE_TYPES:
+            continue
+        output: Template = {"Value": {"Fn::ToJsonString": resource.get("Properties", {})}}
+        if "Condition" in resource:
+            output["Condition"] = resource["Condition"]
+        outputs[f"{BRIDGE_OUTPUT_PREFIX}{logical_id}Properties"] = output
+
+
 def moto_bridges(template: Template) -> Template:
     """The translated template, changed only where moto's CloudFormation would otherwise get it wrong."""
     bridged = copy.deepcopy(template)
@@ -221,6 +355,8 @@ def moto_bridges(template: Template) -> Template:
     disable_event_source_mappings(bridged)
     schedule_rules_receive_no_events(bridged)
     export_state_machines(bridged)
+    environment_values_as_text(bridged)
+    export_api_made_resources(bridged)
     return bridged
 
 
@@ -228,7 +364,8 @@ def moto_bridges(template: Template) -> Template:
 
 
 def client(service: str, endpoint: str, region: str) -> Any:
-    return boto3.client(
+    """A client of one moto service, with moto's dummy credentials."""
+    return boto3.client(  # type: ignore[call-overload]
         service,
         endpoint_url=endpoint,
         region_name=region,
@@ -249,8 +386,10 @@ def placeholder_zip() -> bytes:
 
 def upload_placeholder(s3: Any) -> str:
     """The placeholder code in moto's S3; its s3:// URI."""
-    if PLACEHOLDER_BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+    try:
         s3.create_bucket(Bucket=PLACEHOLDER_BUCKET)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
     s3.put_object(Bucket=PLACEHOLDER_BUCKET, Key=PLACEHOLDER_KEY, Body=placeholder_zip())
     return f"s3://{PLACEHOLDER_BUCKET}/{PLACEHOLDER_KEY}"
 
@@ -267,7 +406,7 @@ def create_stack(cfn: Any, name: str, template: Template, params: dict[str, str]
 def wait_terminal(cfn: Any, name: str, timeout: float) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
         if stack["StackStatus"].endswith(TERMINAL_SUFFIXES):
             return stack
         if time.monotonic() > deadline:
@@ -329,6 +468,43 @@ def materialise_state_machines(sfn: Any, resources: dict[str, dict[str, str]], o
             raise SystemExit(f"{logical_id}: created {created['stateMachineArn']}, the stack says {arn}")
 
 
+def put_alarm(endpoint: str, region: str, stack_name: str, logical_id: str, props: Template) -> str:
+    """An AWS::CloudWatch::Alarm through PutMetricAlarm (its properties are the call's parameters); its name."""
+    name = props.pop("AlarmName", None) or f"{stack_name}-{logical_id}"
+    client("cloudwatch", endpoint, region).put_metric_alarm(AlarmName=name, **props)
+    return name
+
+
+def put_queue_policy(endpoint: str, region: str, stack_name: str, logical_id: str, props: Template) -> str:
+    """An AWS::SQS::QueuePolicy as each queue's Policy attribute."""
+    sqs = client("sqs", endpoint, region)
+    for queue_url in props["Queues"]:
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+    return f"{stack_name}-{logical_id}"
+
+
+API_MADE_TYPES: dict[str, Callable[[str, str, str, str, Template], str]] = {
+    "AWS::CloudWatch::Alarm": put_alarm,
+    "AWS::SQS::QueuePolicy": put_queue_policy,
+}
+
+
+def make_api_resources(
+    args: argparse.Namespace, template: Template, outputs: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """The resources moto's CloudFormation skipped, made through the API from their exported properties (a false
+    Condition exports nothing); marked `"via": "api"`."""
+    made: dict[str, dict[str, str]] = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        exported = outputs.get(f"{BRIDGE_OUTPUT_PREFIX}{logical_id}Properties")
+        if resource.get("Type") not in API_MADE_TYPES or exported is None:
+            continue
+        make = API_MADE_TYPES[resource["Type"]]
+        physical_id = make(args.endpoint, args.region, args.stack_name, logical_id, json.loads(exported))
+        made[logical_id] = {"type": resource["Type"], "physicalId": physical_id, "via": "api"}
+    return made
+
+
 def report(
     stack: dict[str, Any], resources: dict[str, dict[str, str]], absent: dict[str, str], timings: dict[str, float]
 ) -> dict[str, Any]:
@@ -338,7 +514,7 @@ def report(
         "outputs": outputs,
         "resources": resources,
         "absent": absent,
-        "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "seconds": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(sum(timings.values()), 3)},
     }
 
 
@@ -355,33 +531,74 @@ class Clock:
         self._last = now
 
 
-def deploy(args: argparse.Namespace, params: dict[str, str]) -> int:
-    clock = Clock()
-    cfn = client("cloudformation", args.endpoint, args.region)
+def moto_template(args: argparse.Namespace, params: dict[str, str], clock: Clock) -> Template:
+    """The template as moto's CloudFormation gets it: validated, packaged, translated and bridged."""
+    sam_template = load_sam_template(args.template)
+    validate_parameters(sam_template, params, args.stack_name, args.region)
+    clock.lap("validate")
     code_uri = upload_placeholder(client("s3", args.endpoint, args.region))
     clock.lap("upload")
-    packaged = package(load_sam_template(args.template), args.template.resolve().parent, code_uri)
+    packaged = package(sam_template, args.template.resolve().parent, code_uri)
     template = moto_bridges(translate(packaged, params, args.region))
     clock.lap("translate")
     if args.translated_out:
         args.translated_out.write_text(json.dumps(template, indent=2))
-    create_stack(cfn, args.stack_name, template, params)
-    stack = wait_terminal(cfn, args.stack_name, args.timeout)
-    clock.lap("createStack")
+    return template
+
+
+def finish_bridges(args: argparse.Namespace, template: Template, stack: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """After CREATE_COMPLETE: what the stack could not make on moto, made through the APIs; all its resources."""
+    cfn = client("cloudformation", args.endpoint, args.region)
     resources = stack_resources(cfn, args.stack_name)
-    if stack["StackStatus"] == "CREATE_COMPLETE":
-        materialise_state_machines(client("stepfunctions", args.endpoint, args.region), resources, outputs_of(stack))
-        clock.lap("stateMachines")
-    print(json.dumps(report(stack, resources, absent_resources(template, resources), clock.timings), indent=2))
+    materialise_state_machines(client("stepfunctions", args.endpoint, args.region), resources, outputs_of(stack))
+    resources.update(make_api_resources(args, template, outputs_of(stack)))
+    return resources
+
+
+def deploy(args: argparse.Namespace, params: dict[str, str]) -> int:
+    clock = Clock()
+    template = moto_template(args, params, clock)
+    cfn = client("cloudformation", args.endpoint, args.region)
+    try:
+        create_stack(cfn, args.stack_name, template, params)
+        stack = wait_terminal(cfn, args.stack_name, args.timeout)
+    except (ClientError, TimeoutError) as e:
+        return create_failed(cfn, args.stack_name, e)
+    clock.lap("createStack")
     if stack["StackStatus"] != "CREATE_COMPLETE":
+        print(json.dumps(report(stack, stack_resources(cfn, args.stack_name), {}, clock.timings), indent=2))
         print("\n".join(failure_reasons(cfn, args.stack_name)), file=sys.stderr)
         return 1
+    resources = finish_bridges(args, template, stack)
+    clock.lap("bridges")
+    print(json.dumps(report(stack, resources, absent_resources(template, resources), clock.timings), indent=2))
     return 0
+
+
+def create_failed(cfn: Any, name: str, error: ClientError | TimeoutError) -> int:
+    """Moto creates a stack's resources inside CreateStack, and a resource that fails makes CreateStack itself
+    fail with that resource's service error (no CREATE_FAILED status, no event naming the resource; the stack is
+    left half made, and describe_stacks of it answers 500). Prints what there is to know."""
+    if isinstance(error, ClientError):
+        reason = f"CreateStack failed: {error.response['Error'].get('Code')}: {error.response['Error'].get('Message')}"
+    else:
+        reason = str(error)
+    try:
+        reasons = failure_reasons(cfn, name)
+    except ClientError:
+        reasons = []
+    print(json.dumps({"status": "CREATE_FAILED", "outputs": {}, "resources": {}, "error": reason}, indent=2))
+    print("\n".join([reason, *reasons]), file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    return deploy(args, parse_parameters(args.parameter))
+    try:
+        return deploy(args, parse_parameters(args.parameter))
+    except InvalidParameters as e:
+        print(f"invalid parameters: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
