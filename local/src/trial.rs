@@ -16,31 +16,79 @@ struct Step {
     expect: (&'static str, Option<&'static str>),
 }
 
-/// The example ELT, one execution of the example state machine per step.
+/// Where the trial puts its CSV in the local S3, and the role its `COPY` names (checked for form only).
+const BUCKET: &str = "tasker-local-trial";
+const SALES_PREFIX: &str = "sales/";
+
+/// The example ELT in SQL that runs unchanged on Redshift, one execution of the example state machine per step,
+/// except the slow step: Redshift has no `pg_sleep`, and the trial needs a statement that outlives its heartbeat.
 const STEPS: &[Step] = &[
-    Step { what: "create a schema", sql: "create schema etl", heartbeat: 30, expect: ("SUCCEEDED", None) },
-    Step { what: "create a table", sql: "create table etl.sales(day date, amount numeric(10,2))", heartbeat: 30, expect: ("SUCCEEDED", None) },
+    Step { what: "create a schema", sql: "create schema if not exists etl", heartbeat: 30, expect: ("SUCCEEDED", None) },
     Step {
-        what: "load rows",
-        sql: "insert into etl.sales select date '2026-11-01' + g % 7, g * 1.25 from generate_series(1, 1000) g",
+        what: "create a table with DISTKEY and SORTKEY",
+        sql: "create table etl.sales (day date not null, region varchar(8) not null, amount decimal(10,2) not null) \
+              diststyle key distkey(region) compound sortkey(day, region)",
+        heartbeat: 30,
+        expect: ("SUCCEEDED", None),
+    },
+    Step {
+        what: "load rows with COPY from S3",
+        sql: "copy etl.sales from 's3://tasker-local-trial/sales/' \
+              iam_role 'arn:aws:iam::123456789012:role/tasker-local-copy' csv ignoreheader 1",
         heartbeat: 30,
         expect: ("SUCCEEDED", None),
     },
     Step {
         what: "create a stored procedure",
-        sql: "create procedure etl.load_day() language sql as $$ create table if not exists etl.daily as select day, sum(amount) total from etl.sales group by day $$",
+        sql: "create or replace procedure etl.load_daily() as $$ \
+              begin \
+                drop table if exists etl.daily; \
+                create table etl.daily as \
+                  select day, count(*) as sales, sum(amount) as total, getdate() as loaded_at \
+                  from etl.sales group by day; \
+              end; \
+              $$ language plpgsql",
         heartbeat: 30,
         expect: ("SUCCEEDED", None),
     },
-    Step { what: "call the procedure", sql: "call etl.load_day()", heartbeat: 30, expect: ("SUCCEEDED", None) },
+    Step { what: "call the procedure", sql: "call etl.load_daily()", heartbeat: 30, expect: ("SUCCEEDED", None) },
     Step { what: "a failing statement (Catch FAILED)", sql: "select * from etl.missing", heartbeat: 30, expect: ("FAILED", Some("SqlFailed")) },
     Step {
-        what: "a slow query past its heartbeat (cancelSlowQuery)",
+        what: "a slow query past its heartbeat (cancelSlowQuery; local only: pg_sleep is PostgreSQL's)",
         sql: "select pg_sleep(60)",
         heartbeat: 2,
         expect: ("FAILED", Some("SqlTimedOut")),
     },
 ];
+
+/// The CSV the `COPY` step loads: a header, then 1,000 sales over a week and three regions.
+fn sales_csv() -> String {
+    let mut csv = String::from("day,region,amount\n");
+    for g in 1..=1000u32 {
+        let day = 1 + g % 7;
+        let region = ["eu", "us", "apac"][(g % 3) as usize];
+        let amount = f64::from(g) * 1.25;
+        csv.push_str(&format!("2026-11-0{day},{region},{amount:.2}\n"));
+    }
+    csv
+}
+
+/// Puts the CSV in the local S3 (moto's), where the `COPY` step reads it.
+async fn upload_sales(stack: &Stack) -> anyhow::Result<()> {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket().bucket(BUCKET).send().await?;
+    s3.put_object()
+        .bucket(BUCKET)
+        .key(format!("{SALES_PREFIX}2026-11.csv"))
+        .body(sales_csv().into_bytes().into())
+        .send()
+        .await?;
+    Ok(())
+}
 
 /// How the stack serves the functions and how the run is told.
 #[derive(Debug, Clone)]
@@ -102,7 +150,11 @@ pub async fn trial(options: &RunOptions) -> anyhow::Result<RunReport> {
         crate::workspace_root().join("infra/statemachines/example.asl.json"),
     )?;
     let sm = stack.create_state_machine("example", &definition).await?;
-    say.say(format!("  state machine:               {sm}\n"));
+    say.say(format!("  state machine:               {sm}"));
+    upload_sales(&stack).await?;
+    say.say(format!(
+        "  local S3:                    s3://{BUCKET}/{SALES_PREFIX}2026-11.csv (1,000 rows)\n"
+    ));
     let mut steps = Vec::new();
     for step in STEPS {
         say.say(format!("== {}: {}", step.what, step.sql));
@@ -114,11 +166,11 @@ pub async fn trial(options: &RunOptions) -> anyhow::Result<RunReport> {
     for (i, (what, payload)) in [
         (
             "a batch in one transaction",
-            json!({"sqlStatements": ["create table etl.audit(n int)", "insert into etl.audit select count(*) from etl.daily"]}),
+            json!({"sqlStatements": ["create table etl.audit (days int, loaded_at timestamp)", "insert into etl.audit select count(*), getdate() from etl.daily"]}),
         ),
         (
             "a report returning rows (resultRows: 3)",
-            json!({"sqlStatement": "select day::text as day, total from etl.daily order by day", "resultRows": 3}),
+            json!({"sqlStatement": "select top 3 to_char(day, 'YYYY-MM-DD') as day, sales, total from etl.daily order by day", "resultRows": 3}),
         ),
     ]
     .into_iter()
@@ -132,16 +184,17 @@ pub async fn trial(options: &RunOptions) -> anyhow::Result<RunReport> {
     let db = stack.sql().await?;
     let rows = db
         .query(
-            "select day::text, total::text from etl.daily order by day",
+            "select day::text, sales::text, total::text from etl.daily order by day",
             &[],
         )
         .await?;
     say.say(format!("etl.daily after the run ({} rows):", rows.len()));
     for r in rows.iter().take(7) {
         say.say(format!(
-            "  {} {}",
+            "  {}  {:>3} sales  {:>9}",
             r.get::<_, String>(0),
-            r.get::<_, String>(1)
+            r.get::<_, String>(1),
+            r.get::<_, String>(2)
         ));
     }
     let report = RunReport {
