@@ -25,10 +25,13 @@ pub struct FunctionError {
 }
 
 impl From<TaskerError> for FunctionError {
+    /// Through the binaries' own mapping (`tasker_aws::runtime::diagnostic`), so an in-process handler fails
+    /// exactly as the deployed function does.
     fn from(e: TaskerError) -> Self {
+        let d = tasker_aws::runtime::diagnostic(&e);
         FunctionError {
-            error_type: e.error_type().to_string(),
-            message: e.to_string(),
+            error_type: d.error_type,
+            message: d.error_message,
         }
     }
 }
