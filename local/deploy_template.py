@@ -505,8 +505,76 @@ def make_api_resources(
     return made
 
 
+def of_type(resources: dict[str, dict[str, str]], resource_type: str) -> list[str]:
+    """The physical ids of the deployed resources of one type."""
+    return [r["physicalId"] for r in resources.values() if r["type"] == resource_type and r["physicalId"]]
+
+
+def functions_wiring(lam: Any, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Each deployed function as Lambda would run it: its ARN and its environment (the template's)."""
+    functions = {}
+    for name in of_type(resources, "AWS::Lambda::Function"):
+        config = lam.get_function_configuration(FunctionName=name)
+        functions[name] = {
+            "arn": config["FunctionArn"],
+            "environment": {k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
+        }
+    return functions
+
+
+def event_source_wiring(lam: Any, sqs: Any, resources: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """What Lambda's pollers would do (moto does not): which queue drives which function, in what batches."""
+    mappings = []
+    for uuid in of_type(resources, "AWS::Lambda::EventSourceMapping"):
+        m = lam.get_event_source_mapping(UUID=uuid)
+        queue_name = m["EventSourceArn"].rsplit(":", 1)[-1]
+        mappings.append(
+            {
+                "functionName": m["FunctionArn"].rsplit(":", 1)[-1],
+                "queueUrl": sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                "batchSize": m.get("BatchSize", 10),
+                "batchingWindowSeconds": m.get("MaximumBatchingWindowInSeconds", 0),
+                "reportBatchItemFailures": "ReportBatchItemFailures" in m.get("FunctionResponseTypes", []),
+            }
+        )
+    return mappings
+
+
+def schedule_wiring(events: Any, resources: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """What EventBridge's scheduler would do (moto does not): which function each schedule invokes, with what."""
+    schedules = []
+    for rule in of_type(resources, "AWS::Events::Rule"):
+        expression = events.describe_rule(Name=rule).get("ScheduleExpression")
+        if not expression:
+            continue
+        for target in events.list_targets_by_rule(Rule=rule)["Targets"]:
+            schedules.append(
+                {
+                    "rule": rule,
+                    "scheduleExpression": expression,
+                    "functionName": target["Arn"].rsplit(":", 1)[-1],
+                    "input": json.loads(target.get("Input", "{}")),
+                }
+            )
+    return schedules
+
+
+def wiring(args: argparse.Namespace, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """The deployed stack as the local emulation needs it: functions, event source mappings, schedules."""
+    lam = client("lambda", args.endpoint, args.region)
+    return {
+        "functions": functions_wiring(lam, resources),
+        "eventSourceMappings": event_source_wiring(lam, client("sqs", args.endpoint, args.region), resources),
+        "schedules": schedule_wiring(client("events", args.endpoint, args.region), resources),
+    }
+
+
 def report(
-    stack: dict[str, Any], resources: dict[str, dict[str, str]], absent: dict[str, str], timings: dict[str, float]
+    stack: dict[str, Any],
+    resources: dict[str, dict[str, str]],
+    absent: dict[str, str],
+    timings: dict[str, float],
+    wired: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     outputs = {k: v for k, v in outputs_of(stack).items() if not k.startswith(BRIDGE_OUTPUT_PREFIX)}
     return {
@@ -514,6 +582,7 @@ def report(
         "outputs": outputs,
         "resources": resources,
         "absent": absent,
+        "wiring": wired or {},
         "seconds": {**{k: round(v, 3) for k, v in timings.items()}, "total": round(sum(timings.values()), 3)},
     }
 
@@ -571,7 +640,9 @@ def deploy(args: argparse.Namespace, params: dict[str, str]) -> int:
         return 1
     resources = finish_bridges(args, template, stack)
     clock.lap("bridges")
-    print(json.dumps(report(stack, resources, absent_resources(template, resources), clock.timings), indent=2))
+    wired = wiring(args, resources)
+    clock.lap("wiring")
+    print(json.dumps(report(stack, resources, absent_resources(template, resources), clock.timings, wired), indent=2))
     return 0
 
 

@@ -16,6 +16,7 @@
 //! test panics.
 
 pub mod asl;
+pub mod deploy;
 pub mod front;
 pub mod moto;
 pub mod postgres;

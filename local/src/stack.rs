@@ -1,23 +1,18 @@
-//! The whole local stack, its resources as the SAM template makes them, and helpers that drive executions.
+//! The whole local stack: the peers, the SAM template deployed on them (`deploy.rs`), the functions run as the
+//! deployed stack would run them (configured from their deployed environment, invoked through the front by their
+//! deployed ARNs, driven from the deployed event source mapping and schedule), and helpers that drive executions.
 
+use crate::deploy::Deployment;
 use crate::front::{Front, Handler};
 use crate::moto::Moto;
 use crate::postgres::Postgres;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, SseSpecification, SseType,
-};
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tasker_aws::state_table::{
-    BY_EXECUTION_INDEX, BY_STATEMENT_ID_INDEX, KEY, UNSETTLED_ATTR, UNSETTLED_INDEX,
-};
-use tasker_core::config::{ClusterAuth, Settings, Target};
-use tasker_core::naming::StatementPrefix;
-use tasker_core::starter::StarterConfig;
+use tasker_core::config::{Settings, Target};
 
 /// Account and region moto uses.
 pub const ACCOUNT: &str = "123456789012";
@@ -26,11 +21,6 @@ pub const REGION: &str = "us-east-1";
 pub const CLUSTER: &str = "local-cluster";
 pub const DATABASE: &str = "dev";
 pub const DB_USER: &str = "etl";
-
-/// The ARN the state machines name for one of our functions.
-pub fn function_arn(name: &str) -> String {
-    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
-}
 
 /// Knobs of a stack.
 #[derive(Debug, Clone)]
@@ -98,6 +88,8 @@ pub struct Stack {
     pub starter: Arc<starter::Starter>,
     pub completer: Arc<completer::Completer>,
     pub canceller: Arc<canceller::Canceller>,
+    /// The deployed template: its outputs, resources and wiring.
+    pub deployment: Deployment,
 }
 
 impl Drop for Stack {
@@ -141,43 +133,71 @@ pub fn signed_as(endpoint: &str, access_key: &str, session: Option<&str>) -> Sdk
         .build()
 }
 
-/// The environment a deployment gives a function (the template's), pointed at the local stack.
+/// A function's deployed environment (the template's), pointed at the local stack and signed as the role with the
+/// function's own session token (see [`sdk_config_as`]).
 fn function_env(
     endpoint: &str,
     name: &str,
-    settings: &Settings,
-    target: &Target,
+    deployed: &HashMap<String, String>,
 ) -> Vec<(String, String)> {
-    let mut env = vec![
+    let local = [
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
         ("AWS_REGION", REGION.to_string()),
         ("AWS_ACCESS_KEY_ID", ROLE.to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
         ("AWS_SESSION_TOKEN", name.to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ("RUST_LOG", "info".to_string()),
-        ("STACK_NAME", settings.prefix.as_str().to_string()),
-        ("TABLE_NAME", settings.table_name.clone()),
-        ("STATEMENT_PREFIX", settings.prefix.as_str().to_string()),
-        ("RECORD_TTL_DAYS", settings.record_ttl_days.to_string()),
-        (
-            "SWEEP_GRACE_SECONDS",
-            settings.sweep_grace_seconds.to_string(),
-        ),
     ];
-    if let Target::Cluster {
-        identifier,
-        database,
-        auth: ClusterAuth::DbUser(user),
-    } = target
-    {
-        env.extend([
-            ("CLUSTER_IDENTIFIER", identifier.clone()),
-            ("DATABASE", database.clone()),
-            ("DB_USER", user.clone()),
-        ]);
+    deployed
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .chain(local.into_iter().map(|(k, v)| (k.to_string(), v)))
+        .collect()
+}
+
+/// The stack output naming a function's deployed name: `starter` -> `StarterFunctionName`.
+fn name_output(name: &str) -> String {
+    let mut chars = name.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .unwrap_or_default();
+    format!("{first}{}FunctionName", chars.as_str())
+}
+
+/// The test knobs the template has no parameter for: a short visibility timeout and a small `maxReceiveCount`,
+/// so that redelivery and the DLQ happen within a test (the deployed queue keeps everything else).
+async fn tune_queue(
+    sdk: &SdkConfig,
+    queue_url: &str,
+    dlq_url: &str,
+    options: &StackOptions,
+) -> anyhow::Result<()> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let dlq_arn = queue_arn(&sqs, dlq_url).await?;
+    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": options.max_receive_count.to_string()});
+    // moto's SetQueueAttributes drops a policy it is not given again: the deployed one is sent back unchanged.
+    let policy = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::Policy)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::Policy).cloned());
+    let mut set = sqs
+        .set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            options.visibility_timeout.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+    if let Some(policy) = policy {
+        set = set.attributes(QueueAttributeName::Policy, policy);
     }
-    env.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    set.send().await?;
+    Ok(())
 }
 
 fn handler<F, Fut>(f: F) -> Handler
@@ -212,27 +232,44 @@ impl Stack {
         .await?;
         let front = Front::serve(front_listener, moto.url(), redshift.url());
         let sdk = sdk_config(&front.url());
-        let table = format!("{}-state", options.prefix);
-        let (queue_url, dlq_url) = create_resources(&sdk, &options, &table).await?;
-        let settings = Settings {
-            table_name: table.clone(),
-            prefix: StatementPrefix::parse(&options.prefix)?,
-            record_ttl_days: 7,
-            sweep_grace_seconds: options.sweep_grace_seconds,
+        let deployment = Deployment::deploy(
+            &moto.url(),
+            &options.prefix,
+            &[
+                ("ClusterIdentifier", CLUSTER.into()),
+                ("Database", DATABASE.into()),
+                ("DbUser", DB_USER.into()),
+                ("StatementPrefix", options.prefix.clone()),
+                ("SweepGraceSeconds", options.sweep_grace_seconds.to_string()),
+                ("FastPathSeconds", options.fast_path_seconds.to_string()),
+                ("DeployExampleStateMachine", "true".into()),
+            ],
+        )
+        .await?;
+        let mapping = deployment
+            .wiring
+            .event_source_mappings
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the deployed stack has no event source mapping"))?;
+        let queue_url = mapping.queue_url.clone();
+        let dlq_url = deployment.output("DeadLetterQueueUrl")?.to_string();
+        tune_queue(&sdk, &queue_url, &dlq_url, &options).await?;
+        // Each function configured from its deployed environment, as Lambda would start it.
+        let environment = |output: &str| -> anyhow::Result<HashMap<String, String>> {
+            Ok(deployment.function(output)?.1.environment.clone())
         };
-        let target = Target::Cluster {
-            identifier: CLUSTER.into(),
-            database: DATABASE.into(),
-            auth: ClusterAuth::DbUser(DB_USER.into()),
-        };
+        let lookup = |env: HashMap<String, String>| move |k: &str| env.get(k).cloned();
+        let starter_config = starter::Starter::config(lookup(environment("StarterFunctionName")?))?;
+        let settings = Settings::from_lookup(lookup(environment("CompleterFunctionName")?))?;
+        let canceller_settings =
+            Settings::from_lookup(lookup(environment("CancellerFunctionName")?))?;
+        let target = starter_config.target.clone();
+        let table = settings.table_name.clone();
         let as_function = |name: &str| sdk_config_as(&front.url(), name);
         let starter = Arc::new(starter::Starter::new(
             &as_function("starter"),
-            StarterConfig {
-                settings: settings.clone(),
-                target: target.clone(),
-                fast_path_seconds: options.fast_path_seconds,
-            },
+            starter_config,
         ));
         let completer = Arc::new(completer::Completer::new(
             &as_function("completer"),
@@ -240,7 +277,7 @@ impl Stack {
         ));
         let canceller = Arc::new(canceller::Canceller::new(
             &as_function("canceller"),
-            &settings,
+            &canceller_settings,
         ));
         let s = starter.clone();
         let c = completer.clone();
@@ -271,29 +308,17 @@ impl Stack {
         let mut functions = Vec::new();
         if let Some(dir) = &options.binaries {
             for (name, h) in handlers.iter_mut() {
-                let env = function_env(&front.url(), name, &settings, &target);
+                let (_, deployed) = deployment.function(&name_output(name))?;
+                let env = function_env(&front.url(), name, &deployed.environment);
+                let arn = deployed.arn.clone();
                 let binary = dir.join(*name);
                 let f = match &options.function_logs {
                     Some(logs) => {
                         let log = logs.join(format!("{name}.log"));
-                        crate::runtime_api::Function::start_logging(
-                            &binary,
-                            name,
-                            &function_arn(name),
-                            &env,
-                            &log,
-                        )
-                        .await?
+                        crate::runtime_api::Function::start_logging(&binary, name, &arn, &env, &log)
+                            .await?
                     }
-                    None => {
-                        crate::runtime_api::Function::start(
-                            &binary,
-                            name,
-                            &function_arn(name),
-                            &env,
-                        )
-                        .await?
-                    }
+                    None => crate::runtime_api::Function::start(&binary, name, &arn, &env).await?,
                 };
                 *h = f.handler();
                 functions.push(f);
@@ -302,12 +327,16 @@ impl Stack {
         let completer_handler = handlers[1].1.clone();
         for (name, h) in handlers {
             front.register(name, h);
+            front.route_function(deployment.function(&name_output(name))?.0, name);
         }
         let mut stack = Stack {
             background: Vec::new(),
             _functions: functions,
             completer_handler,
-            batching_window: options.batching_window,
+            batching_window: match options.batching_window {
+                Duration::ZERO => Duration::from_secs(mapping.batching_window_seconds),
+                window => window,
+            },
             front,
             redshift,
             moto,
@@ -321,16 +350,24 @@ impl Stack {
             starter,
             completer,
             canceller,
+            deployment,
         };
         if options.poll {
             stack.start_polling();
         }
         if let Some(every) = options.sweep_every {
-            let completer = stack.completer_handler.clone();
+            // The deployed schedule's event, on the test's own clock (moto fires no schedule).
+            let schedule = stack
+                .deployment
+                .wiring
+                .schedules
+                .first()
+                .ok_or_else(|| anyhow::anyhow!("the deployed stack has no schedule"))?;
+            let (input, completer) = (schedule.input.clone(), stack.completer_handler.clone());
             stack.background.push(tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(every).await;
-                    let _ = completer(json!({"sweep": true})).await;
+                    let _ = completer(input.clone()).await;
                 }
             }));
         }
@@ -383,10 +420,14 @@ impl Stack {
         name: &str,
         definition: &str,
     ) -> anyhow::Result<String> {
-        let definition = definition
-            .replace("${StarterFunctionArn}", &function_arn("starter"))
-            .replace("${CancellerFunctionArn}", &function_arn("canceller"))
-            .replace("${CompleterFunctionArn}", &function_arn("completer"));
+        let mut definition = definition.to_string();
+        for key in [
+            "StarterFunctionArn",
+            "CompleterFunctionArn",
+            "CancellerFunctionArn",
+        ] {
+            definition = definition.replace(&format!("${{{key}}}"), self.deployment.output(key)?);
+        }
         let out = self
             .sfn()
             .create_state_machine()
@@ -566,125 +607,6 @@ pub struct Execution {
     pub error: Option<String>,
     /// Why it failed, as Step Functions says (printed with a failed assertion's `{run:?}`).
     pub cause: Option<String>,
-}
-
-async fn create_resources(
-    sdk: &SdkConfig,
-    options: &StackOptions,
-    table: &str,
-) -> anyhow::Result<(String, String)> {
-    let kms = aws_sdk_kms::Client::new(sdk);
-    let key = kms
-        .create_key()
-        .description("sfn-redshift-tasker local key")
-        .send()
-        .await?;
-    let key_id = key
-        .key_metadata()
-        .map(|m| m.key_id().to_string())
-        .unwrap_or_default();
-
-    let ddb = aws_sdk_dynamodb::Client::new(sdk);
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key_el = |name: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(t)
-            .build()
-            .expect("key")
-    };
-    let gsi = |name: &str, hash: &str, range: Option<&str>| {
-        let mut keys = vec![key_el(hash, KeyType::Hash)];
-        keys.extend(range.map(|r| key_el(r, KeyType::Range)));
-        GlobalSecondaryIndex::builder()
-            .index_name(name)
-            .set_key_schema(Some(keys))
-            .projection(
-                Projection::builder()
-                    .projection_type(ProjectionType::All)
-                    .build(),
-            )
-            .build()
-            .expect("gsi")
-    };
-    ddb.create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr(KEY))
-        .attribute_definitions(attr("executionArn"))
-        .attribute_definitions(attr("createdAt"))
-        .attribute_definitions(attr(UNSETTLED_ATTR))
-        .attribute_definitions(attr("updatedAt"))
-        .attribute_definitions(attr("statementId"))
-        .key_schema(key_el(KEY, KeyType::Hash))
-        .global_secondary_indexes(gsi(BY_EXECUTION_INDEX, "executionArn", Some("createdAt")))
-        .global_secondary_indexes(gsi(UNSETTLED_INDEX, UNSETTLED_ATTR, Some("updatedAt")))
-        .global_secondary_indexes(gsi(BY_STATEMENT_ID_INDEX, "statementId", None))
-        .sse_specification(
-            SseSpecification::builder()
-                .enabled(true)
-                .sse_type(SseType::Kms)
-                .kms_master_key_id(&key_id)
-                .build(),
-        )
-        .send()
-        .await?;
-
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let dlq = sqs
-        .create_queue()
-        .queue_name(format!("{}-events-dlq", options.prefix))
-        .attributes(QueueAttributeName::KmsMasterKeyId, &key_id)
-        .send()
-        .await?;
-    let dlq_url = dlq.queue_url().unwrap_or_default().to_string();
-    let dlq_arn = queue_arn(&sqs, &dlq_url).await?;
-    let redrive = json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": options.max_receive_count.to_string()});
-    let queue = sqs
-        .create_queue()
-        .queue_name(format!("{}-events", options.prefix))
-        .attributes(QueueAttributeName::KmsMasterKeyId, &key_id)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            options.visibility_timeout.to_string(),
-        )
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await?;
-    let queue_url = queue.queue_url().unwrap_or_default().to_string();
-    let arn = queue_arn(&sqs, &queue_url).await?;
-
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let rule = format!("{}-statement-events", options.prefix);
-    let pattern = json!({
-        "source": [tasker_core::event::EVENT_SOURCE],
-        "detail-type": [tasker_core::event::EVENT_DETAIL_TYPE],
-        "detail": {"statementName": [{"prefix": format!("{}-", options.prefix)}]}
-    });
-    events
-        .put_rule()
-        .name(&rule)
-        .event_pattern(pattern.to_string())
-        .send()
-        .await?;
-    events
-        .put_targets()
-        .rule(&rule)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("completer-queue")
-                .arn(arn)
-                .build()?,
-        )
-        .send()
-        .await?;
-    Ok((queue_url, dlq_url))
 }
 
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<String> {

@@ -146,10 +146,11 @@ pub async fn trial(options: &RunOptions) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let say = options.narrator;
     let stack = start(options).await?;
-    let definition = std::fs::read_to_string(
-        crate::workspace_root().join("infra/statemachines/example.asl.json"),
-    )?;
-    let sm = stack.create_state_machine("example", &definition).await?;
+    // The template's ExampleStateMachine, deployed with its DefinitionSubstitutions.
+    let sm = stack
+        .deployment
+        .output("ExampleStateMachineArn")?
+        .to_string();
     say.say(format!("  state machine:               {sm}"));
     upload_sales(&stack).await?;
     say.say(format!(
@@ -267,14 +268,15 @@ pub async fn run_definition(
     })
 }
 
-/// The stack with the example state machine, kept up until Ctrl-C, with the endpoints and environment to point
+/// The deployed stack with the example state machine, kept up until Ctrl-C, with the endpoints and environment to point
 /// the AWS CLI or other tools at.
 pub async fn up(options: &RunOptions) -> anyhow::Result<()> {
     let stack = start(options).await?;
-    let definition = std::fs::read_to_string(
-        crate::workspace_root().join("infra/statemachines/example.asl.json"),
-    )?;
-    let sm = stack.create_state_machine("example", &definition).await?;
+    // The template's ExampleStateMachine, deployed with its DefinitionSubstitutions.
+    let sm = stack
+        .deployment
+        .output("ExampleStateMachineArn")?
+        .to_string();
     let say = options.narrator;
     say.say("\nthe local stack stays up until Ctrl-C. Point the AWS CLI or your tests at it:");
     say.say(format!("  export AWS_ENDPOINT_URL={}", stack.front.url()));

@@ -1,7 +1,7 @@
 //! Lambda invocations as the front serves them: a registered handler per function name, and its error shaped
 //! as Lambda reports it (`X-Amz-Function-Error: Unhandled`, `{errorType, errorMessage}`).
 
-use super::FrontState;
+use super::{Front, FrontState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -33,6 +33,26 @@ impl From<TaskerError> for FunctionError {
             error_type: d.error_type,
             message: d.error_message,
         }
+    }
+}
+
+impl Front {
+    /// Routes invocations of the deployed function `deployed_name` (the last part of the ARN a state machine
+    /// names) to the handler registered as `name`; calls are logged as `Lambda.Invoke:<name>`.
+    pub fn route_function(&self, deployed_name: &str, name: &str) {
+        self.state
+            .aliases
+            .lock()
+            .expect("aliases")
+            .insert(deployed_name.to_string(), name.to_string());
+    }
+}
+
+impl FrontState {
+    /// The name a function's handler is registered under.
+    pub(crate) fn registered_name(&self, function: String) -> String {
+        let aliases = self.aliases.lock().expect("aliases");
+        aliases.get(&function).cloned().unwrap_or(function)
     }
 }
 

@@ -46,6 +46,8 @@ pub struct FrontState {
     redshift: String,
     http: reqwest::Client,
     functions: Mutex<HashMap<String, Handler>>,
+    /// Deployed function names (`<stack>-StarterFunction-XYZ`) to the names handlers are registered under.
+    aliases: Mutex<HashMap<String, String>>,
     /// Attempts per moto task token (see [`Attempt`]).
     attempts: Mutex<HashMap<String, Attempt>>,
     calls: Mutex<Vec<Call>>,
@@ -81,6 +83,7 @@ impl Front {
             redshift,
             http: reqwest::Client::new(),
             functions: Mutex::new(HashMap::new()),
+            aliases: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
             faults: Mutex::new(HashMap::new()),
@@ -125,7 +128,8 @@ async fn route(
         .map(str::to_string);
     let function = (method == Method::POST)
         .then(|| function_name(uri.path()))
-        .flatten();
+        .flatten()
+        .map(|f| state.registered_name(f));
     let operation = match (&function, &target) {
         (Some(f), _) => format!("Lambda.Invoke:{f}"),
         (None, Some(t)) => t.clone(),
