@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The HTTP routes: the Data API on `/`, the test controls under `/_local/`.
-pub fn router(engine: Arc<Engine>) -> Router {
+pub(crate) fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/", post(data_api))
         .route("/_local/stats", get(stats))

@@ -15,7 +15,7 @@ const HIDDEN_SCHEMAS: &str = r"nspname not like 'pg\_toast%' and nspname not lik
 
 /// One page of a catalog listing: where it starts and how long it is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
+pub(crate) struct Page {
     /// Which listing the `NextToken`s belong to: a token of another listing is refused.
     kind: &'static str,
     offset: usize,
@@ -24,7 +24,11 @@ pub struct Page {
 
 impl Page {
     /// The page a request asks for; a `NextToken` this listing did not hand out is a `ValidationException`.
-    pub fn new(kind: &'static str, max: usize, next_token: Option<&str>) -> Result<Self, ApiError> {
+    pub(crate) fn new(
+        kind: &'static str,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Self, ApiError> {
         let offset = match next_token {
             None => 0,
             Some(t) => t
@@ -53,13 +57,13 @@ impl Page {
 
 /// Which database a catalog call reads, and which it connects to (`ConnectedDatabase`, else the same).
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
-    pub database: &'a str,
-    pub connected_database: Option<&'a str>,
+pub(crate) struct Scope<'a> {
+    pub(crate) database: &'a str,
+    pub(crate) connected_database: Option<&'a str>,
 }
 
 /// `ListDatabases`: the databases one can connect to, by name.
-pub async fn list_databases(
+pub(crate) async fn list_databases(
     config: &tokio_postgres::Config,
     database: &str,
     page: &Page,
@@ -84,7 +88,7 @@ pub async fn list_databases(
 }
 
 /// `ListSchemas`: the schemas of the database whose names match `SchemaPattern`.
-pub async fn list_schemas(
+pub(crate) async fn list_schemas(
     config: &tokio_postgres::Config,
     scope: Scope<'_>,
     schema_pattern: Option<&str>,
@@ -110,7 +114,7 @@ pub async fn list_schemas(
 /// `ListTables`: tables, views and the like whose schema and name match the patterns, as `TableMember`s
 /// (`TABLE`, `VIEW`, `MATERIALIZED VIEW`, `EXTERNAL TABLE`, and `SYSTEM TABLE`/`SYSTEM VIEW` in the system
 /// schemas, the JDBC table types Redshift reports).
-pub async fn list_tables(
+pub(crate) async fn list_tables(
     config: &tokio_postgres::Config,
     scope: Scope<'_>,
     schema_pattern: Option<&str>,
@@ -154,7 +158,7 @@ pub async fn list_tables(
 
 /// `DescribeTable`: the columns of the named table (all tables of the schema, or of every schema, when a name
 /// is left out), in table order, as `ColumnMetadata` with Redshift's type names, sizes and defaults.
-pub async fn describe_table(
+pub(crate) async fn describe_table(
     config: &tokio_postgres::Config,
     scope: Scope<'_>,
     schema: Option<&str>,

@@ -17,22 +17,22 @@ use tokio_postgres::{CancelToken, NoTls, SimpleQueryMessage};
 mod sessions;
 
 use sessions::close_expired_sessions;
-pub use sessions::SessionFilter;
+pub(crate) use sessions::SessionFilter;
 
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
 
 /// A Data API error: its name (the `__type`) and message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub code: &'static str,
-    pub message: String,
-    pub resource_id: Option<String>,
+pub(crate) struct ApiError {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) resource_id: Option<String>,
 }
 
 impl ApiError {
     /// `ValidationException`.
-    pub fn validation(message: impl Into<String>) -> Self {
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
         ApiError {
             code: "ValidationException",
             message: message.into(),
@@ -41,7 +41,7 @@ impl ApiError {
     }
 
     /// A statement of another identity: the Data API scopes statements to the IAM identity that ran them.
-    pub fn not_owner(id: &str) -> Self {
+    pub(crate) fn not_owner(id: &str) -> Self {
         ApiError {
             code: "AccessDeniedException",
             message: format!(
@@ -53,7 +53,7 @@ impl ApiError {
     }
 
     /// `ResourceNotFoundException` for a statement id.
-    pub fn not_found(id: &str) -> Self {
+    pub(crate) fn not_found(id: &str) -> Self {
         ApiError {
             code: "ResourceNotFoundException",
             message: format!("Query does not exist: {id}"),
@@ -64,20 +64,20 @@ impl ApiError {
 
 /// Where a statement runs, as the request named it.
 #[derive(Debug, Clone, Default)]
-pub struct Target {
-    pub cluster_identifier: Option<String>,
-    pub workgroup_name: Option<String>,
-    pub database: String,
-    pub db_user: Option<String>,
-    pub secret_arn: Option<String>,
+pub(crate) struct Target {
+    pub(crate) cluster_identifier: Option<String>,
+    pub(crate) workgroup_name: Option<String>,
+    pub(crate) database: String,
+    pub(crate) db_user: Option<String>,
+    pub(crate) secret_arn: Option<String>,
 }
 
 /// The compute target and database `ListStatements` narrows the caller's statements to.
 #[derive(Debug, Clone, Default)]
-pub struct TargetFilter {
-    pub cluster_identifier: Option<String>,
-    pub workgroup_name: Option<String>,
-    pub database: Option<String>,
+pub(crate) struct TargetFilter {
+    pub(crate) cluster_identifier: Option<String>,
+    pub(crate) workgroup_name: Option<String>,
+    pub(crate) database: Option<String>,
 }
 
 impl TargetFilter {
@@ -94,27 +94,27 @@ impl TargetFilter {
 
 /// A validated `ExecuteStatement` or `BatchExecuteStatement`.
 #[derive(Debug, Clone)]
-pub struct NewStatement {
-    pub sqls: Vec<String>,
-    pub is_batch: bool,
-    pub parameters: Vec<(String, String)>,
-    pub name: Option<String>,
-    pub target: Target,
-    pub with_event: bool,
-    pub client_token: Option<String>,
+pub(crate) struct NewStatement {
+    pub(crate) sqls: Vec<String>,
+    pub(crate) is_batch: bool,
+    pub(crate) parameters: Vec<(String, String)>,
+    pub(crate) name: Option<String>,
+    pub(crate) target: Target,
+    pub(crate) with_event: bool,
+    pub(crate) client_token: Option<String>,
     /// The identity (access key id) that ran it: only it may describe, read or cancel the statement.
-    pub owner: String,
+    pub(crate) owner: String,
     /// Whether it runs on a session's connection (temporary tables of earlier statements survive).
-    pub session: SessionUse,
+    pub(crate) session: SessionUse,
     /// Which result operation serves its rows: the service keeps the format the statement was run with.
-    pub result_format: ResultFormat,
+    pub(crate) result_format: ResultFormat,
     /// Whether a batch's statements share one transaction.
-    pub execution_mode: ExecutionMode,
+    pub(crate) execution_mode: ExecutionMode,
 }
 
 /// `ResultFormat`: the service stores a result in one format, served by one operation only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResultFormat {
+pub(crate) enum ResultFormat {
     /// Typed `Field`s, served by `GetStatementResult`.
     #[default]
     Json,
@@ -124,7 +124,7 @@ pub enum ResultFormat {
 
 impl ResultFormat {
     /// The wire name, as requests and replies spell it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ResultFormat::Json => "JSON",
             ResultFormat::Csv => "CSV",
@@ -132,7 +132,7 @@ impl ResultFormat {
     }
 
     /// The wire name back, `None` for a value outside the model's enum.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "JSON" => Some(ResultFormat::Json),
             "CSV" => Some(ResultFormat::Csv),
@@ -151,7 +151,7 @@ impl ResultFormat {
 
 /// `ExecutionMode` of a batch: what a failing statement undoes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExecutionMode {
+pub(crate) enum ExecutionMode {
     /// One transaction: a failure rolls back every earlier statement of the batch.
     #[default]
     Transaction,
@@ -161,7 +161,7 @@ pub enum ExecutionMode {
 
 impl ExecutionMode {
     /// The wire name, as requests and replies spell it.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ExecutionMode::Transaction => "TRANSACTION",
             ExecutionMode::AutoCommit => "AUTO_COMMIT",
@@ -169,7 +169,7 @@ impl ExecutionMode {
     }
 
     /// The wire name back, `None` for a value outside the model's enum.
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         match s {
             "TRANSACTION" => Some(ExecutionMode::Transaction),
             "AUTO_COMMIT" => Some(ExecutionMode::AutoCommit),
@@ -180,7 +180,7 @@ impl ExecutionMode {
 
 /// How a statement uses a session: a connection kept between statements of one identity.
 #[derive(Debug, Clone, PartialEq)]
-pub enum SessionUse {
+pub(crate) enum SessionUse {
     /// Its own connection, closed after it.
     None,
     /// Opens a session kept alive this long after each statement ends (`SessionKeepAliveSeconds`).
@@ -339,12 +339,12 @@ impl Engine {
     }
 
     /// The PostgreSQL the catalog operations read (each on its own connection, outside any statement).
-    pub fn postgres_config(&self) -> &tokio_postgres::Config {
+    pub(crate) fn postgres_config(&self) -> &tokio_postgres::Config {
         &self.options.postgres
     }
 
     /// Counts an API call (for the tests' and the bench's call counts).
-    pub fn count_call(&self, operation: &str) {
+    pub(crate) fn count_call(&self, operation: &str) {
         *self
             .calls
             .lock()
@@ -354,7 +354,7 @@ impl Engine {
     }
 
     /// Calls per operation, statements really run, and what happened to events.
-    pub fn stats(&self) -> Value {
+    pub(crate) fn stats(&self) -> Value {
         let c = &self.events.counts;
         json!({
             "calls": *self.calls.lock().expect("calls lock"),
@@ -368,14 +368,14 @@ impl Engine {
         })
     }
 
-    /// Replaces the event fault setting.
+    /// Replaces the event fault setting: lets a test make events misbehave (or stop) mid-run.
     pub fn set_faults(&self, faults: crate::EventFaults) {
         *self.events.faults.lock().expect("faults lock") = faults;
     }
 
     /// Accepts a statement and starts it in the background; the same `ClientToken` within 8 hours returns the
     /// first statement's id and runs nothing. Answers the statement's id, creation time and session.
-    pub fn submit(
+    pub(crate) fn submit(
         self: &Arc<Self>,
         mut new: NewStatement,
     ) -> Result<(String, DateTime<Utc>, Option<String>), ApiError> {
@@ -700,7 +700,7 @@ impl Engine {
     }
 
     /// `DescribeStatement`.
-    pub fn describe(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
+    pub(crate) fn describe(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
         let inner = self.lock();
         let (base, sub) = split_id(id);
         let s = inner
@@ -784,7 +784,7 @@ impl Engine {
     }
 
     /// `GetStatementResult`, one page of `page_rows` rows as typed `Field`s.
-    pub fn result(
+    pub(crate) fn result(
         &self,
         id: &str,
         next_token: Option<&str>,
@@ -806,7 +806,7 @@ impl Engine {
 
     /// `GetStatementResultV2`: one page of `page_rows` rows as one CSV text (header line first), the only
     /// `QueryRecords` member the model has.
-    pub fn result_v2(
+    pub(crate) fn result_v2(
         &self,
         id: &str,
         next_token: Option<&str>,
@@ -892,7 +892,7 @@ impl Engine {
     }
 
     /// `CancelStatement`: a real cancel request to the server running the query.
-    pub async fn cancel(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn cancel(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
         let token = {
             let mut inner = self.lock();
             let s = inner
@@ -920,7 +920,7 @@ impl Engine {
     }
 
     /// `ListStatements`: newest first, by name prefix, status and target, paged.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         caller: &str,
         name_prefix: Option<&str>,

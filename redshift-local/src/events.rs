@@ -48,23 +48,23 @@ impl EventFaults {
 
 /// Counters of what happened to events.
 #[derive(Debug, Default)]
-pub struct EventCounts {
-    pub sent: AtomicU64,
-    pub dropped: AtomicU64,
-    pub duplicated: AtomicU64,
-    pub failed: AtomicU64,
+pub(crate) struct EventCounts {
+    pub(crate) sent: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) duplicated: AtomicU64,
+    pub(crate) failed: AtomicU64,
 }
 
 /// Puts completion events on EventBridge.
-pub struct EventSender {
+pub(crate) struct EventSender {
     client: Option<aws_sdk_eventbridge::Client>,
-    pub faults: Mutex<EventFaults>,
-    pub counts: EventCounts,
+    pub(crate) faults: Mutex<EventFaults>,
+    pub(crate) counts: EventCounts,
 }
 
 impl EventSender {
     /// A sender to `endpoint`, or one that only counts when there is none.
-    pub async fn new(endpoint: Option<String>, region: &str, faults: EventFaults) -> Self {
+    pub(crate) async fn new(endpoint: Option<String>, region: &str, faults: EventFaults) -> Self {
         let client = endpoint.map(|url| {
             let config = aws_sdk_eventbridge::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
@@ -88,7 +88,7 @@ impl EventSender {
     }
 
     /// Emits one event's `detail`, applying the fault setting.
-    pub async fn emit(&self, detail: serde_json::Value, resource: String) {
+    pub(crate) async fn emit(&self, detail: serde_json::Value, resource: String) {
         let (copies, delay) = {
             let mut f = self.faults.lock().expect("faults lock");
             let dropped = if f.drop_next > 0 {

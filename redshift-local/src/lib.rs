@@ -16,18 +16,19 @@
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
 //! `POST /_local/faults` (the event fault setting).
 
-pub mod api;
-pub mod catalog;
-pub mod dialect;
-pub mod engine;
-pub mod events;
-pub mod s3_copy;
-pub mod values;
+mod api;
+mod catalog;
+mod dialect;
+mod engine;
+mod events;
+mod s3_copy;
+mod values;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+pub use engine::Engine;
 pub use events::EventFaults;
 
 /// How the local Data API is set up.
@@ -48,9 +49,11 @@ pub struct Options {
     pub faults: EventFaults,
 }
 
-/// A running server.
+/// A running server: where it listens, and its engine for the test controls the stack drives directly.
 pub struct Server {
+    /// Where it listens (the port picked when the listener asked for port 0).
     pub addr: SocketAddr,
+    /// The statements and counters, shared with the routes; tests change the event faults through it.
     pub engine: Arc<engine::Engine>,
     task: tokio::task::JoinHandle<()>,
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio_postgres::types::Type;
 
 /// Replaces `:name` placeholders outside literals, identifiers, comments and `::` casts with quoted values.
-pub fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
+pub(crate) fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
     if params.is_empty() {
         return Ok(sql.to_string());
     }
@@ -22,7 +22,7 @@ pub fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
 }
 
 /// The `:name` placeholders a statement uses: a batch's parameters must each be used by one of its statements.
-pub fn placeholders(sql: &str) -> Vec<String> {
+pub(crate) fn placeholders(sql: &str) -> Vec<String> {
     let mut names = Vec::new();
     let _ = substitute(sql, |name| {
         names.push(name.to_string());
@@ -127,12 +127,12 @@ fn dollar_tag(chars: &[char], i: usize) -> Option<String> {
 }
 
 /// A standard-conforming string literal.
-pub fn quote_literal(value: &str) -> String {
+pub(crate) fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
 /// A text value typed as the Data API's `Field` union, by the column's type.
-pub fn field(ty: &Type, text: Option<&str>) -> Value {
+pub(crate) fn field(ty: &Type, text: Option<&str>) -> Value {
     let Some(text) = text else {
         return json!({"isNull": true});
     };
@@ -152,7 +152,7 @@ pub fn field(ty: &Type, text: Option<&str>) -> Value {
 
 /// One `GetStatementResultV2` page: a CSV header line of the column names, then one line per row (RFC 4180
 /// quoting; NULL is an empty field, an empty string is `""` so the two stay apart).
-pub fn csv_page(columns: &[Value], rows: &[Vec<Value>]) -> String {
+pub(crate) fn csv_page(columns: &[Value], rows: &[Vec<Value>]) -> String {
     let header = columns
         .iter()
         .map(|c| csv_text(c["name"].as_str().unwrap_or_default()))
@@ -193,7 +193,7 @@ fn csv_text(s: &str) -> String {
 }
 
 /// The Data API's `ColumnMetadata` for a result column.
-pub fn column_metadata(name: &str, ty: &Type) -> Value {
+pub(crate) fn column_metadata(name: &str, ty: &Type) -> Value {
     let signed = matches!(
         *ty,
         Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC

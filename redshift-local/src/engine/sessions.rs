@@ -10,14 +10,14 @@ const CLOSED_LISTED_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// What `ListSessions` narrows the caller's sessions to.
 #[derive(Debug, Clone, Default)]
-pub struct SessionFilter {
+pub(crate) struct SessionFilter {
     /// One session (then the other filters are absent: the service refuses the mix).
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// `AVAILABLE`, `BUSY` or `CLOSED`; absent means the open ones (`AVAILABLE` and `BUSY`).
-    pub status: Option<String>,
-    pub cluster_identifier: Option<String>,
-    pub workgroup_name: Option<String>,
-    pub database: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) cluster_identifier: Option<String>,
+    pub(crate) workgroup_name: Option<String>,
+    pub(crate) database: Option<String>,
 }
 
 /// Closes the sessions whose keep-alive ran out (their connection goes) and forgets those closed over a day
@@ -75,7 +75,7 @@ impl Session {
 impl Engine {
     /// `ListSessions`: the caller's sessions, newest first, paged (`sessions-N` tokens). A `SessionId` that is
     /// not one of the caller's sessions is `ResourceNotFoundException`.
-    pub fn list_sessions(
+    pub(crate) fn list_sessions(
         &self,
         caller: &str,
         filter: &SessionFilter,
