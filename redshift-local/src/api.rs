@@ -2,11 +2,14 @@
 //! `application/x-amz-json-1.1` body, replies and errors shaped as the service model says. A bad request gets a
 //! `ValidationException` naming the field and never stops the server.
 
-use crate::catalog::{self, Page, Scope};
+use crate::catalog::{self, Scope};
 use crate::engine::{
-    ApiError, Engine, ExecutionMode, NewStatement, ResultFormat, SessionFilter, SessionUse, Target,
-    TargetFilter,
+    Description, Engine, ExecutionMode, NewStatement, ResultFormat, SessionFilter, SessionUse,
+    Submitted, Target, TargetFilter,
 };
+use crate::error::ApiError;
+use crate::paging::Page;
+use crate::wire;
 use crate::EventFaults;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -28,7 +31,7 @@ pub(crate) fn router(engine: Arc<Engine>) -> Router {
 }
 
 async fn stats(State(engine): State<Arc<Engine>>) -> Json<Value> {
-    Json(engine.stats())
+    Json(wire::stats(&engine.stats()))
 }
 
 async fn faults(State(engine): State<Arc<Engine>>, Json(f): Json<EventFaults>) -> StatusCode {
@@ -42,11 +45,7 @@ impl IntoResponse for ApiError {
             "InternalServerException" => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
-        let mut body =
-            json!({"__type": self.code, "message": self.message, "Message": self.message});
-        if let Some(id) = self.resource_id {
-            body["ResourceId"] = json!(id);
-        }
+        let body = wire::error(&self);
         (
             status,
             [
@@ -102,20 +101,34 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 operation == "BatchExecuteStatement",
                 &caller,
             ) {
-                Ok((out, Some(wait))) => Ok(wait_for_end(&engine, out, wait, &caller).await),
-                other => other.map(|(out, _)| out),
+                Ok((submitted, target, wait)) => {
+                    let waited = match wait {
+                        Some(seconds) => {
+                            wait_for_end(&engine, &submitted.id, seconds, &caller).await
+                        }
+                        None => None,
+                    };
+                    Ok(wire::submitted(&submitted, &target, waited.as_ref()))
+                }
+                Err(e) => Err(e),
             }
         }
         "DescribeStatement" => match id_request(&engine, &body, &caller).await {
-            Ok(r) => engine.describe(&r.id, &caller),
+            Ok(r) => engine
+                .describe(&r.id, &caller)
+                .map(|d| wire::description(&d)),
             Err(e) => Err(e),
         },
         "GetStatementResult" => match id_request(&engine, &body, &caller).await {
-            Ok(r) => engine.result(&r.id, r.next_token.as_deref(), &caller),
+            Ok(r) => engine
+                .result(&r.id, r.next_token.as_deref(), &caller, ResultFormat::Json)
+                .map(|page| wire::result_page(&page)),
             Err(e) => Err(e),
         },
         "GetStatementResultV2" => match id_request(&engine, &body, &caller).await {
-            Ok(r) => engine.result_v2(&r.id, r.next_token.as_deref(), &caller),
+            Ok(r) => engine
+                .result(&r.id, r.next_token.as_deref(), &caller, ResultFormat::Csv)
+                .map(|page| wire::result_page_csv(&page)),
             Err(e) => Err(e),
         },
         "ListSessions" => list_sessions(&engine, &body, &caller),
@@ -124,7 +137,10 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
         }
         "CancelStatement" => {
             match decode::<IdRequest>(&body).and_then(|r| check_id(&r.id).map(|_| r)) {
-                Ok(r) => engine.cancel(&r.id, &caller).await,
+                Ok(r) => engine
+                    .cancel(&r.id, &caller)
+                    .await
+                    .map(|()| wire::cancelled()),
                 Err(e) => Err(e),
             }
         }
@@ -153,14 +169,15 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 workgroup_name: r.workgroup_name,
                 database: r.database,
             };
-            engine.list(
+            let page = Page::new("list", max, r.next_token.as_deref())?;
+            let listing = engine.list(
                 &caller,
                 r.statement_name.as_deref(),
                 r.status.as_deref(),
                 &target,
-                max,
-                r.next_token.as_deref(),
-            )
+                &page,
+            );
+            Ok(wire::statements(&listing))
         }),
         other => Err(ApiError {
             code: "UnknownOperationException",
@@ -228,11 +245,7 @@ async fn id_request(
     if let Some(seconds) = wait_seconds(r.wait_time_seconds)? {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
         loop {
-            let d = engine.describe(&r.id, caller)?;
-            let ended = matches!(
-                d["Status"].as_str(),
-                Some("FINISHED" | "FAILED" | "ABORTED")
-            );
+            let ended = engine.describe(&r.id, caller)?.status().ended();
             if ended || tokio::time::Instant::now() >= deadline {
                 break;
             }
@@ -288,7 +301,10 @@ fn list_sessions(engine: &Arc<Engine>, body: &Value, caller: &str) -> Result<Val
         workgroup_name: r.workgroup_name,
         database: r.database,
     };
-    engine.list_sessions(caller, &filter, max, r.next_token.as_deref())
+    let page = Page::new("sessions", max, r.next_token.as_deref())?;
+    engine
+        .list_sessions(caller, &filter, &page)
+        .map(|listing| wire::sessions(&listing))
 }
 
 #[derive(Deserialize)]
@@ -332,21 +348,27 @@ async fn catalog_operation(
     };
     match operation {
         "ListDatabases" => {
-            catalog::list_databases(config, &database, &Page::new("databases", max, next)?).await
+            let page = Page::new("databases", max, next)?;
+            let listing = catalog::list_databases(config, &database, &page).await?;
+            Ok(wire::databases(&listing))
         }
         "ListSchemas" => {
             let page = Page::new("schemas", max, next)?;
-            catalog::list_schemas(config, scope, r.schema_pattern.as_deref(), &page).await
+            let listing =
+                catalog::list_schemas(config, scope, r.schema_pattern.as_deref(), &page).await?;
+            Ok(wire::schemas(&listing))
         }
         "ListTables" => {
             let page = Page::new("tables", max, next)?;
             let (schemas, tables) = (r.schema_pattern.as_deref(), r.table_pattern.as_deref());
-            catalog::list_tables(config, scope, schemas, tables, &page).await
+            let listing = catalog::list_tables(config, scope, schemas, tables, &page).await?;
+            Ok(wire::tables(&listing))
         }
         _ => {
             let page = Page::new("columns", max, next)?;
             let (schema, table) = (r.schema.as_deref(), r.table.as_deref());
-            catalog::describe_table(config, scope, schema, table, &page).await
+            let listing = catalog::describe_table(config, scope, schema, table, &page).await?;
+            Ok(wire::table_description(&listing, table))
         }
     }
 }
@@ -509,37 +531,32 @@ fn caller(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-/// `WaitTimeSeconds`: holds the reply until the statement ended or the time passed, then answers its `Status`
-/// (and `HasResultSet`), as the service does.
-async fn wait_for_end(engine: &Arc<Engine>, mut out: Value, seconds: u64, caller: &str) -> Value {
-    let id = out["Id"].as_str().unwrap_or_default().to_string();
+/// `WaitTimeSeconds`: holds the reply until the statement ended or the time passed; the statement as the wait
+/// left it (`None` if it could not be described), whose `Status` the reply carries, as the service's does.
+async fn wait_for_end(
+    engine: &Arc<Engine>,
+    id: &str,
+    seconds: u64,
+    caller: &str,
+) -> Option<Description> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
     loop {
-        let Ok(d) = engine.describe(&id, caller) else {
-            return out;
-        };
-        let status = d["Status"].as_str().unwrap_or_default();
-        let ended = matches!(status, "FINISHED" | "FAILED" | "ABORTED");
-        if ended || tokio::time::Instant::now() >= deadline {
-            out["Status"] = d["Status"].clone();
-            if ended {
-                if let Some(h) = d.get("HasResultSet") {
-                    out["HasResultSet"] = h.clone();
-                }
-            }
-            return out;
+        let d = engine.describe(id, caller).ok()?;
+        if d.status().ended() || tokio::time::Instant::now() >= deadline {
+            return Some(d);
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
-/// Validates and submits an execute; the reply and, with `WaitTimeSeconds`, how long to wait for the end.
+/// Validates and submits an execute: the statement accepted, its target (the reply names it) and, with
+/// `WaitTimeSeconds`, how long to wait for the end.
 fn execute(
     engine: &Arc<Engine>,
     body: &Value,
     batch: bool,
     caller: &str,
-) -> Result<(Value, Option<u64>), ApiError> {
+) -> Result<(Submitted, Target, Option<u64>), ApiError> {
     let r: ExecuteRequest = decode(body)?;
     let session = match (r.session_keep_alive_seconds, &r.session_id) {
         (Some(_), Some(_)) => {
@@ -667,7 +684,7 @@ fn execute(
         db_user: r.db_user,
         secret_arn: r.secret_arn,
     };
-    let (id, created_at, session_id) = engine.submit(NewStatement {
+    let submitted = engine.submit(NewStatement {
         sqls,
         is_batch: batch,
         parameters,
@@ -680,21 +697,7 @@ fn execute(
         result_format,
         execution_mode,
     })?;
-    let mut out = json!({"Id": id, "CreatedAt": created_at.timestamp_millis() as f64 / 1000.0, "Database": target.database});
-    for (k, v) in [
-        ("ClusterIdentifier", target.cluster_identifier),
-        ("WorkgroupName", target.workgroup_name),
-        ("DbUser", target.db_user),
-        ("SecretArn", target.secret_arn),
-    ] {
-        if let Some(v) = v {
-            out[k] = json!(v);
-        }
-    }
-    if let Some(sid) = session_id {
-        out["SessionId"] = json!(sid);
-    }
-    Ok((out, wait))
+    Ok((submitted, target, wait))
 }
 
 /// A batch's parameters are shared by its statements, and the service requires each to be used by one of them.

@@ -6,12 +6,16 @@
 //! completion event on an EventBridge endpoint (the local moto server), optionally dropping, delaying or
 //! duplicating it to exercise the sweeper and de-duplication.
 //!
-//! - [`api`] decodes and validates requests and shapes replies and errors.
-//! - [`engine`] keeps statements and runs their lifecycle.
-//! - [`catalog`] answers the catalog operations from PostgreSQL's catalogs.
-//! - [`values`] binds named parameters and types result values.
-//! - [`events`] emits completion events, with faults.
-//! - [`s3_copy`] runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
+//! - `api` decodes and validates requests and routes them; `wire` shapes the typed answers and errors as the
+//!   Data API's JSON (`wire::csv` the `CSVRecords` of `GetStatementResultV2`).
+//! - `engine` keeps statements and runs their lifecycle, answering typed views (`engine::view`); its
+//!   `sessions` keeps the connections statements share.
+//! - `catalog` answers the catalog operations from PostgreSQL's catalogs, as typed rows.
+//! - `paging` reads `MaxResults`/`NextToken` and hands pages back; `error` is the Data API's errors.
+//! - `values` binds named parameters and types result values (`Field`s and `ColumnMetadata`).
+//! - `dialect` translates Redshift's SQL to PostgreSQL's.
+//! - `events` emits completion events, with faults.
+//! - `s3_copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
 //!
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
 //! `POST /_local/faults` (the event fault setting).
@@ -20,9 +24,12 @@ mod api;
 mod catalog;
 mod dialect;
 mod engine;
+mod error;
 mod events;
+mod paging;
 mod s3_copy;
 mod values;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
