@@ -6,7 +6,8 @@
 //! completion event on an EventBridge endpoint (the local moto server), optionally dropping, delaying or
 //! duplicating it to exercise the sweeper and de-duplication.
 //!
-//! - `api` decodes and validates requests and routes them; `wire` shapes the typed answers and errors as the
+//! - `api` decodes requests and routes them (`api::checks` the field checks, `api::execute` the executes,
+//!   `api::listings` the listing operations); `wire` shapes the typed answers and errors as the
 //!   Data API's JSON (`wire::csv` the `CSVRecords` of `GetStatementResultV2`).
 //! - `engine` keeps statements and runs their lifecycle, answering typed views (`engine::view`); its
 //!   `sessions` keeps the connections statements share.
