@@ -4,20 +4,24 @@
 use crate::error::ApiError;
 use crate::events::{Completion, EventSender};
 use crate::paging::{Listing, Page};
-use crate::values::{self, Cell, Column};
+use crate::values::{Cell, Column};
 use crate::Options;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Type;
-use tokio_postgres::{CancelToken, NoTls, SimpleQueryMessage};
+use tokio_postgres::{CancelToken, NoTls};
 
+mod request;
+mod run;
 mod sessions;
 mod view;
 
+pub(crate) use request::{
+    ExecutionMode, NewStatement, ResultFormat, SessionUse, Target, TargetFilter,
+};
+use run::{error_text, run_one};
 use sessions::close_expired_sessions;
 pub(crate) use sessions::SessionFilter;
 pub(crate) use view::{
@@ -27,133 +31,6 @@ pub(crate) use view::{
 
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
-
-/// Where a statement runs, as the request named it.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Target {
-    pub(crate) cluster_identifier: Option<String>,
-    pub(crate) workgroup_name: Option<String>,
-    pub(crate) database: String,
-    pub(crate) db_user: Option<String>,
-    pub(crate) secret_arn: Option<String>,
-}
-
-/// The compute target and database `ListStatements` narrows the caller's statements to.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct TargetFilter {
-    pub(crate) cluster_identifier: Option<String>,
-    pub(crate) workgroup_name: Option<String>,
-    pub(crate) database: Option<String>,
-}
-
-impl TargetFilter {
-    /// Whether a statement run on `target` is listed: every filter given must name the statement's.
-    fn matches(&self, target: &Target) -> bool {
-        let same = |want: &Option<String>, have: Option<&String>| {
-            want.as_ref().is_none_or(|w| have == Some(w))
-        };
-        same(&self.cluster_identifier, target.cluster_identifier.as_ref())
-            && same(&self.workgroup_name, target.workgroup_name.as_ref())
-            && same(&self.database, Some(&target.database))
-    }
-}
-
-/// A validated `ExecuteStatement` or `BatchExecuteStatement`.
-#[derive(Debug, Clone)]
-pub(crate) struct NewStatement {
-    pub(crate) sqls: Vec<String>,
-    pub(crate) is_batch: bool,
-    pub(crate) parameters: Vec<(String, String)>,
-    pub(crate) name: Option<String>,
-    pub(crate) target: Target,
-    pub(crate) with_event: bool,
-    pub(crate) client_token: Option<String>,
-    /// The identity (access key id) that ran it: only it may describe, read or cancel the statement.
-    pub(crate) owner: String,
-    /// Whether it runs on a session's connection (temporary tables of earlier statements survive).
-    pub(crate) session: SessionUse,
-    /// Which result operation serves its rows: the service keeps the format the statement was run with.
-    pub(crate) result_format: ResultFormat,
-    /// Whether a batch's statements share one transaction.
-    pub(crate) execution_mode: ExecutionMode,
-}
-
-/// `ResultFormat`: the service stores a result in one format, served by one operation only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum ResultFormat {
-    /// Typed `Field`s, served by `GetStatementResult`.
-    #[default]
-    Json,
-    /// CSV text, served by `GetStatementResultV2`.
-    Csv,
-}
-
-impl ResultFormat {
-    /// The wire name, as requests and replies spell it.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ResultFormat::Json => "JSON",
-            ResultFormat::Csv => "CSV",
-        }
-    }
-
-    /// The wire name back, `None` for a value outside the model's enum.
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "JSON" => Some(ResultFormat::Json),
-            "CSV" => Some(ResultFormat::Csv),
-            _ => None,
-        }
-    }
-
-    /// The operation that serves results of this format (named in the refusal of the other one).
-    pub(crate) fn operation(self) -> &'static str {
-        match self {
-            ResultFormat::Json => "GetStatementResult",
-            ResultFormat::Csv => "GetStatementResultV2",
-        }
-    }
-}
-
-/// `ExecutionMode` of a batch: what a failing statement undoes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum ExecutionMode {
-    /// One transaction: a failure rolls back every earlier statement of the batch.
-    #[default]
-    Transaction,
-    /// Each statement commits on its own: a failure keeps what earlier statements did.
-    AutoCommit,
-}
-
-impl ExecutionMode {
-    /// The wire name, as requests and replies spell it.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ExecutionMode::Transaction => "TRANSACTION",
-            ExecutionMode::AutoCommit => "AUTO_COMMIT",
-        }
-    }
-
-    /// The wire name back, `None` for a value outside the model's enum.
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "TRANSACTION" => Some(ExecutionMode::Transaction),
-            "AUTO_COMMIT" => Some(ExecutionMode::AutoCommit),
-            _ => None,
-        }
-    }
-}
-
-/// How a statement uses a session: a connection kept between statements of one identity.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum SessionUse {
-    /// Its own connection, closed after it.
-    None,
-    /// Opens a session kept alive this long after each statement ends (`SessionKeepAliveSeconds`).
-    Start { keep_alive_seconds: u64 },
-    /// Runs on this session (`SessionId`); one statement at a time.
-    Use(String),
-}
 
 /// A session: its connection (opened by its first statement), kept while statements come within its keep-alive.
 struct Session {
@@ -884,76 +761,4 @@ fn split_id(id: &str) -> (&str, Option<usize>) {
         Some((base, n)) => (base, Some(n.parse().unwrap_or(0))),
         None => (id, None),
     }
-}
-
-/// Why a statement did not finish.
-struct RunFailure {
-    text: String,
-    cancelled: bool,
-}
-
-/// The Data API's error text: PostgreSQL's own message, as Redshift reports it.
-fn error_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("ERROR: {}", db.message()),
-        None => format!("ERROR: {e}"),
-    }
-}
-
-/// Runs one statement: its column types from a prepare, its rows as text from the simple protocol, typed.
-async fn run_one(
-    client: &tokio_postgres::Client,
-    sql: &str,
-    params: &[(String, String)],
-    options: &Options,
-) -> Result<(i64, Option<ResultSet>), RunFailure> {
-    // Redshift's COPY from S3 and UNLOAD to S3 run against the local S3, not as PostgreSQL's COPY.
-    if let Some(ran) = crate::s3_copy::run_if_s3(client, sql, params, options).await {
-        return ran.map(|rows| (rows, None)).map_err(|e| RunFailure {
-            cancelled: e.cancelled(),
-            text: e.to_string(),
-        });
-    }
-    let fail = |e: tokio_postgres::Error| RunFailure {
-        cancelled: e.code() == Some(&SqlState::QUERY_CANCELED),
-        text: error_text(&e),
-    };
-    // Redshift's SQL to PostgreSQL's first: bound values must not go through the translation.
-    let sql = crate::dialect::to_postgres(sql);
-    let sql = values::bind(&sql, params).map_err(|text| RunFailure {
-        text,
-        cancelled: false,
-    })?;
-    let prepared = client.prepare(&sql).await.map_err(fail)?;
-    let types: Vec<(String, Type)> = prepared
-        .columns()
-        .iter()
-        .map(|c| (c.name().to_string(), c.type_().clone()))
-        .collect();
-    let messages = client.simple_query(&sql).await.map_err(fail)?;
-    let mut rows = Vec::new();
-    let mut affected = 0u64;
-    for m in messages {
-        match m {
-            SimpleQueryMessage::Row(r) => {
-                rows.push(
-                    (0..r.len())
-                        .map(|i| {
-                            values::field(types.get(i).map_or(&Type::TEXT, |t| &t.1), r.get(i))
-                        })
-                        .collect(),
-                );
-            }
-            SimpleQueryMessage::CommandComplete(n) => affected = n,
-            _ => {}
-        }
-    }
-    if types.is_empty() {
-        return Ok((affected as i64, None));
-    }
-    let columns = types
-        .iter()
-        .map(|(n, t)| values::column_metadata(n, t))
-        .collect();
-    Ok((rows.len() as i64, Some(ResultSet { columns, rows })))
 }

@@ -9,8 +9,9 @@
 //! - `api` decodes requests and routes them (`api::checks` the field checks, `api::execute` the executes,
 //!   `api::listings` the listing operations); `wire` shapes the typed answers and errors as the
 //!   Data API's JSON (`wire::csv` the `CSVRecords` of `GetStatementResultV2`).
-//! - `engine` keeps statements and runs their lifecycle, answering typed views (`engine::view`); its
-//!   `sessions` keeps the connections statements share.
+//! - `engine` keeps statements and runs their lifecycle (`engine::request` what a statement asks for,
+//!   `engine::run` one statement on PostgreSQL, `engine::sessions` the connections statements share),
+//!   answering typed views (`engine::view`).
 //! - `catalog` answers the catalog operations from PostgreSQL's catalogs, as typed rows.
 //! - `paging` reads `MaxResults`/`NextToken` and hands pages back; `error` is the Data API's errors.
 //! - `values` binds named parameters and types result values (`Field`s and `ColumnMetadata`).
