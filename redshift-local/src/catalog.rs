@@ -4,8 +4,9 @@
 //! Patterns are SQL `LIKE` patterns (`%` any run, `_` one character), as the service documents them. Each call
 //! opens its own short connection: the service answers them synchronously, outside any statement or session.
 
-use crate::engine::ApiError;
-use serde_json::{json, Map, Value};
+use crate::error::ApiError;
+use crate::paging::{Listing, Page};
+use crate::values::Column;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 
@@ -13,57 +14,32 @@ use tokio_postgres::{Client, NoTls, Row};
 /// objects (Redshift shows neither).
 const HIDDEN_SCHEMAS: &str = r"nspname not like 'pg\_toast%' and nspname not like 'pg\_temp\_%'";
 
-/// One page of a catalog listing: where it starts and how long it is.
+/// A table, view or the like, as `ListTables` reports it (`TableMember`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    /// Which listing the `NextToken`s belong to: a token of another listing is refused.
-    kind: &'static str,
-    offset: usize,
-    max: usize,
-}
-
-impl Page {
-    /// The page a request asks for; a `NextToken` this listing did not hand out is a `ValidationException`.
-    pub fn new(kind: &'static str, max: usize, next_token: Option<&str>) -> Result<Self, ApiError> {
-        let offset = match next_token {
-            None => 0,
-            Some(t) => t
-                .strip_prefix(kind)
-                .and_then(|rest| rest.strip_prefix('-'))
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
-        };
-        Ok(Page { kind, offset, max })
-    }
-
-    /// `LIMIT` (one more than the page, to learn whether another page follows) and `OFFSET`.
-    fn bounds(&self) -> (i64, i64) {
-        (self.max as i64 + 1, self.offset as i64)
-    }
-
-    /// Keeps the page's rows and adds `NextToken` to `out` when more follow.
-    fn finish(&self, mut rows: Vec<Row>, out: &mut Value) -> Vec<Row> {
-        if rows.len() > self.max {
-            rows.truncate(self.max);
-            out["NextToken"] = json!(format!("{}-{}", self.kind, self.offset + self.max));
-        }
-        rows
-    }
+pub(crate) struct TableMember {
+    /// Its name.
+    pub(crate) name: String,
+    /// Its schema.
+    pub(crate) schema: String,
+    /// The JDBC table type Redshift reports: `TABLE`, `VIEW`, `SYSTEM TABLE`, ...
+    pub(crate) kind: String,
 }
 
 /// Which database a catalog call reads, and which it connects to (`ConnectedDatabase`, else the same).
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
-    pub database: &'a str,
-    pub connected_database: Option<&'a str>,
+pub(crate) struct Scope<'a> {
+    /// The `Database` whose catalog is read.
+    pub(crate) database: &'a str,
+    /// The `ConnectedDatabase`, when the request names one.
+    pub(crate) connected_database: Option<&'a str>,
 }
 
 /// `ListDatabases`: the databases one can connect to, by name.
-pub async fn list_databases(
+pub(crate) async fn list_databases(
     config: &tokio_postgres::Config,
     database: &str,
     page: &Page,
-) -> Result<Value, ApiError> {
+) -> Result<Listing<String>, ApiError> {
     let client = connect(config, database).await?;
     let (limit, offset) = page.bounds();
     let rows = query(
@@ -73,23 +49,16 @@ pub async fn list_databases(
         &[&limit, &offset],
     )
     .await?;
-    let mut out = json!({});
-    let names: Vec<String> = page
-        .finish(rows, &mut out)
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    out["Databases"] = json!(names);
-    Ok(out)
+    Ok(page.finish(rows.iter().map(|r| r.get(0)).collect()))
 }
 
 /// `ListSchemas`: the schemas of the database whose names match `SchemaPattern`.
-pub async fn list_schemas(
+pub(crate) async fn list_schemas(
     config: &tokio_postgres::Config,
     scope: Scope<'_>,
     schema_pattern: Option<&str>,
     page: &Page,
-) -> Result<Value, ApiError> {
+) -> Result<Listing<String>, ApiError> {
     let client = catalog_client(config, scope).await?;
     let (limit, offset) = page.bounds();
     let sql = format!(
@@ -97,26 +66,19 @@ pub async fn list_schemas(
          and ($1::text is null or nspname like $1) order by nspname limit $2 offset $3"
     );
     let rows = query(&client, &sql, &[&schema_pattern, &limit, &offset]).await?;
-    let mut out = json!({});
-    let names: Vec<String> = page
-        .finish(rows, &mut out)
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    out["Schemas"] = json!(names);
-    Ok(out)
+    Ok(page.finish(rows.iter().map(|r| r.get(0)).collect()))
 }
 
 /// `ListTables`: tables, views and the like whose schema and name match the patterns, as `TableMember`s
 /// (`TABLE`, `VIEW`, `MATERIALIZED VIEW`, `EXTERNAL TABLE`, and `SYSTEM TABLE`/`SYSTEM VIEW` in the system
 /// schemas, the JDBC table types Redshift reports).
-pub async fn list_tables(
+pub(crate) async fn list_tables(
     config: &tokio_postgres::Config,
     scope: Scope<'_>,
     schema_pattern: Option<&str>,
     table_pattern: Option<&str>,
     page: &Page,
-) -> Result<Value, ApiError> {
+) -> Result<Listing<TableMember>, ApiError> {
     let client = catalog_client(config, scope).await?;
     let (limit, offset) = page.bounds();
     let sql = format!(
@@ -136,31 +98,26 @@ pub async fn list_tables(
         &[&schema_pattern, &table_pattern, &limit, &offset],
     )
     .await?;
-    let mut out = json!({});
-    let tables: Vec<Value> = page
-        .finish(rows, &mut out)
+    let tables = rows
         .iter()
-        .map(|r| {
-            json!({
-                "name": r.get::<_, String>(0),
-                "schema": r.get::<_, String>(1),
-                "type": r.get::<_, String>(2),
-            })
+        .map(|r| TableMember {
+            name: r.get(0),
+            schema: r.get(1),
+            kind: r.get(2),
         })
         .collect();
-    out["Tables"] = json!(tables);
-    Ok(out)
+    Ok(page.finish(tables))
 }
 
 /// `DescribeTable`: the columns of the named table (all tables of the schema, or of every schema, when a name
 /// is left out), in table order, as `ColumnMetadata` with Redshift's type names, sizes and defaults.
-pub async fn describe_table(
+pub(crate) async fn describe_table(
     config: &tokio_postgres::Config,
     scope: Scope<'_>,
     schema: Option<&str>,
     table: Option<&str>,
     page: &Page,
-) -> Result<Value, ApiError> {
+) -> Result<Listing<Column>, ApiError> {
     let client = catalog_client(config, scope).await?;
     let (limit, offset) = page.bounds();
     let sql = format!(
@@ -178,54 +135,31 @@ pub async fn describe_table(
          order by c.table_schema, c.table_name, c.ordinal_position limit $3 offset $4"
     );
     let rows = query(&client, &sql, &[&schema, &table, &limit, &offset]).await?;
-    let mut out = json!({});
-    let columns: Vec<Value> = page
-        .finish(rows, &mut out)
-        .iter()
-        .map(column_json)
-        .collect();
-    out["ColumnList"] = json!(columns);
-    if let Some(t) = table {
-        out["TableName"] = json!(t);
-    }
-    Ok(out)
+    Ok(page.finish(rows.iter().map(described_column).collect()))
 }
 
-/// One described column as `ColumnMetadata`.
-fn column_json(r: &Row) -> Value {
+/// One described column's `ColumnMetadata`, from a row of `describe_table`'s query.
+fn described_column(r: &Row) -> Column {
     let type_name: String = r.get(3);
-    let mut m = Map::new();
-    m.insert("schemaName".into(), json!(r.get::<_, String>(0)));
-    m.insert("tableName".into(), json!(r.get::<_, String>(1)));
-    m.insert("name".into(), json!(r.get::<_, String>(2)));
-    m.insert("label".into(), json!(r.get::<_, String>(2)));
-    m.insert(
-        "nullable".into(),
-        json!(if r.get::<_, bool>(4) { 1 } else { 0 }),
-    );
-    if let Some(d) = r.get::<_, Option<String>>(5) {
-        m.insert("columnDefault".into(), json!(d));
-    }
-    m.insert("length".into(), json!(r.get::<_, i32>(6)));
-    m.insert("precision".into(), json!(r.get::<_, i32>(7)));
-    m.insert("scale".into(), json!(r.get::<_, i32>(8)));
-    m.insert(
-        "isCaseSensitive".into(),
-        json!(matches!(
+    Column {
+        schema_name: r.get(0),
+        table_name: r.get(1),
+        name: r.get(2),
+        nullable: r.get(4),
+        default: r.get(5),
+        length: r.get(6),
+        precision: r.get(7),
+        scale: r.get(8),
+        case_sensitive: matches!(
             type_name.as_str(),
             "text" | "varchar" | "bpchar" | "name" | "char"
-        )),
-    );
-    m.insert("isCurrency".into(), json!(false));
-    m.insert(
-        "isSigned".into(),
-        json!(matches!(
+        ),
+        signed: matches!(
             type_name.as_str(),
             "int2" | "int4" | "int8" | "float4" | "float8" | "numeric"
-        )),
-    );
-    m.insert("typeName".into(), json!(type_name));
-    Value::Object(m)
+        ),
+        type_name,
+    }
 }
 
 /// A connection to `database`; one that cannot be made is the model's `DatabaseConnectionException` (its
@@ -279,28 +213,7 @@ async fn query(
         if data_exception {
             ApiError::validation(format!("ERROR: {text}"))
         } else {
-            ApiError {
-                code: "InternalServerException",
-                message: format!("ERROR: {text}"),
-                resource_id: None,
-            }
+            ApiError::internal(format!("ERROR: {text}"))
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_tokens_belong_to_their_listing() {
-        assert_eq!(
-            Page::new("schemas", 5, Some("schemas-3")).unwrap().offset,
-            3
-        );
-        for bad in ["tables-3", "schemas-x", "schemas3", "", "schemas--1"] {
-            let e = Page::new("schemas", 5, Some(bad)).unwrap_err();
-            assert_eq!(e.code, "ValidationException", "{bad}");
-        }
-    }
 }

@@ -65,7 +65,7 @@ use std::ops::ControlFlow;
 /// - `len(s)` = `length`, `charindex(sub, s)` = `strpos(s, sub)`.
 /// - `nvl(a, b[, c])` and `nvl2(e, a, b)`, for the places the AST rewrite (to `coalesce`/`CASE`) does not reach
 ///   (polymorphic; `nvl2` has a `text` overload so that an untyped literal can be the tested value).
-pub const SETUP_SQL: &str = r#"
+pub(crate) const SETUP_SQL: &str = r#"
 CREATE OR REPLACE FUNCTION public.redshift_datepart(part text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 SELECT CASE
@@ -377,7 +377,7 @@ const REDSHIFT_ONLY_SETTINGS: &[&str] = &[
 /// when its AST was rewritten; otherwise its text is kept byte for byte, apart from the token-level edits (see the
 /// module documentation). Expects [`SETUP_SQL`] to have run on the database for the functions it leaves in place
 /// (`getdate()`, `datediff`, `dateadd`, ...). Never panics.
-pub fn to_postgres(sql: &str) -> String {
+pub(crate) fn to_postgres(sql: &str) -> String {
     std::panic::catch_unwind(|| translate(sql))
         .ok()
         .flatten()

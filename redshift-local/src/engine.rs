@@ -1,193 +1,36 @@
 //! Statements and their lifecycle: `SUBMITTED` -> `PICKED` -> `STARTED` -> `FINISHED` / `FAILED` / `ABORTED`,
 //! each run on its own PostgreSQL connection in the background.
 
-use crate::events::EventSender;
-use crate::values;
+use crate::error::ApiError;
+use crate::events::{Completion, EventSender};
+use crate::paging::{Listing, Page};
+use crate::values::{Cell, Column};
 use crate::Options;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio_postgres::error::SqlState;
-use tokio_postgres::types::Type;
-use tokio_postgres::{CancelToken, NoTls, SimpleQueryMessage};
+use tokio_postgres::{CancelToken, NoTls};
 
+mod request;
+mod run;
 mod sessions;
+mod view;
 
+pub(crate) use request::{
+    ExecutionMode, NewStatement, ResultFormat, SessionUse, Target, TargetFilter,
+};
+use run::{error_text, run_one};
 use sessions::close_expired_sessions;
-pub use sessions::SessionFilter;
+pub(crate) use sessions::SessionFilter;
+pub(crate) use view::{
+    BatchView, Description, Lifecycle, ResultPage, SessionView, StatementSummary, StatementView,
+    Stats, SubStatementView, Submitted,
+};
 
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
-
-/// A Data API error: its name (the `__type`) and message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiError {
-    pub code: &'static str,
-    pub message: String,
-    pub resource_id: Option<String>,
-}
-
-impl ApiError {
-    /// `ValidationException`.
-    pub fn validation(message: impl Into<String>) -> Self {
-        ApiError {
-            code: "ValidationException",
-            message: message.into(),
-            resource_id: None,
-        }
-    }
-
-    /// A statement of another identity: the Data API scopes statements to the IAM identity that ran them.
-    pub fn not_owner(id: &str) -> Self {
-        ApiError {
-            code: "AccessDeniedException",
-            message: format!(
-                "Query {id} was run by another identity; a statement can be described, read or cancelled only by \
-                 the identity that ran it"
-            ),
-            resource_id: None,
-        }
-    }
-
-    /// `ResourceNotFoundException` for a statement id.
-    pub fn not_found(id: &str) -> Self {
-        ApiError {
-            code: "ResourceNotFoundException",
-            message: format!("Query does not exist: {id}"),
-            resource_id: Some(id.to_string()),
-        }
-    }
-}
-
-/// Where a statement runs, as the request named it.
-#[derive(Debug, Clone, Default)]
-pub struct Target {
-    pub cluster_identifier: Option<String>,
-    pub workgroup_name: Option<String>,
-    pub database: String,
-    pub db_user: Option<String>,
-    pub secret_arn: Option<String>,
-}
-
-/// The compute target and database `ListStatements` narrows the caller's statements to.
-#[derive(Debug, Clone, Default)]
-pub struct TargetFilter {
-    pub cluster_identifier: Option<String>,
-    pub workgroup_name: Option<String>,
-    pub database: Option<String>,
-}
-
-impl TargetFilter {
-    /// Whether a statement run on `target` is listed: every filter given must name the statement's.
-    fn matches(&self, target: &Target) -> bool {
-        let same = |want: &Option<String>, have: Option<&String>| {
-            want.as_ref().is_none_or(|w| have == Some(w))
-        };
-        same(&self.cluster_identifier, target.cluster_identifier.as_ref())
-            && same(&self.workgroup_name, target.workgroup_name.as_ref())
-            && same(&self.database, Some(&target.database))
-    }
-}
-
-/// A validated `ExecuteStatement` or `BatchExecuteStatement`.
-#[derive(Debug, Clone)]
-pub struct NewStatement {
-    pub sqls: Vec<String>,
-    pub is_batch: bool,
-    pub parameters: Vec<(String, String)>,
-    pub name: Option<String>,
-    pub target: Target,
-    pub with_event: bool,
-    pub client_token: Option<String>,
-    /// The identity (access key id) that ran it: only it may describe, read or cancel the statement.
-    pub owner: String,
-    /// Whether it runs on a session's connection (temporary tables of earlier statements survive).
-    pub session: SessionUse,
-    /// Which result operation serves its rows: the service keeps the format the statement was run with.
-    pub result_format: ResultFormat,
-    /// Whether a batch's statements share one transaction.
-    pub execution_mode: ExecutionMode,
-}
-
-/// `ResultFormat`: the service stores a result in one format, served by one operation only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ResultFormat {
-    /// Typed `Field`s, served by `GetStatementResult`.
-    #[default]
-    Json,
-    /// CSV text, served by `GetStatementResultV2`.
-    Csv,
-}
-
-impl ResultFormat {
-    /// The wire name, as requests and replies spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResultFormat::Json => "JSON",
-            ResultFormat::Csv => "CSV",
-        }
-    }
-
-    /// The wire name back, `None` for a value outside the model's enum.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "JSON" => Some(ResultFormat::Json),
-            "CSV" => Some(ResultFormat::Csv),
-            _ => None,
-        }
-    }
-
-    /// The operation that serves results of this format (named in the refusal of the other one).
-    fn operation(self) -> &'static str {
-        match self {
-            ResultFormat::Json => "GetStatementResult",
-            ResultFormat::Csv => "GetStatementResultV2",
-        }
-    }
-}
-
-/// `ExecutionMode` of a batch: what a failing statement undoes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ExecutionMode {
-    /// One transaction: a failure rolls back every earlier statement of the batch.
-    #[default]
-    Transaction,
-    /// Each statement commits on its own: a failure keeps what earlier statements did.
-    AutoCommit,
-}
-
-impl ExecutionMode {
-    /// The wire name, as requests and replies spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExecutionMode::Transaction => "TRANSACTION",
-            ExecutionMode::AutoCommit => "AUTO_COMMIT",
-        }
-    }
-
-    /// The wire name back, `None` for a value outside the model's enum.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "TRANSACTION" => Some(ExecutionMode::Transaction),
-            "AUTO_COMMIT" => Some(ExecutionMode::AutoCommit),
-            _ => None,
-        }
-    }
-}
-
-/// How a statement uses a session: a connection kept between statements of one identity.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SessionUse {
-    /// Its own connection, closed after it.
-    None,
-    /// Opens a session kept alive this long after each statement ends (`SessionKeepAliveSeconds`).
-    Start { keep_alive_seconds: u64 },
-    /// Runs on this session (`SessionId`); one statement at a time.
-    Use(String),
-}
 
 /// A session: its connection (opened by its first statement), kept while statements come within its keep-alive.
 struct Session {
@@ -210,18 +53,26 @@ impl Session {
     }
 }
 
+/// Where a statement (or a batch's sub-statement) is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
+pub(crate) enum Status {
+    /// Accepted, not yet picked up.
     Submitted,
+    /// Getting its connection.
     Picked,
+    /// Running on PostgreSQL.
     Started,
+    /// Ended without error.
     Finished,
+    /// Ended with an error.
     Failed,
+    /// Cancelled, or not run because an earlier statement of its batch failed.
     Aborted,
 }
 
 impl Status {
-    fn as_str(self) -> &'static str {
+    /// The wire name, as `Status` filters and replies spell it.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Submitted => "SUBMITTED",
             Status::Picked => "PICKED",
@@ -232,14 +83,16 @@ impl Status {
         }
     }
 
-    fn ended(self) -> bool {
+    /// Whether it ended (finished, failed or aborted): nothing changes it any more.
+    pub(crate) fn ended(self) -> bool {
         matches!(self, Status::Finished | Status::Failed | Status::Aborted)
     }
 }
 
+/// A statement's rows, kept until the server stops.
 struct ResultSet {
-    columns: Vec<Value>,
-    rows: Vec<Vec<Value>>,
+    columns: Vec<Column>,
+    rows: Vec<Vec<Cell>>,
 }
 
 struct Sub {
@@ -303,10 +156,6 @@ pub struct Engine {
     redshift_ready: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
-fn epoch(t: DateTime<Utc>) -> Value {
-    json!(t.timestamp_millis() as f64 / 1000.0)
-}
-
 impl Engine {
     pub(crate) fn new(options: Options, events: EventSender) -> Self {
         Engine {
@@ -339,12 +188,12 @@ impl Engine {
     }
 
     /// The PostgreSQL the catalog operations read (each on its own connection, outside any statement).
-    pub fn postgres_config(&self) -> &tokio_postgres::Config {
+    pub(crate) fn postgres_config(&self) -> &tokio_postgres::Config {
         &self.options.postgres
     }
 
     /// Counts an API call (for the tests' and the bench's call counts).
-    pub fn count_call(&self, operation: &str) {
+    pub(crate) fn count_call(&self, operation: &str) {
         *self
             .calls
             .lock()
@@ -354,41 +203,37 @@ impl Engine {
     }
 
     /// Calls per operation, statements really run, and what happened to events.
-    pub fn stats(&self) -> Value {
+    pub(crate) fn stats(&self) -> Stats {
         let c = &self.events.counts;
-        json!({
-            "calls": *self.calls.lock().expect("calls lock"),
-            "statementsRun": self.statements_run.load(Ordering::Relaxed),
-            "events": {
-                "sent": c.sent.load(Ordering::Relaxed),
-                "dropped": c.dropped.load(Ordering::Relaxed),
-                "duplicated": c.duplicated.load(Ordering::Relaxed),
-                "failed": c.failed.load(Ordering::Relaxed),
-            }
-        })
+        Stats {
+            calls: self.calls.lock().expect("calls lock").clone(),
+            statements_run: self.statements_run.load(Ordering::Relaxed),
+            events_sent: c.sent.load(Ordering::Relaxed),
+            events_dropped: c.dropped.load(Ordering::Relaxed),
+            events_duplicated: c.duplicated.load(Ordering::Relaxed),
+            events_failed: c.failed.load(Ordering::Relaxed),
+        }
     }
 
-    /// Replaces the event fault setting.
+    /// Replaces the event fault setting: lets a test make events misbehave (or stop) mid-run.
     pub fn set_faults(&self, faults: crate::EventFaults) {
         *self.events.faults.lock().expect("faults lock") = faults;
     }
 
     /// Accepts a statement and starts it in the background; the same `ClientToken` within 8 hours returns the
     /// first statement's id and runs nothing. Answers the statement's id, creation time and session.
-    pub fn submit(
-        self: &Arc<Self>,
-        mut new: NewStatement,
-    ) -> Result<(String, DateTime<Utc>, Option<String>), ApiError> {
+    pub(crate) fn submit(self: &Arc<Self>, mut new: NewStatement) -> Result<Submitted, ApiError> {
         let now = Utc::now();
         let mut inner = self.lock();
         if let Some(token) = &new.client_token {
             if let Some((id, at)) = inner.tokens.get(token) {
                 if at.elapsed() < CLIENT_TOKEN_LIFE {
-                    let id = id.clone();
-                    let s = inner.statements.get(&id);
-                    let created = s.map_or(now, |s| s.created_at);
-                    let session = s.and_then(|s| s.session_id.clone());
-                    return Ok((id, created, session));
+                    let s = inner.statements.get(id);
+                    return Ok(Submitted {
+                        id: id.clone(),
+                        created_at: s.map_or(now, |s| s.created_at),
+                        session_id: s.and_then(|s| s.session_id.clone()),
+                    });
                 }
             }
         }
@@ -418,11 +263,7 @@ impl Engine {
                     .sessions
                     .get_mut(sid)
                     .filter(|s| s.owner == new.owner && s.closed_at.is_none())
-                    .ok_or_else(|| ApiError {
-                        code: "ResourceNotFoundException",
-                        message: format!("Session {sid} does not exist or has expired"),
-                        resource_id: Some(sid.clone()),
-                    })?;
+                    .ok_or_else(|| ApiError::session_not_found(sid))?;
                 if session.busy {
                     return Err(ApiError::validation(format!(
                         "Session {sid} is busy: it runs one statement at a time"
@@ -483,7 +324,11 @@ impl Engine {
             engine.run(&run_id).await;
             engine.release_session(&run_id);
         });
-        Ok((id, now, session_id))
+        Ok(Submitted {
+            id,
+            created_at: now,
+            session_id,
+        })
     }
 
     /// Frees a statement's session for the next statement and starts its keep-alive.
@@ -594,7 +439,7 @@ impl Engine {
                     sub.result_rows = rows;
                     sub.result_size = result
                         .as_ref()
-                        .map_or(0, |r| Value::from(r.rows.clone()).to_string().len() as i64);
+                        .map_or(0, |r| crate::wire::records_size(&r.rows));
                     sub.result = result;
                 }),
                 Err(failure) => {
@@ -665,42 +510,24 @@ impl Engine {
             for sub in s.subs.iter_mut().filter(|sub| !sub.status.ended()) {
                 sub.status = Status::Aborted;
             }
-            s.new.with_event.then(|| {
-                let rows: i64 = s.subs.iter().map(|sub| sub.result_rows.max(0)).sum();
-                let detail = json!({
-                    // The identity that ran it, as an ARN (locally, its access key id names the role).
-                    "principal": format!("arn:aws:iam::123456789012:role/{}", s.new.owner),
-                    "statementName": s.new.name,
-                    "statementId": id,
-                    "redshiftQueryId": s.subs.last().map_or(-1, |sub| sub.query_id),
-                    "state": status.as_str(),
-                    "rows": rows,
-                    "expireAt": (Utc::now() + chrono::Duration::hours(24)).timestamp(),
-                });
-                let resource = match (
-                    &s.new.target.cluster_identifier,
-                    &s.new.target.workgroup_name,
-                ) {
-                    (Some(c), _) => format!(
-                        "arn:aws:redshift:{}:123456789012:cluster:{c}",
-                        self.options.region
-                    ),
-                    (_, Some(w)) => format!(
-                        "arn:aws:redshift-serverless:{}:123456789012:workgroup/{w}",
-                        self.options.region
-                    ),
-                    _ => String::new(),
-                };
-                (detail, resource)
+            s.new.with_event.then(|| Completion {
+                owner: s.new.owner.clone(),
+                name: s.new.name.clone(),
+                id: id.to_string(),
+                query_id: s.subs.last().map_or(-1, |sub| sub.query_id),
+                state: status.as_str(),
+                rows: s.subs.iter().map(|sub| sub.result_rows.max(0)).sum(),
+                cluster_identifier: s.new.target.cluster_identifier.clone(),
+                workgroup_name: s.new.target.workgroup_name.clone(),
             })
         };
-        if let Some((detail, resource)) = event {
-            self.events.emit(detail, resource).await;
+        if let Some(completion) = event {
+            self.events.emit(completion).await;
         }
     }
 
-    /// `DescribeStatement`.
-    pub fn describe(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
+    /// `DescribeStatement`: a statement, or a batch's sub-statement (`Id:N`), of `caller`.
+    pub(crate) fn describe(&self, id: &str, caller: &str) -> Result<Description, ApiError> {
         let inner = self.lock();
         let (base, sub) = split_id(id);
         let s = inner
@@ -713,118 +540,63 @@ impl Engine {
                 .subs
                 .get(k.wrapping_sub(1))
                 .ok_or_else(|| ApiError::not_found(id))?;
-            return Ok(sub_json(&format!("{base}:{k}"), sub));
+            return Ok(Description::Sub(sub_view(&format!("{base}:{k}"), sub)));
         }
-        let mut m = lifecycle(
-            base,
-            s.status.as_str(),
-            s.error.as_deref(),
-            s.created_at,
-            s.updated_at,
-        );
-        m.insert(
-            "Duration".into(),
-            json!(if s.status.ended() { s.duration_ns } else { -1 }),
-        );
-        m.insert(
-            "HasResultSet".into(),
-            json!(s.subs.iter().any(|sub| sub.result.is_some())),
-        );
-        m.insert("QueryString".into(), json!(s.new.sqls.join("; ")));
-        m.insert(
-            "ResultRows".into(),
-            json!(s
+        let batch = s.new.is_batch.then(|| BatchView {
+            execution_mode: s.new.execution_mode,
+            subs: s
+                .subs
+                .iter()
+                .enumerate()
+                .map(|(k, sub)| sub_view(&format!("{base}:{}", k + 1), sub))
+                .collect(),
+        });
+        Ok(Description::Statement(Box::new(StatementView {
+            lifecycle: Lifecycle {
+                id: base.to_string(),
+                status: s.status,
+                error: s.error.clone(),
+                created_at: s.created_at,
+                updated_at: s.updated_at,
+            },
+            duration_ns: if s.status.ended() { s.duration_ns } else { -1 },
+            has_result_set: s.subs.iter().any(|sub| sub.result.is_some()),
+            query_string: s.new.sqls.join("; "),
+            result_rows: s
                 .subs
                 .iter()
                 .map(|sub| sub.result_rows)
                 .max()
                 .unwrap_or(-1)
-                .max(-1)),
-        );
-        m.insert(
-            "ResultSize".into(),
-            json!(s.subs.iter().map(|sub| sub.result_size).max().unwrap_or(-1)),
-        );
-        m.insert(
-            "RedshiftQueryId".into(),
-            json!(s.subs.last().map_or(-1, |sub| sub.query_id)),
-        );
-        if let Some(pid) = s.pid {
-            m.insert("RedshiftPid".into(), json!(pid));
-        }
-        if let Some(sid) = &s.session_id {
-            m.insert("SessionId".into(), json!(sid));
-        }
-        m.insert("Database".into(), json!(s.new.target.database));
-        for (k, v) in [
-            ("ClusterIdentifier", &s.new.target.cluster_identifier),
-            ("WorkgroupName", &s.new.target.workgroup_name),
-            ("DbUser", &s.new.target.db_user),
-            ("SecretArn", &s.new.target.secret_arn),
-        ] {
-            if let Some(v) = v {
-                m.insert(k.into(), json!(v));
-            }
-        }
-        if !s.new.parameters.is_empty() {
-            m.insert("QueryParameters".into(), parameters_json(&s.new.parameters));
-        }
-        m.insert("ResultFormat".into(), json!(s.new.result_format.as_str()));
-        if s.new.is_batch {
-            m.insert("ExecutionMode".into(), json!(s.new.execution_mode.as_str()));
-            let subs: Vec<Value> = s
-                .subs
-                .iter()
-                .enumerate()
-                .map(|(k, sub)| sub_json(&format!("{base}:{}", k + 1), sub))
-                .collect();
-            m.insert("SubStatements".into(), Value::Array(subs));
-        }
-        Ok(Value::Object(m))
+                .max(-1),
+            result_size: s.subs.iter().map(|sub| sub.result_size).max().unwrap_or(-1),
+            query_id: s.subs.last().map_or(-1, |sub| sub.query_id),
+            pid: s.pid,
+            session_id: s.session_id.clone(),
+            target: s.new.target.clone(),
+            parameters: s.new.parameters.clone(),
+            result_format: s.new.result_format,
+            batch,
+        })))
     }
 
-    /// `GetStatementResult`, one page of `page_rows` rows as typed `Field`s.
-    pub fn result(
+    /// `GetStatementResult` (`format` JSON) or `GetStatementResultV2` (`format` CSV): one page of `page_rows`
+    /// rows of a finished statement (or batch sub-statement, `Id:N`) of `caller`.
+    pub(crate) fn result(
         &self,
         id: &str,
         next_token: Option<&str>,
         caller: &str,
-    ) -> Result<Value, ApiError> {
-        self.with_result(id, caller, ResultFormat::Json, |result| {
+        format: ResultFormat,
+    ) -> Result<ResultPage, ApiError> {
+        self.with_result(id, caller, format, |result| {
             let (offset, end) = self.page(result, next_token)?;
-            let mut out = json!({
-                "Records": result.rows[offset..end],
-                "ColumnMetadata": result.columns,
-                "TotalNumRows": result.rows.len(),
-            });
-            if end < result.rows.len() {
-                out["NextToken"] = json!(format!("rows-{end}"));
-            }
-            Ok(out)
-        })
-    }
-
-    /// `GetStatementResultV2`: one page of `page_rows` rows as one CSV text (header line first), the only
-    /// `QueryRecords` member the model has.
-    pub fn result_v2(
-        &self,
-        id: &str,
-        next_token: Option<&str>,
-        caller: &str,
-    ) -> Result<Value, ApiError> {
-        self.with_result(id, caller, ResultFormat::Csv, |result| {
-            let (offset, end) = self.page(result, next_token)?;
-            let csv = values::csv_page(&result.columns, &result.rows[offset..end]);
-            let mut out = json!({
-                "Records": [{"CSVRecords": csv}],
-                "ColumnMetadata": result.columns,
-                "TotalNumRows": result.rows.len(),
-                "ResultFormat": ResultFormat::Csv.as_str(),
-            });
-            if end < result.rows.len() {
-                out["NextToken"] = json!(format!("rows-{end}"));
-            }
-            Ok(out)
+            Ok(ResultPage {
+                columns: result.columns.clone(),
+                records: result.rows[offset..end].to_vec(),
+                total_rows: result.rows.len(),
+                next_token: (end < result.rows.len()).then(|| format!("rows-{end}")),
+            })
         })
     }
 
@@ -892,7 +664,7 @@ impl Engine {
     }
 
     /// `CancelStatement`: a real cancel request to the server running the query.
-    pub async fn cancel(&self, id: &str, caller: &str) -> Result<Value, ApiError> {
+    pub(crate) async fn cancel(&self, id: &str, caller: &str) -> Result<(), ApiError> {
         let token = {
             let mut inner = self.lock();
             let s = inner
@@ -910,129 +682,77 @@ impl Engine {
             s.cancel.clone()
         };
         if let Some(token) = token {
-            token.cancel_query(NoTls).await.map_err(|e| ApiError {
-                code: "InternalServerException",
-                message: e.to_string(),
-                resource_id: None,
-            })?;
+            token
+                .cancel_query(NoTls)
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))?;
         }
-        Ok(json!({"Status": true}))
+        Ok(())
     }
 
-    /// `ListStatements`: newest first, by name prefix, status and target, paged.
-    pub fn list(
+    /// `ListStatements`: the caller's statements, newest first, by name prefix, status and target, paged.
+    pub(crate) fn list(
         &self,
         caller: &str,
         name_prefix: Option<&str>,
         status: Option<&str>,
         target: &TargetFilter,
-        max: usize,
-        next_token: Option<&str>,
-    ) -> Result<Value, ApiError> {
+        page: &Page,
+    ) -> Listing<StatementSummary> {
         let inner = self.lock();
-        let offset = match next_token {
-            None => 0,
-            Some(t) => t
-                .strip_prefix("list-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
-        };
-        let matching: Vec<&String> = inner
+        let matching: Vec<(&String, &Stmt)> = inner
             .order
             .iter()
             .rev()
-            .filter(|id| {
-                let s = &inner.statements[*id];
+            .map(|id| (id, &inner.statements[id]))
+            .filter(|(_, s)| {
                 let name_ok = name_prefix
                     .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
                 let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
                 s.new.owner == caller && name_ok && status_ok && target.matches(&s.new.target)
             })
             .collect();
-        let page: Vec<Value> = matching
+        let (window, next_token) = page.window(matching.len());
+        let items = matching[window]
             .iter()
-            .skip(offset)
-            .take(max)
-            .map(|id| {
-                let s = &inner.statements[*id];
-                let mut m = Map::new();
-                m.insert("Id".into(), json!(id));
-                m.insert("Status".into(), json!(s.status.as_str()));
-                m.insert("CreatedAt".into(), epoch(s.created_at));
-                m.insert("UpdatedAt".into(), epoch(s.updated_at));
-                m.insert("IsBatchStatement".into(), json!(s.new.is_batch));
-                if s.new.is_batch {
-                    m.insert("QueryStrings".into(), json!(s.new.sqls));
-                } else {
-                    m.insert("QueryString".into(), json!(s.new.sqls[0]));
-                }
-                if let Some(n) = &s.new.name {
-                    m.insert("StatementName".into(), json!(n));
-                }
-                if let Some(a) = &s.new.target.secret_arn {
-                    m.insert("SecretArn".into(), json!(a));
-                }
-                if !s.new.parameters.is_empty() {
-                    m.insert("QueryParameters".into(), parameters_json(&s.new.parameters));
-                }
-                m.insert("ResultFormat".into(), json!(s.new.result_format.as_str()));
-                if let Some(sid) = &s.session_id {
-                    m.insert("SessionId".into(), json!(sid));
-                }
-                Value::Object(m)
+            .map(|(id, s)| StatementSummary {
+                lifecycle: Lifecycle {
+                    id: id.to_string(),
+                    status: s.status,
+                    error: None,
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                },
+                is_batch: s.new.is_batch,
+                sqls: s.new.sqls.clone(),
+                name: s.new.name.clone(),
+                secret_arn: s.new.target.secret_arn.clone(),
+                parameters: s.new.parameters.clone(),
+                result_format: s.new.result_format,
+                session_id: s.session_id.clone(),
             })
             .collect();
-        let mut out = json!({"Statements": page});
-        if offset + max < matching.len() {
-            out["NextToken"] = json!(format!("list-{}", offset + max));
-        }
-        Ok(out)
+        Listing { items, next_token }
     }
 }
 
-fn parameters_json(params: &[(String, String)]) -> Value {
-    Value::Array(
-        params
-            .iter()
-            .map(|(n, v)| json!({"name": n, "value": v}))
-            .collect(),
-    )
-}
-
-/// The fields a statement and a batch's sub-statement share in `DescribeStatement`.
-fn lifecycle(
-    id: &str,
-    status: &str,
-    error: Option<&str>,
-    created: DateTime<Utc>,
-    updated: DateTime<Utc>,
-) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("Id".into(), json!(id));
-    m.insert("Status".into(), json!(status));
-    if let Some(e) = error {
-        m.insert("Error".into(), json!(e));
+/// A batch's sub-statement as `DescribeStatement` reports it.
+fn sub_view(id: &str, sub: &Sub) -> SubStatementView {
+    SubStatementView {
+        lifecycle: Lifecycle {
+            id: id.to_string(),
+            status: sub.status,
+            error: sub.error.clone(),
+            created_at: sub.created_at,
+            updated_at: sub.updated_at,
+        },
+        duration_ns: sub.duration_ns,
+        sql: sub.sql.clone(),
+        result_rows: sub.result_rows,
+        result_size: sub.result_size,
+        query_id: sub.query_id,
+        has_result_set: sub.result.is_some(),
     }
-    m.insert("CreatedAt".into(), epoch(created));
-    m.insert("UpdatedAt".into(), epoch(updated));
-    m
-}
-
-fn sub_json(id: &str, sub: &Sub) -> Value {
-    let mut m = lifecycle(
-        id,
-        sub.status.as_str(),
-        sub.error.as_deref(),
-        sub.created_at,
-        sub.updated_at,
-    );
-    m.insert("Duration".into(), json!(sub.duration_ns));
-    m.insert("QueryString".into(), json!(sub.sql));
-    m.insert("ResultRows".into(), json!(sub.result_rows));
-    m.insert("ResultSize".into(), json!(sub.result_size));
-    m.insert("RedshiftQueryId".into(), json!(sub.query_id));
-    m.insert("HasResultSet".into(), json!(sub.result.is_some()));
-    Value::Object(m)
 }
 
 /// `uuid` or `uuid:N` (a batch's N-th sub-statement, from 1).
@@ -1041,76 +761,4 @@ fn split_id(id: &str) -> (&str, Option<usize>) {
         Some((base, n)) => (base, Some(n.parse().unwrap_or(0))),
         None => (id, None),
     }
-}
-
-/// Why a statement did not finish.
-struct RunFailure {
-    text: String,
-    cancelled: bool,
-}
-
-/// The Data API's error text: PostgreSQL's own message, as Redshift reports it.
-fn error_text(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("ERROR: {}", db.message()),
-        None => format!("ERROR: {e}"),
-    }
-}
-
-/// Runs one statement: its column types from a prepare, its rows as text from the simple protocol, typed.
-async fn run_one(
-    client: &tokio_postgres::Client,
-    sql: &str,
-    params: &[(String, String)],
-    options: &Options,
-) -> Result<(i64, Option<ResultSet>), RunFailure> {
-    // Redshift's COPY from S3 and UNLOAD to S3 run against the local S3, not as PostgreSQL's COPY.
-    if let Some(ran) = crate::s3_copy::run_if_s3(client, sql, params, options).await {
-        return ran.map(|rows| (rows, None)).map_err(|e| RunFailure {
-            cancelled: e.cancelled(),
-            text: e.to_string(),
-        });
-    }
-    let fail = |e: tokio_postgres::Error| RunFailure {
-        cancelled: e.code() == Some(&SqlState::QUERY_CANCELED),
-        text: error_text(&e),
-    };
-    // Redshift's SQL to PostgreSQL's first: bound values must not go through the translation.
-    let sql = crate::dialect::to_postgres(sql);
-    let sql = values::bind(&sql, params).map_err(|text| RunFailure {
-        text,
-        cancelled: false,
-    })?;
-    let prepared = client.prepare(&sql).await.map_err(fail)?;
-    let types: Vec<(String, Type)> = prepared
-        .columns()
-        .iter()
-        .map(|c| (c.name().to_string(), c.type_().clone()))
-        .collect();
-    let messages = client.simple_query(&sql).await.map_err(fail)?;
-    let mut rows = Vec::new();
-    let mut affected = 0u64;
-    for m in messages {
-        match m {
-            SimpleQueryMessage::Row(r) => {
-                rows.push(
-                    (0..r.len())
-                        .map(|i| {
-                            values::field(types.get(i).map_or(&Type::TEXT, |t| &t.1), r.get(i))
-                        })
-                        .collect(),
-                );
-            }
-            SimpleQueryMessage::CommandComplete(n) => affected = n,
-            _ => {}
-        }
-    }
-    if types.is_empty() {
-        return Ok((affected as i64, None));
-    }
-    let columns = types
-        .iter()
-        .map(|(n, t)| values::column_metadata(n, t))
-        .collect();
-    Ok((rows.len() as i64, Some(ResultSet { columns, rows })))
 }

@@ -48,23 +48,72 @@ impl EventFaults {
 
 /// Counters of what happened to events.
 #[derive(Debug, Default)]
-pub struct EventCounts {
-    pub sent: AtomicU64,
-    pub dropped: AtomicU64,
-    pub duplicated: AtomicU64,
-    pub failed: AtomicU64,
+pub(crate) struct EventCounts {
+    pub(crate) sent: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) duplicated: AtomicU64,
+    pub(crate) failed: AtomicU64,
+}
+
+/// A statement that ended with `WithEvent`: what its completion event reports.
+#[derive(Debug, Clone)]
+pub(crate) struct Completion {
+    /// The identity that ran it (locally its access key id, which names the role in the event's ARN).
+    pub(crate) owner: String,
+    /// Its `StatementName`.
+    pub(crate) name: Option<String>,
+    /// Its id.
+    pub(crate) id: String,
+    /// The query id of its last statement.
+    pub(crate) query_id: i64,
+    /// `FINISHED`, `FAILED` or `ABORTED`.
+    pub(crate) state: &'static str,
+    /// Rows its statements returned or changed, summed.
+    pub(crate) rows: i64,
+    /// The cluster it ran on, if on a cluster.
+    pub(crate) cluster_identifier: Option<String>,
+    /// The serverless workgroup it ran on, if on one.
+    pub(crate) workgroup_name: Option<String>,
+}
+
+impl Completion {
+    /// The event's `detail`, as the Data API's "Redshift Data Statement Status Change" event holds it.
+    fn detail(&self) -> serde_json::Value {
+        serde_json::json!({
+            // The identity that ran it, as an ARN (locally, its access key id names the role).
+            "principal": format!("arn:aws:iam::123456789012:role/{}", self.owner),
+            "statementName": self.name,
+            "statementId": self.id,
+            "redshiftQueryId": self.query_id,
+            "state": self.state,
+            "rows": self.rows,
+            "expireAt": (chrono::Utc::now() + chrono::Duration::hours(24)).timestamp(),
+        })
+    }
+
+    /// The event's resource: the ARN of the cluster or workgroup it ran on.
+    fn resource(&self, region: &str) -> String {
+        match (&self.cluster_identifier, &self.workgroup_name) {
+            (Some(c), _) => format!("arn:aws:redshift:{region}:123456789012:cluster:{c}"),
+            (_, Some(w)) => {
+                format!("arn:aws:redshift-serverless:{region}:123456789012:workgroup/{w}")
+            }
+            _ => String::new(),
+        }
+    }
 }
 
 /// Puts completion events on EventBridge.
-pub struct EventSender {
+pub(crate) struct EventSender {
     client: Option<aws_sdk_eventbridge::Client>,
-    pub faults: Mutex<EventFaults>,
-    pub counts: EventCounts,
+    region: String,
+    pub(crate) faults: Mutex<EventFaults>,
+    pub(crate) counts: EventCounts,
 }
 
 impl EventSender {
     /// A sender to `endpoint`, or one that only counts when there is none.
-    pub async fn new(endpoint: Option<String>, region: &str, faults: EventFaults) -> Self {
+    pub(crate) async fn new(endpoint: Option<String>, region: &str, faults: EventFaults) -> Self {
         let client = endpoint.map(|url| {
             let config = aws_sdk_eventbridge::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
@@ -82,13 +131,16 @@ impl EventSender {
         });
         EventSender {
             client,
+            region: region.to_string(),
             faults: Mutex::new(faults),
             counts: EventCounts::default(),
         }
     }
 
-    /// Emits one event's `detail`, applying the fault setting.
-    pub async fn emit(&self, detail: serde_json::Value, resource: String) {
+    /// Emits a statement's completion event, applying the fault setting.
+    pub(crate) async fn emit(&self, completion: Completion) {
+        let detail = completion.detail();
+        let resource = completion.resource(&self.region);
         let (copies, delay) = {
             let mut f = self.faults.lock().expect("faults lock");
             let dropped = if f.drop_next > 0 {

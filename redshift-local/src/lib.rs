@@ -6,28 +6,38 @@
 //! completion event on an EventBridge endpoint (the local moto server), optionally dropping, delaying or
 //! duplicating it to exercise the sweeper and de-duplication.
 //!
-//! - [`api`] decodes and validates requests and shapes replies and errors.
-//! - [`engine`] keeps statements and runs their lifecycle.
-//! - [`catalog`] answers the catalog operations from PostgreSQL's catalogs.
-//! - [`values`] binds named parameters and types result values.
-//! - [`events`] emits completion events, with faults.
-//! - [`s3_copy`] runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
+//! - `api` decodes requests and routes them (`api::checks` the field checks, `api::execute` the executes,
+//!   `api::listings` the listing operations); `wire` shapes the typed answers and errors as the
+//!   Data API's JSON (`wire::csv` the `CSVRecords` of `GetStatementResultV2`).
+//! - `engine` keeps statements and runs their lifecycle (`engine::request` what a statement asks for,
+//!   `engine::run` one statement on PostgreSQL, `engine::sessions` the connections statements share),
+//!   answering typed views (`engine::view`).
+//! - `catalog` answers the catalog operations from PostgreSQL's catalogs, as typed rows.
+//! - `paging` reads `MaxResults`/`NextToken` and hands pages back; `error` is the Data API's errors.
+//! - `values` binds named parameters and types result values (`Field`s and `ColumnMetadata`).
+//! - `dialect` translates Redshift's SQL to PostgreSQL's.
+//! - `events` emits completion events, with faults.
+//! - `s3_copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
 //!
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
 //! `POST /_local/faults` (the event fault setting).
 
-pub mod api;
-pub mod catalog;
-pub mod dialect;
-pub mod engine;
-pub mod events;
-pub mod s3_copy;
-pub mod values;
+mod api;
+mod catalog;
+mod dialect;
+mod engine;
+mod error;
+mod events;
+mod paging;
+mod s3_copy;
+mod values;
+mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+pub use engine::Engine;
 pub use events::EventFaults;
 
 /// How the local Data API is set up.
@@ -48,9 +58,11 @@ pub struct Options {
     pub faults: EventFaults,
 }
 
-/// A running server.
+/// A running server: where it listens, and its engine for the test controls the stack drives directly.
 pub struct Server {
+    /// Where it listens (the port picked when the listener asked for port 0).
     pub addr: SocketAddr,
+    /// The statements and counters, shared with the routes; tests change the event faults through it.
     pub engine: Arc<engine::Engine>,
     task: tokio::task::JoinHandle<()>,
 }

@@ -33,7 +33,7 @@ const INVALID_CREDENTIALS: &str = "Invalid credentials. Must be of the format: c
 
 /// Why a `COPY` or `UNLOAD` failed; its `Display` is the statement's `Error` in `DescribeStatement`.
 #[derive(Debug, thiserror::Error)]
-pub enum CopyError {
+pub(crate) enum CopyError {
     /// Authorization that is neither an IAM role ARN, `default`, nor a credentials string (Redshift's text).
     #[error("ERROR: {INVALID_CREDENTIALS}")]
     InvalidCredentials,
@@ -88,7 +88,7 @@ pub enum CopyError {
 
 impl CopyError {
     /// Whether PostgreSQL stopped because the statement was cancelled (the engine reports it as `ABORTED`).
-    pub fn cancelled(&self) -> bool {
+    pub(crate) fn cancelled(&self) -> bool {
         matches!(self, CopyError::Postgres(e) if e.code() == Some(&SqlState::QUERY_CANCELED))
     }
 }
@@ -103,9 +103,9 @@ fn postgres_text(e: &tokio_postgres::Error) -> String {
 
 /// `s3://bucket/key-prefix`, split.
 #[derive(Debug, Clone, PartialEq)]
-pub struct S3Url {
-    pub bucket: String,
-    pub prefix: String,
+pub(crate) struct S3Url {
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
 }
 
 impl S3Url {
@@ -121,7 +121,7 @@ impl S3Url {
 
 /// How rows are laid out in a data file.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Format {
+pub(crate) enum Format {
     /// Redshift's default: delimited text, no quoting, `\N` for NULL.
     Text { delimiter: char },
     /// RFC 4180-style CSV.
@@ -132,47 +132,47 @@ pub enum Format {
 
 /// A parsed `COPY ... FROM 's3://...'`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CopySpec {
+pub(crate) struct CopySpec {
     /// The table as written (quoting kept), to be used in SQL as is.
-    pub table: String,
+    pub(crate) table: String,
     /// The column list as written, empty for all columns.
-    pub columns: Vec<String>,
-    pub source: S3Url,
-    pub format: Format,
-    pub ignore_header: u64,
-    pub gzip: bool,
+    pub(crate) columns: Vec<String>,
+    pub(crate) source: S3Url,
+    pub(crate) format: Format,
+    pub(crate) ignore_header: u64,
+    pub(crate) gzip: bool,
     /// `NULL AS`: the field text that means NULL (Redshift's default `\N`).
-    pub null_as: String,
-    pub empty_as_null: bool,
-    pub blanks_as_null: bool,
+    pub(crate) null_as: String,
+    pub(crate) empty_as_null: bool,
+    pub(crate) blanks_as_null: bool,
 }
 
 /// A parsed `UNLOAD (...) TO 's3://...'`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct UnloadSpec {
+pub(crate) struct UnloadSpec {
     /// The query as Redshift SQL (quotes already unescaped).
-    pub query: String,
-    pub target: S3Url,
+    pub(crate) query: String,
+    pub(crate) target: S3Url,
     /// Text or CSV (JSON unloads are refused).
-    pub format: Format,
-    pub header: bool,
-    pub gzip: bool,
-    pub parallel: bool,
-    pub allow_overwrite: bool,
+    pub(crate) format: Format,
+    pub(crate) header: bool,
+    pub(crate) gzip: bool,
+    pub(crate) parallel: bool,
+    pub(crate) allow_overwrite: bool,
     /// `NULL AS`; Redshift writes NULL as an empty field by default.
-    pub null_as: String,
+    pub(crate) null_as: String,
 }
 
 /// A recognised statement.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub(crate) enum Command {
     Copy(CopySpec),
     Unload(UnloadSpec),
 }
 
 /// Whether `sql` is a Redshift `COPY ... FROM '<location>'` or an `UNLOAD`, parsed. `None` leaves the statement
 /// to PostgreSQL (anything else, and PostgreSQL's own `COPY ... FROM STDIN` / `TO STDOUT`).
-pub fn recognise(sql: &str) -> Option<Result<Command, CopyError>> {
+pub(crate) fn recognise(sql: &str) -> Option<Result<Command, CopyError>> {
     let first = first_word(sql)?;
     let statement = match first.as_str() {
         "copy" => "COPY",
@@ -488,7 +488,7 @@ fn unload_spec(
 
 /// Runs `sql` if it is a `COPY` from S3 or an `UNLOAD`; `None` leaves it to the caller. Answers the rows loaded
 /// or unloaded.
-pub async fn run_if_s3(
+pub(crate) async fn run_if_s3(
     client: &tokio_postgres::Client,
     sql: &str,
     params: &[(String, String)],

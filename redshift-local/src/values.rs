@@ -4,11 +4,53 @@
 //! context. Substituting each as a quoted literal (an untyped constant to PostgreSQL) gives the same semantics.
 //! Results come back as text and are typed by the column's type, as the Data API's `Field` union.
 
-use serde_json::{json, Value};
 use tokio_postgres::types::Type;
 
+/// A result value typed as the Data API's `Field` union types it: the clients read numbers and booleans as
+/// such, not as text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Cell {
+    /// SQL NULL (`isNull`).
+    Null,
+    /// A boolean column (`booleanValue`).
+    Bool(bool),
+    /// An integer column (`longValue`).
+    Long(i64),
+    /// A finite floating-point value (`doubleValue`).
+    Double(f64),
+    /// Anything else, as PostgreSQL's text (`stringValue`).
+    Text(String),
+}
+
+/// A column's `ColumnMetadata`: result columns and `DescribeTable`'s columns share the shape.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Column {
+    /// Its schema (empty for a result column: the service does not trace result columns to tables).
+    pub(crate) schema_name: String,
+    /// Its table (empty for a result column).
+    pub(crate) table_name: String,
+    /// Its name (and label).
+    pub(crate) name: String,
+    /// Whether it may hold NULL (a result column always may).
+    pub(crate) nullable: bool,
+    /// Its default, for a described table's column that has one.
+    pub(crate) default: Option<String>,
+    /// Its declared length (0 when it has none).
+    pub(crate) length: i32,
+    /// Its precision (0 when it has none).
+    pub(crate) precision: i32,
+    /// Its scale (0 when it has none).
+    pub(crate) scale: i32,
+    /// Whether comparisons of its text are case-sensitive (text types).
+    pub(crate) case_sensitive: bool,
+    /// Whether it is a signed number.
+    pub(crate) signed: bool,
+    /// PostgreSQL's type name, e.g. `int4`.
+    pub(crate) type_name: String,
+}
+
 /// Replaces `:name` placeholders outside literals, identifiers, comments and `::` casts with quoted values.
-pub fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
+pub(crate) fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
     if params.is_empty() {
         return Ok(sql.to_string());
     }
@@ -22,7 +64,7 @@ pub fn bind(sql: &str, params: &[(String, String)]) -> Result<String, String> {
 }
 
 /// The `:name` placeholders a statement uses: a batch's parameters must each be used by one of its statements.
-pub fn placeholders(sql: &str) -> Vec<String> {
+pub(crate) fn placeholders(sql: &str) -> Vec<String> {
     let mut names = Vec::new();
     let _ = substitute(sql, |name| {
         names.push(name.to_string());
@@ -127,91 +169,47 @@ fn dollar_tag(chars: &[char], i: usize) -> Option<String> {
 }
 
 /// A standard-conforming string literal.
-pub fn quote_literal(value: &str) -> String {
+pub(crate) fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
 /// A text value typed as the Data API's `Field` union, by the column's type.
-pub fn field(ty: &Type, text: Option<&str>) -> Value {
+pub(crate) fn field(ty: &Type, text: Option<&str>) -> Cell {
     let Some(text) = text else {
-        return json!({"isNull": true});
+        return Cell::Null;
     };
     match *ty {
-        Type::BOOL => json!({"booleanValue": text == "t"}),
+        Type::BOOL => Cell::Bool(text == "t"),
         Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => match text.parse::<i64>() {
-            Ok(n) => json!({"longValue": n}),
-            Err(_) => json!({"stringValue": text}),
+            Ok(n) => Cell::Long(n),
+            Err(_) => Cell::Text(text.to_string()),
         },
         Type::FLOAT4 | Type::FLOAT8 => match text.parse::<f64>() {
-            Ok(d) if d.is_finite() => json!({"doubleValue": d}),
-            _ => json!({"stringValue": text}),
+            Ok(d) if d.is_finite() => Cell::Double(d),
+            _ => Cell::Text(text.to_string()),
         },
-        _ => json!({"stringValue": text}),
+        _ => Cell::Text(text.to_string()),
     }
 }
 
-/// One `GetStatementResultV2` page: a CSV header line of the column names, then one line per row (RFC 4180
-/// quoting; NULL is an empty field, an empty string is `""` so the two stay apart).
-pub fn csv_page(columns: &[Value], rows: &[Vec<Value>]) -> String {
-    let header = columns
-        .iter()
-        .map(|c| csv_text(c["name"].as_str().unwrap_or_default()))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut out = header + "\n";
-    for row in rows {
-        out.push_str(&row.iter().map(csv_field).collect::<Vec<_>>().join(","));
-        out.push('\n');
+/// The `ColumnMetadata` of a result column: its name and type, the rest as the service reports for results.
+pub(crate) fn column_metadata(name: &str, ty: &Type) -> Column {
+    Column {
+        schema_name: String::new(),
+        table_name: String::new(),
+        name: name.to_string(),
+        nullable: true,
+        default: None,
+        length: 0,
+        precision: 0,
+        scale: 0,
+        case_sensitive: matches!(*ty, Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME),
+        signed: matches!(
+            *ty,
+            Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC
+        ),
+        type_name: ty.name().to_string(),
     }
-    out
-}
-
-/// A typed `Field` as a CSV field.
-fn csv_field(field: &Value) -> String {
-    if let Some(n) = field.get("longValue").and_then(Value::as_i64) {
-        return n.to_string();
-    }
-    if let Some(d) = field.get("doubleValue").and_then(Value::as_f64) {
-        return d.to_string();
-    }
-    if let Some(b) = field.get("booleanValue").and_then(Value::as_bool) {
-        return b.to_string();
-    }
-    match field.get("stringValue").and_then(Value::as_str) {
-        Some(s) => csv_text(s),
-        None => String::new(),
-    }
-}
-
-/// A text as a CSV field: quoted when it holds a comma, quote or line break, or is empty.
-fn csv_text(s: &str) -> String {
-    if s.is_empty() || s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// The Data API's `ColumnMetadata` for a result column.
-pub fn column_metadata(name: &str, ty: &Type) -> Value {
-    let signed = matches!(
-        *ty,
-        Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC
-    );
-    json!({
-        "isCaseSensitive": matches!(*ty, Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME),
-        "isCurrency": false,
-        "isSigned": signed,
-        "label": name,
-        "name": name,
-        "nullable": 1,
-        "precision": 0,
-        "scale": 0,
-        "schemaName": "",
-        "tableName": "",
-        "typeName": ty.name(),
-        "length": 0,
-    })
 }
 
 #[cfg(test)]
@@ -255,37 +253,18 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_and_keeps_null_apart_from_empty() {
-        let columns = [json!({"name": "id"}), json!({"name": "s,t"})];
-        let rows = [
-            vec![json!({"longValue": 1}), json!({"stringValue": "a, \"b\""})],
-            vec![json!({"doubleValue": 1.5}), json!({"isNull": true})],
-            vec![json!({"booleanValue": true}), json!({"stringValue": ""})],
-        ];
-        assert_eq!(
-            csv_page(&columns, &rows),
-            "id,\"s,t\"\n1,\"a, \"\"b\"\"\"\n1.5,\ntrue,\"\"\n"
-        );
-    }
-
-    #[test]
     fn typed_fields() {
         assert_eq!(
             field(&Type::INT8, Some("9000000000")),
-            json!({"longValue": 9000000000i64})
+            Cell::Long(9000000000)
         );
-        assert_eq!(
-            field(&Type::BOOL, Some("f")),
-            json!({"booleanValue": false})
-        );
-        assert_eq!(
-            field(&Type::FLOAT8, Some("1.5")),
-            json!({"doubleValue": 1.5})
-        );
+        assert_eq!(field(&Type::BOOL, Some("f")), Cell::Bool(false));
+        assert_eq!(field(&Type::FLOAT8, Some("1.5")), Cell::Double(1.5));
+        assert_eq!(field(&Type::FLOAT8, Some("NaN")), Cell::Text("NaN".into()));
         assert_eq!(
             field(&Type::NUMERIC, Some("12.30")),
-            json!({"stringValue": "12.30"})
+            Cell::Text("12.30".into())
         );
-        assert_eq!(field(&Type::TEXT, None), json!({"isNull": true}));
+        assert_eq!(field(&Type::TEXT, None), Cell::Null);
     }
 }

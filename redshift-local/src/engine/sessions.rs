@@ -1,8 +1,9 @@
 //! `ListSessions`: the sessions of the caller, open ones by default, closed ones for a day after they close.
 
-use super::{epoch, ApiError, Engine, Session};
+use super::{Engine, Session, SessionView};
+use crate::error::ApiError;
+use crate::paging::{Listing, Page};
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 /// How long a closed session stays listed (the service lists the sessions of the last 24 hours).
@@ -10,14 +11,14 @@ const CLOSED_LISTED_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// What `ListSessions` narrows the caller's sessions to.
 #[derive(Debug, Clone, Default)]
-pub struct SessionFilter {
+pub(crate) struct SessionFilter {
     /// One session (then the other filters are absent: the service refuses the mix).
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// `AVAILABLE`, `BUSY` or `CLOSED`; absent means the open ones (`AVAILABLE` and `BUSY`).
-    pub status: Option<String>,
-    pub cluster_identifier: Option<String>,
-    pub workgroup_name: Option<String>,
-    pub database: Option<String>,
+    pub(crate) status: Option<String>,
+    pub(crate) cluster_identifier: Option<String>,
+    pub(crate) workgroup_name: Option<String>,
+    pub(crate) database: Option<String>,
 }
 
 /// Closes the sessions whose keep-alive ran out (their connection goes) and forgets those closed over a day
@@ -75,25 +76,17 @@ impl Session {
 impl Engine {
     /// `ListSessions`: the caller's sessions, newest first, paged (`sessions-N` tokens). A `SessionId` that is
     /// not one of the caller's sessions is `ResourceNotFoundException`.
-    pub fn list_sessions(
+    pub(crate) fn list_sessions(
         &self,
         caller: &str,
         filter: &SessionFilter,
-        max: usize,
-        next_token: Option<&str>,
-    ) -> Result<Value, ApiError> {
-        let offset = match next_token {
-            None => 0,
-            Some(t) => t
-                .strip_prefix("sessions-")
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| ApiError::validation("NextToken: invalid token"))?,
-        };
+        page: &Page,
+    ) -> Result<Listing<SessionView>, ApiError> {
         let mut inner = self.lock();
         close_expired_sessions(&mut inner.sessions);
         if let Some(sid) = &filter.session_id {
             if inner.sessions.get(sid).is_none_or(|s| s.owner != caller) {
-                return Err(session_not_found(sid));
+                return Err(ApiError::session_not_found(sid));
             }
         }
         let mut mine: Vec<(&String, &Session)> = inner
@@ -108,26 +101,21 @@ impl Engine {
             })
             .collect();
         mine.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at).then(a.0.cmp(b.0)));
-        let page: Vec<Value> = mine
+        let (window, next_token) = page.window(mine.len());
+        let items = mine[window]
             .iter()
-            .skip(offset)
-            .take(max)
-            .map(|(sid, s)| session_json(sid, s, current_statement(&inner.statements, sid, s)))
+            .map(|(sid, s)| SessionView {
+                session_id: sid.to_string(),
+                status: s.status(),
+                created_at: s.created_at,
+                updated_at: s.updated_at,
+                target: s.target.clone(),
+                keep_alive_seconds: s.keep_alive.as_secs(),
+                ttl: s.ttl(),
+                current_statement: current_statement(&inner.statements, sid, s).cloned(),
+            })
             .collect();
-        let mut out = json!({ "Sessions": page });
-        if offset + max < mine.len() {
-            out["NextToken"] = json!(format!("sessions-{}", offset + max));
-        }
-        Ok(out)
-    }
-}
-
-/// `ResourceNotFoundException` for a session id, as `ExecuteStatement` answers an unknown `SessionId`.
-fn session_not_found(sid: &str) -> ApiError {
-    ApiError {
-        code: "ResourceNotFoundException",
-        message: format!("Session {sid} does not exist or has expired"),
-        resource_id: Some(sid.to_string()),
+        Ok(Listing { items, next_token })
     }
 }
 
@@ -144,31 +132,4 @@ fn current_statement<'a>(
         .iter()
         .find(|(_, st)| st.session_id.as_deref() == Some(sid) && !st.status.ended())
         .map(|(id, _)| id)
-}
-
-/// One `SessionData`.
-fn session_json(sid: &str, s: &Session, current: Option<&String>) -> Value {
-    let mut m = Map::new();
-    m.insert("SessionId".into(), json!(sid));
-    m.insert("Status".into(), json!(s.status()));
-    m.insert("CreatedAt".into(), epoch(s.created_at));
-    m.insert("UpdatedAt".into(), epoch(s.updated_at));
-    m.insert("Database".into(), json!(s.target.database));
-    m.insert("SessionAliveSeconds".into(), json!(s.keep_alive.as_secs()));
-    for (k, v) in [
-        ("DbUser", &s.target.db_user),
-        ("ClusterIdentifier", &s.target.cluster_identifier),
-        ("WorkgroupName", &s.target.workgroup_name),
-    ] {
-        if let Some(v) = v {
-            m.insert(k.into(), json!(v));
-        }
-    }
-    if let Some(ttl) = s.ttl() {
-        m.insert("SessionTtl".into(), epoch(ttl));
-    }
-    if let Some(id) = current {
-        m.insert("CurrentStatementId".into(), json!(id));
-    }
-    Value::Object(m)
 }

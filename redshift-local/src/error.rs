@@ -1,0 +1,63 @@
+//! The Data API's errors, as the engine, the catalog and the request checks raise them; the API layer turns
+//! them into the service's error replies.
+
+/// A Data API error: its name (the `__type`) and message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ApiError {
+    /// The error's shape name, e.g. `ValidationException`: the SDKs pick the error type by it.
+    pub(crate) code: &'static str,
+    /// What went wrong, for the caller.
+    pub(crate) message: String,
+    /// The statement or session the error is about (`ResourceNotFoundException` names it).
+    pub(crate) resource_id: Option<String>,
+}
+
+impl ApiError {
+    /// `ValidationException`.
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
+        ApiError {
+            code: "ValidationException",
+            message: message.into(),
+            resource_id: None,
+        }
+    }
+
+    /// A statement of another identity: the Data API scopes statements to the IAM identity that ran them.
+    pub(crate) fn not_owner(id: &str) -> Self {
+        ApiError {
+            code: "AccessDeniedException",
+            message: format!(
+                "Query {id} was run by another identity; a statement can be described, read or cancelled only by \
+                 the identity that ran it"
+            ),
+            resource_id: None,
+        }
+    }
+
+    /// `InternalServerException`: a failure of the local service, not of the request.
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            code: "InternalServerException",
+            message: message.into(),
+            resource_id: None,
+        }
+    }
+
+    /// `ResourceNotFoundException` for a session id: unknown, of another identity, or closed.
+    pub(crate) fn session_not_found(sid: &str) -> Self {
+        ApiError {
+            code: "ResourceNotFoundException",
+            message: format!("Session {sid} does not exist or has expired"),
+            resource_id: Some(sid.to_string()),
+        }
+    }
+
+    /// `ResourceNotFoundException` for a statement id.
+    pub(crate) fn not_found(id: &str) -> Self {
+        ApiError {
+            code: "ResourceNotFoundException",
+            message: format!("Query does not exist: {id}"),
+            resource_id: Some(id.to_string()),
+        }
+    }
+}
