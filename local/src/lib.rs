@@ -34,6 +34,21 @@ use std::path::PathBuf;
 pub async fn eventually<T, F, Fut>(
     what: &str,
     timeout: std::time::Duration,
+    probe: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    eventually_every(what, timeout, std::time::Duration::from_millis(50), probe).await
+}
+
+/// [`eventually`], polling every `interval` (for a probe that costs the peers something, such as an execution's
+/// status, which many tests wait on at once).
+pub async fn eventually_every<T, F, Fut>(
+    what: &str,
+    timeout: std::time::Duration,
+    interval: std::time::Duration,
     mut probe: F,
 ) -> anyhow::Result<T>
 where
@@ -47,7 +62,7 @@ where
             Err(last) if std::time::Instant::now() >= deadline => {
                 anyhow::bail!("{what}: not reached after {timeout:?}; last seen: {last}")
             }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            Err(_) => tokio::time::sleep(interval).await,
         }
     }
 }

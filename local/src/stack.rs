@@ -16,20 +16,27 @@ use tasker_core::config::{Settings, Target};
 
 /// Account and region moto uses.
 pub const ACCOUNT: &str = "123456789012";
+/// The region every client and the template's deploy use.
 pub const REGION: &str = "us-east-1";
 /// The local "cluster" and its user: the target the starter is configured with.
 pub const CLUSTER: &str = "local-cluster";
+/// The database statements run in (a PostgreSQL database of the same name).
 pub const DATABASE: &str = "dev";
+/// The database user the template's `DbUser` names.
 pub const DB_USER: &str = "etl";
 
 /// Knobs of a stack.
 #[derive(Debug, Clone)]
 pub struct StackOptions {
+    /// The stack name and `StatementPrefix` of the deploy (statement names start with it).
     pub prefix: String,
     /// SQS visibility timeout: how soon a message the completer left comes back.
     pub visibility_timeout: u32,
+    /// The event queue's `maxReceiveCount` before the DLQ.
     pub max_receive_count: u32,
+    /// redshift-local's rows per result page.
     pub page_rows: usize,
+    /// The template's `SweepGraceSeconds`.
     pub sweep_grace_seconds: u64,
     /// Run the SQS poller that drives the completer (or start it later with [`Stack::start_polling`]).
     pub poll: bool,
@@ -75,18 +82,31 @@ pub struct Stack {
     /// What the SQS poller and the sweeper invoke: the completer, in-process or its binary.
     completer_handler: Handler,
     batching_window: Duration,
+    /// The endpoint every client uses (and its call log and faults).
     pub front: Front,
+    /// The local Data API.
     pub redshift: redshift_local::Server,
+    /// The moto server behind the front.
     pub moto: Moto,
+    /// The PostgreSQL cluster the statements run on.
     pub postgres: Postgres,
+    /// The tests' own client configuration (through the front, signed as `test`).
     pub sdk: SdkConfig,
+    /// The functions' settings, read from their deployed environment.
     pub settings: Settings,
+    /// The starter's target, read from its deployed environment.
     pub target: Target,
+    /// The deployed state table's name.
     pub table: String,
+    /// The queue the deployed event source mapping polls.
     pub queue_url: String,
+    /// The deployed dead-letter queue.
     pub dlq_url: String,
+    /// The in-process starter (what the front runs unless `binaries` is set).
     pub starter: Arc<starter::Starter>,
+    /// The in-process completer.
     pub completer: Arc<completer::Completer>,
+    /// The in-process canceller.
     pub canceller: Arc<canceller::Canceller>,
     /// The deployed template: its outputs, resources and wiring.
     pub deployment: Deployment,
@@ -384,14 +404,17 @@ impl Stack {
         )));
     }
 
+    /// A Step Functions client through the front.
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
         aws_sdk_sfn::Client::new(&self.sdk)
     }
 
+    /// A DynamoDB client through the front.
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk)
     }
 
+    /// An SQS client through the front.
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
@@ -497,41 +520,40 @@ impl Stack {
 
     /// Waits for an execution to end.
     pub async fn wait(&self, execution_arn: &str, timeout: Duration) -> anyhow::Result<Execution> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let what = format!("execution {execution_arn} ends");
+        let d = crate::eventually_every(&what, timeout, Duration::from_millis(200), || async {
             let d = self
                 .sfn()
                 .describe_execution()
                 .execution_arn(execution_arn)
                 .send()
-                .await?;
-            let status = d.status().as_str().to_string();
-            if status != "RUNNING" {
-                let cause = match status.as_str() {
-                    "FAILED" => Some(format!(
-                        "{}; first failure inside: {}",
-                        d.cause().unwrap_or_default(),
-                        self.first_task_failure(execution_arn).await?
-                    )),
-                    _ => None,
-                };
-                return Ok(Execution {
-                    arn: execution_arn.to_string(),
-                    status,
-                    output: d
-                        .output()
-                        .and_then(|o| serde_json::from_str(o).ok())
-                        .unwrap_or(Value::Null),
-                    error: d.error().map(str::to_string),
-                    cause,
-                });
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            match d.status().as_str() {
+                "RUNNING" => Err("RUNNING".to_string()),
+                _ => Ok(d),
             }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "execution {execution_arn} still RUNNING after {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        })
+        .await?;
+        let status = d.status().as_str().to_string();
+        let cause = match status.as_str() {
+            "FAILED" => Some(format!(
+                "{}; first failure inside: {}",
+                d.cause().unwrap_or_default(),
+                self.first_task_failure(execution_arn).await?
+            )),
+            _ => None,
+        };
+        Ok(Execution {
+            arn: execution_arn.to_string(),
+            status,
+            output: d
+                .output()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(Value::Null),
+            error: d.error().map(str::to_string),
+            cause,
+        })
     }
 
     /// The first task failure in an execution's history (a failed `Map` or `Parallel` hides it behind
@@ -601,9 +623,13 @@ impl Stack {
 /// The end of an execution, as `DescribeExecution` tells it.
 #[derive(Debug, Clone)]
 pub struct Execution {
+    /// The execution's ARN.
     pub arn: String,
+    /// `SUCCEEDED`, `FAILED`, `TIMED_OUT` or `ABORTED`.
     pub status: String,
+    /// Its output (`null` when it has none).
     pub output: Value,
+    /// Its error, when it failed.
     pub error: Option<String>,
     /// Why it failed, as Step Functions says (printed with a failed assertion's `{run:?}`).
     pub cause: Option<String>,

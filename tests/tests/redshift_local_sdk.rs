@@ -45,23 +45,26 @@ async fn wait_done(
     c: &Client,
     id: &str,
 ) -> aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let d = c
-            .describe_statement()
-            .id(id)
-            .send()
-            .await
-            .expect("describe");
-        if matches!(
-            d.status(),
-            Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted)
-        ) {
-            return d;
-        }
-        assert!(Instant::now() < deadline, "statement {id} did not end");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tasker_tests::eventually(
+        &format!("statement {id} ends"),
+        Duration::from_secs(30),
+        || async {
+            let d = c
+                .describe_statement()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            match d.status() {
+                Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted) => {
+                    Ok(d)
+                }
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -651,11 +654,14 @@ async fn cancel_aborts_a_running_query_for_real() {
             .get(0);
         n
     };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while running().await == 0 {
-        assert!(Instant::now() < deadline, "the query never started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tasker_tests::eventually("the query starts", Duration::from_secs(10), || async {
+        match running().await {
+            0 => Err("not in pg_stat_activity yet".to_string()),
+            _ => Ok(()),
+        }
+    })
+    .await
+    .unwrap();
     let cancelled_at = Instant::now();
     let out = c.cancel_statement().id(&id).send().await.unwrap();
     assert_eq!(out.status(), Some(true));
@@ -692,11 +698,17 @@ async fn with_event_reaches_sqs_through_the_prefix_rule() {
     wait_done(&c, ours.id().unwrap()).await;
     wait_done(&c, theirs.id().unwrap()).await;
     let sqs = stack.sqs();
-    let mut bodies = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while bodies.is_empty() && Instant::now() < deadline {
-        bodies.extend(receive(&sqs, &stack.queue_url).await);
-    }
+    let mut bodies =
+        tasker_tests::eventually("our event arrives", Duration::from_secs(10), || async {
+            let got = receive(&sqs, &stack.queue_url).await;
+            if got.is_empty() {
+                Err("no message yet".to_string())
+            } else {
+                Ok(got)
+            }
+        })
+        .await
+        .unwrap();
     // Give a stray event time to arrive, then check there is none.
     bodies.extend(receive(&sqs, &stack.queue_url).await);
     assert_eq!(bodies.len(), 1, "{bodies:?}");
