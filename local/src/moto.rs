@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 /// A running moto server; stopped on drop.
 pub struct Moto {
     child: Child,
+    /// Where it listens.
     pub port: u16,
 }
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 /// A running cluster; stopped and deleted on drop.
 pub struct Postgres {
     child: Child,
+    /// Where it listens.
     pub port: u16,
     dir: tempfile::TempDir,
 }

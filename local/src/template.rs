@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 /// Pseudo parameters as the tests deploy: moto's account and region.
 pub const ACCOUNT: &str = "123456789012";
+/// The region of the offline evaluation.
 pub const REGION: &str = "us-east-1";
 
 /// The template with the parameters of one deployment.

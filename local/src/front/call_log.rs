@@ -14,6 +14,7 @@ pub struct Call {
     pub operation: String,
     /// The function that made the call (its session token; see `signer`), or the access key of another caller.
     pub principal: String,
+    /// The request's JSON body (an invocation's payload as the handler got it).
     pub body: Value,
     /// The HTTP status of the service's answer (what took effect), or of the injected refusal.
     pub status: u16,

@@ -21,10 +21,15 @@ pub enum FaultKind {
 /// of lost responses only the first attempt reaches the service.
 #[derive(Debug, Clone)]
 pub struct Chaos {
+    /// The operation it faults (`DynamoDB_20120810.UpdateItem`, ...).
     pub operation: String,
+    /// Whose calls (a function's name).
     pub principal: String,
+    /// The chance that a call starts a burst.
     pub probability: f64,
+    /// How the burst's first attempt fails.
     pub kind: FaultKind,
+    /// Attempts faulted in a burst.
     pub burst: u32,
 }
 

@@ -20,7 +20,9 @@ pub type Handler = Arc<
 /// A function's error as Lambda reports it: `errorType` becomes the Step Functions error name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionError {
+    /// Lambda's `errorType`: the Step Functions error name.
     pub error_type: String,
+    /// Lambda's `errorMessage`: the cause.
     pub message: String,
 }
 

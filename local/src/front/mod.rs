@@ -63,7 +63,9 @@ pub struct FrontState {
 
 /// The running front; stopped on drop.
 pub struct Front {
+    /// Where it listens.
     pub addr: SocketAddr,
+    /// What its routes share.
     pub state: Arc<FrontState>,
     task: tokio::task::JoinHandle<()>,
 }
