@@ -3,7 +3,7 @@
 
 use crate::{die_with_parent, free_port, stop_child, venv};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running moto server; stopped on drop.
 pub struct Moto {
@@ -38,18 +38,19 @@ impl Moto {
         let child = cmd.spawn()?;
         let moto = Moto { child, port };
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
         let base = moto.url();
-        loop {
-            if http.get(format!("{base}/moto-api/")).send().await.is_ok() {
-                break;
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "moto did not start on port {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::eventually(
+            &format!("moto answers on port {port}"),
+            Duration::from_secs(60),
+            || async {
+                http.get(format!("{base}/moto-api/"))
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .await?;
         // Before any state machine exists (DESIGN section 9).
         let config = serde_json::json!({"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}});
         let r = http

@@ -5,7 +5,7 @@ use crate::{die_with_parent, free_port, stop_child};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running cluster; stopped and deleted on drop.
 pub struct Postgres {
@@ -113,19 +113,21 @@ impl Postgres {
         die_with_parent(&mut cmd);
         let child = cmd.spawn()?;
         let pg = Postgres { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match pg.connect("postgres").await {
-                Ok(client) => {
-                    client.batch_execute("create database dev").await?;
-                    return Ok(pg);
-                }
-                Err(e) if Instant::now() > deadline => {
-                    let log = std::fs::read_to_string(pg.dir.path().join("postgres.log"))
-                        .unwrap_or_default();
-                    anyhow::bail!("PostgreSQL did not start: {e}\n{log}");
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        let connected = crate::eventually(
+            "PostgreSQL accepts connections",
+            Duration::from_secs(30),
+            || async { pg.connect("postgres").await.map_err(|e| e.to_string()) },
+        )
+        .await;
+        match connected {
+            Ok(client) => {
+                client.batch_execute("create database dev").await?;
+                Ok(pg)
+            }
+            Err(e) => {
+                let log =
+                    std::fs::read_to_string(pg.dir.path().join("postgres.log")).unwrap_or_default();
+                anyhow::bail!("{e}\n{log}")
             }
         }
     }
