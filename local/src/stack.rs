@@ -729,3 +729,49 @@ async fn poll(sdk: SdkConfig, queue_url: String, completer: Handler, window: Dur
         }
     }
 }
+
+/// Waits until a Data API statement has ended (`FINISHED`, `FAILED` or `ABORTED`); its description.
+pub async fn statement_end(
+    c: &aws_sdk_redshiftdata::Client,
+    id: &str,
+) -> anyhow::Result<aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput> {
+    use aws_sdk_redshiftdata::types::StatusString;
+    crate::eventually(
+        &format!("statement {id} ends"),
+        Duration::from_secs(30),
+        || async {
+            let d = c
+                .describe_statement()
+                .id(id)
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?;
+            match d.status() {
+                Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted) => {
+                    Ok(d)
+                }
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+}
+
+/// Runs one statement on the local cluster to its end; its description (the SDK's error text if refused).
+pub async fn run_statement(
+    c: &aws_sdk_redshiftdata::Client,
+    sql: &str,
+) -> Result<aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput, String> {
+    let started = c
+        .execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .sql(sql)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    statement_end(c, started.id().unwrap_or_default())
+        .await
+        .map_err(|e| e.to_string())
+}

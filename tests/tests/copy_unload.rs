@@ -5,9 +5,7 @@
 use aws_sdk_redshiftdata::types::StatusString;
 use aws_sdk_redshiftdata::Client;
 use std::io::{Read, Write};
-use std::time::Duration;
-use tasker_tests::eventually;
-use tasker_tests::stack::{signed_as, Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
+use tasker_tests::stack::{run_statement, signed_as, Stack, StackOptions};
 
 const ROLE: &str = "IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftLoader'";
 const BUCKET: &str = "loads";
@@ -72,32 +70,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// Runs one statement to its end: its `ResultRows` when it finished, its `Error` otherwise.
 async fn run(c: &Client, sql: &str) -> Result<i64, String> {
-    let id = c
-        .execute_statement()
-        .cluster_identifier(CLUSTER)
-        .database(DATABASE)
-        .db_user(DB_USER)
-        .sql(sql)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .id()
-        .unwrap_or_default()
-        .to_string();
-    let d = eventually(&format!("{sql} ends"), Duration::from_secs(30), || async {
-        let d = c
-            .describe_statement()
-            .id(&id)
-            .send()
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        match d.status() {
-            Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted) => Ok(d),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let d = run_statement(c, sql).await?;
     match d.status() {
         Some(StatusString::Finished) => Ok(d.result_rows()),
         _ => Err(d.error().unwrap_or_default().to_string()),

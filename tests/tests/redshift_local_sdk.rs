@@ -45,26 +45,7 @@ async fn wait_done(
     c: &Client,
     id: &str,
 ) -> aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput {
-    tasker_tests::eventually(
-        &format!("statement {id} ends"),
-        Duration::from_secs(30),
-        || async {
-            let d = c
-                .describe_statement()
-                .id(id)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            match d.status() {
-                Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted) => {
-                    Ok(d)
-                }
-                other => Err(format!("{other:?}")),
-            }
-        },
-    )
-    .await
-    .unwrap()
+    tasker_tests::stack::statement_end(c, id).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

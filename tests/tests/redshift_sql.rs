@@ -4,9 +4,7 @@
 
 use aws_sdk_redshiftdata::types::{Field, StatusString};
 use aws_sdk_redshiftdata::Client;
-use std::time::Duration;
-use tasker_tests::eventually;
-use tasker_tests::stack::{Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
+use tasker_tests::stack::{run_statement, Stack, StackOptions};
 
 async fn stack() -> Stack {
     Stack::start(StackOptions {
@@ -20,34 +18,9 @@ async fn stack() -> Stack {
 
 /// Runs one statement to its end; its error text when it failed.
 async fn run(c: &Client, sql: &str) -> Result<String, String> {
-    let id = c
-        .execute_statement()
-        .cluster_identifier(CLUSTER)
-        .database(DATABASE)
-        .db_user(DB_USER)
-        .sql(sql)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?
-        .id()
-        .unwrap_or_default()
-        .to_string();
-    let d = eventually(&format!("{sql} ends"), Duration::from_secs(30), || async {
-        let d = c
-            .describe_statement()
-            .id(&id)
-            .send()
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        match d.status() {
-            Some(StatusString::Finished | StatusString::Failed | StatusString::Aborted) => Ok(d),
-            other => Err(format!("{other:?}")),
-        }
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    let d = run_statement(c, sql).await?;
     match d.status() {
-        Some(StatusString::Finished) => Ok(id),
+        Some(StatusString::Finished) => Ok(d.id().to_string()),
         _ => Err(d.error().unwrap_or_default().to_string()),
     }
 }
