@@ -1,6 +1,5 @@
 //! Completion events to EventBridge, as the Data API emits them for `WithEvent: true`, with a fault setting.
 
-use aws_sdk_eventbridge::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -114,21 +113,8 @@ pub(crate) struct EventSender {
 impl EventSender {
     /// A sender to `endpoint`, or one that only counts when there is none.
     pub(crate) async fn new(endpoint: Option<String>, region: &str, faults: EventFaults) -> Self {
-        let client = endpoint.map(|url| {
-            let config = aws_sdk_eventbridge::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new(region.to_string()))
-                .endpoint_url(url)
-                .credentials_provider(Credentials::new(
-                    "test",
-                    "test",
-                    None,
-                    None,
-                    "redshift-local",
-                ))
-                .build();
-            aws_sdk_eventbridge::Client::from_conf(config)
-        });
+        let client = endpoint
+            .map(|url| aws_sdk_eventbridge::Client::new(&crate::local_sdk_config(&url, region)));
         EventSender {
             client,
             region: region.to_string(),

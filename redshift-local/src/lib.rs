@@ -98,3 +98,25 @@ pub async fn serve(listener: TcpListener, options: Options) -> anyhow::Result<Se
     });
     Ok(Server { addr, engine, task })
 }
+
+/// The SDK configuration redshift-local's own clients use towards the local stack's services (EventBridge for
+/// the completion events, S3 for `COPY`/`UNLOAD`): `endpoint`, `region` and the local stack's fixed credentials.
+pub(crate) fn local_sdk_config(endpoint: &str, region: &str) -> aws_types::SdkConfig {
+    use aws_types::region::Region;
+    aws_types::SdkConfig::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .endpoint_url(endpoint)
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(
+                    "test",
+                    "test",
+                    None,
+                    None,
+                    "redshift-local",
+                ),
+            ),
+        )
+        .build()
+}

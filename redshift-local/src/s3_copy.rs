@@ -11,7 +11,6 @@
 //!
 //! The IAM role is checked for form only: there is no IAM locally, and the moto S3 accepts any signature.
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
 use bytes::Bytes;
@@ -514,20 +513,10 @@ pub(crate) async fn run_if_s3(
 }
 
 /// An S3 client for the local endpoint: path-style addressing (moto serves every bucket on one host) and the
-/// local stack's fixed credentials, as the EventBridge client uses.
+/// local stack's fixed credentials (`local_sdk_config`, shared with the EventBridge client).
 fn s3_client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(endpoint)
+    let config = aws_sdk_s3::config::Builder::from(&crate::local_sdk_config(endpoint, region))
         .force_path_style(true)
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "redshift-local",
-        ))
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }
