@@ -614,6 +614,18 @@ impl Stack {
         )
     }
 
+    /// Waits until redshift-local has dropped `n` completion events (its fault setting), so that a test knows
+    /// the statement ended without its event.
+    pub async fn events_dropped(&self, n: u64, timeout: Duration) -> anyhow::Result<()> {
+        crate::eventually(&format!("{n} events dropped"), timeout, || async {
+            let stats = self.redshift_stats().await.map_err(|e| e.to_string())?;
+            (stats["events"]["dropped"] == n)
+                .then_some(())
+                .ok_or(stats.to_string())
+        })
+        .await
+    }
+
     /// Sets redshift-local's event faults.
     pub fn event_faults(&self, faults: redshift_local::EventFaults) {
         self.redshift.engine.set_faults(faults);

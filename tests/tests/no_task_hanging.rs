@@ -220,14 +220,7 @@ async fn the_sweeper_finds_a_lost_event_behind_150_records_that_can_never_settle
         .handle(&json!({"executionArn": "arn:lost-event", "sqlStatement": "select 7 as n"}))
         .await
         .unwrap();
-    tasker_tests::eventually("the event was dropped", TIMEOUT, || async {
-        let stats = stack.redshift_stats().await.map_err(|e| e.to_string())?;
-        (stats["events"]["dropped"] == 1)
-            .then_some(())
-            .ok_or(stats.to_string())
-    })
-    .await
-    .unwrap();
+    stack.events_dropped(1, TIMEOUT).await.unwrap();
     let report = stack
         .completer
         .handle(&json!({"source": "aws.events", "detail-type": "Scheduled Event"}))

@@ -104,14 +104,10 @@ async fn the_sweeper_completes_an_execution_whose_event_was_lost() {
         .await
         .unwrap();
     // Wait until the statement ended (its event was dropped), then run the scheduled sweeper.
-    tasker_tests::eventually("an event is dropped", Duration::from_secs(20), || async {
-        let stats = stack.redshift_stats().await.map_err(|e| e.to_string())?;
-        (stats["events"]["dropped"] == 1)
-            .then_some(())
-            .ok_or(stats.to_string())
-    })
-    .await
-    .unwrap();
+    stack
+        .events_dropped(1, Duration::from_secs(20))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let report = stack
         .completer
