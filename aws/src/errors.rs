@@ -4,19 +4,6 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use tasker_core::ports::{FaultKind, PortError};
 
-/// Step Functions' answers meaning the task token can never be used again.
-const TOKEN_GONE: [&str; 3] = ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"];
-
-/// Throttling error names across the services we call.
-const THROTTLED: [&str; 6] = [
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ActiveStatementsExceededException",
-];
-
 /// Classifies any SDK error.
 pub fn port_error<E>(err: SdkError<E, HttpResponse>) -> PortError
 where
@@ -30,15 +17,7 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     let kind = match &err {
         SdkError::ServiceError(_) => {
-            if TOKEN_GONE.contains(&code.as_str()) {
-                FaultKind::TokenGone
-            } else if THROTTLED.contains(&code.as_str()) || status.is_some_and(|s| s >= 500) {
-                FaultKind::Retryable
-            } else if code == "ResourceNotFoundException" {
-                FaultKind::NotFound
-            } else {
-                FaultKind::Rejected
-            }
+            FaultKind::classify(&code, &message, status.is_some_and(|s| s >= 500))
         }
         _ => FaultKind::Retryable,
     };

@@ -334,6 +334,31 @@ impl StateStore for DynamoStateTable {
         Ok(self.conditional_update(b).await?.is_ok())
     }
 
+    async fn revive(
+        &self,
+        statement_name: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<bool, PortError> {
+        let b = self
+            .update(statement_name)
+            .update_expression(
+                "SET #s = :submitted, createdAt = :now, updatedAt = :now, unsettled = :one, expiresAt = :exp \
+                 REMOVE settledAt, #e",
+            )
+            .condition_expression(
+                "#s = :not_started OR (#s = :submitted AND attribute_not_exists(statementId))",
+            )
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_names("#e", "error")
+            .expression_attribute_values(":submitted", s(RecordStatus::Submitted.as_str()))
+            .expression_attribute_values(":not_started", s(RecordStatus::NotStarted.as_str()))
+            .expression_attribute_values(":one", s("1"))
+            .expression_attribute_values(":exp", n(expires_at))
+            .expression_attribute_values(":now", ts(now));
+        Ok(self.conditional_update(b).await?.is_ok())
+    }
+
     async fn claim(
         &self,
         statement_name: &str,

@@ -10,7 +10,7 @@ use crate::ports::{DataApi, FaultKind, StateStore};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tracing::info;
+use tracing::{info, warn};
 
 /// What the canceller talks to.
 pub struct CancellerPorts<'a> {
@@ -64,6 +64,8 @@ pub async fn handle(
         .map_err(TaskerError::state_table)?;
     let mut cancelled = Vec::new();
     let mut already_ended = Vec::new();
+    let mut not_started = Vec::new();
+    let mut failed = None;
     for record in records {
         let other_state = p
             .state_name
@@ -78,6 +80,9 @@ pub async fn handle(
         }
         let name = record.statement_name.clone();
         let Some(id) = record.statement_id.clone() else {
+            // Its start is in flight (or failed): nothing to cancel yet. Said in the output, so a Catch can tell.
+            info!(decision = "cancel_not_started", statement_name = %name);
+            not_started.push(json!({"statementName": name}));
             continue;
         };
         match ports.data.cancel(&id).await {
@@ -96,10 +101,18 @@ pub async fn handle(
                 info!(decision = "cancel_too_late", statement_name = %name, error = %e);
                 already_ended.push(json!({"statementName": name, "statementId": id}));
             }
-            Err(e) => return Err(TaskerError::data_api(e)),
+            Err(e) => {
+                // Throttled: the others still get their cancel; the error at the end makes a Retry run it again.
+                warn!(decision = "cancel_failed", statement_name = %name, error = %e);
+                failed = Some(e);
+            }
         }
     }
+    if let Some(e) = failed {
+        return Err(TaskerError::data_api(e));
+    }
     Ok(
-        json!({"executionArn": p.execution_arn, "cancelled": cancelled, "alreadyEnded": already_ended}),
+        json!({"executionArn": p.execution_arn, "cancelled": cancelled, "alreadyEnded": already_ended,
+              "notStarted": not_started}),
     )
 }

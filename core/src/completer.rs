@@ -8,10 +8,11 @@
 //! own statement, so a forged or stray event can settle nothing that has not really ended.
 
 use crate::config::Settings;
+use crate::custom_resource::CustomResourceCallback;
 use crate::error::TaskerError;
 use crate::event::StatusChange;
 use crate::metrics;
-use crate::outcome::{callback_for, deliver, lost, Outcome};
+use crate::outcome::{callback_for, deliver, lost, not_started, Outcome};
 use crate::ports::{Claim, Claimant, DataApi, FaultKind, Settled, StateStore, TaskCallbacks};
 use crate::record::{
     settled_expiry, token_hint, unsettled_expiry, RecordStatus, Settlement, StatementRecord,
@@ -154,14 +155,15 @@ async fn finish(
                 // A restart got its statement going between our look-up and our claim.
                 return Ok(Disposition::StillRunning);
             }
+            let why = "the start failed and was not retried".to_string();
             info!(decision = "not_started", statement_name = %name);
             let settlement = Settlement {
                 status: RecordStatus::NotStarted,
                 statement_id: None,
-                error: Some("the start failed and was not retried".into()),
+                error: Some(why.clone()),
                 at: now,
                 expires_at: settled_expiry(now, settings.record_ttl_days),
-                if_token: None,
+                if_token: record.task_token.clone(),
                 if_no_statement: true,
             };
             // The lock goes first, while our claim keeps restarts away: once the record reads NOT_STARTED, a late
@@ -171,6 +173,18 @@ async fn finish(
                 singleton: false,
                 ..record.clone()
             };
+            // A CloudFormation request still waits for its answer (a Step Functions task saw its start fail): it
+            // gets FAILED, before the settle, so a crash in between answers again rather than never (no start can
+            // interfere: a request this old is never started again).
+            let cfn = record
+                .task_token
+                .as_deref()
+                .filter(|t| CustomResourceCallback::from_token(t).is_some());
+            let Some(token) = cfn else {
+                return settle_quietly(ports, &unlocked, &settlement, lease).await;
+            };
+            let outcome = not_started(record, &why);
+            answer_not_started(ports, token, name, &outcome).await?;
             return settle_quietly(ports, &unlocked, &settlement, lease).await;
         }
         Evidence::Lost { statement_id } => {
@@ -229,6 +243,30 @@ async fn finish(
     call_back(ports, settings, record, &statement_id, outcome, lease, now).await
 }
 
+/// Answers a CloudFormation request whose statement never started: a refused answer (an expired URL) is final,
+/// a fault is the caller's to retry.
+pub(crate) async fn answer_not_started(
+    ports: &CompleterPorts<'_>,
+    token: &str,
+    name: &str,
+    outcome: &Outcome,
+) -> Result<(), TaskerError> {
+    match deliver(ports.callbacks, token, name, &outcome.callback).await {
+        Ok(()) => {
+            info!(decision = "called_back", statement_name = %name, status = "NOT_STARTED");
+            Ok(())
+        }
+        Err(e) if e.kind == FaultKind::Retryable => {
+            warn!(decision = "callback_retry", statement_name = %name, error = %e);
+            Err(TaskerError::Callback(e.to_string()))
+        }
+        Err(e) => {
+            warn!(decision = "callback_refused", statement_name = %name, error = %e);
+            Ok(())
+        }
+    }
+}
+
 /// Delivers the outcome to the record's task token and settles the record, following a token that a retried
 /// start stored meanwhile.
 async fn call_back(
@@ -264,6 +302,16 @@ async fn call_back(
                 }
                 info!(decision = "called_back", statement_name = %name, status = outcome.status.as_str(), token = %token_hint(&token));
                 settlement(outcome.status, outcome.error.clone(), Some(&token))
+            }
+            Err(e) if e.kind == FaultKind::Rejected => {
+                // Refused for good (an output or token Step Functions will never take): retrying cannot help.
+                warn!(decision = "undeliverable", statement_name = %name, code = %e.code);
+                let why = format!(
+                    "{}; the statement ended {}",
+                    e.code,
+                    outcome.status.as_str()
+                );
+                settlement(RecordStatus::Undeliverable, Some(why), Some(&token))
             }
             Err(e) if e.kind == FaultKind::TokenGone => {
                 warn!(decision = "token_gone", statement_name = %name, error = %e);
@@ -408,7 +456,6 @@ pub async fn sweep(
     let grace =
         Duration::seconds(i64::try_from(settings.sweep_grace_seconds).unwrap_or(i64::MAX / 1000));
     let mut report = SweepReport::default();
-    let mut running = Vec::new();
     let mut after = None;
     'pages: loop {
         let page = ports
@@ -426,7 +473,17 @@ pub async fn sweep(
                 break 'pages;
             }
             report.examined += 1;
-            match sweep_one(ports, settings, &record, now).await {
+            let name = record.statement_name.as_str();
+            let verdict = sweep_one(ports, settings, &record, now).await;
+            if !matches!(verdict, Ok(Disposition::Settled(_))) {
+                // To the back of the order at once, whatever kept it unsettled (still running, busy, or failing at
+                // every sweep): the next sweep, or this one cut short by the Lambda timeout, goes on with the
+                // others. The index is paged by position, so a record moved out of the range is not met again.
+                if let Err(e) = ports.store.touch(name, now).await {
+                    warn!(decision = "sweep_touch_failed", statement_name = %name, error = %e);
+                }
+            }
+            match verdict {
                 Ok(Disposition::Settled(status)) => {
                     report.settled += 1;
                     match status {
@@ -435,13 +492,10 @@ pub async fn sweep(
                         _ => {}
                     }
                 }
-                Ok(Disposition::StillRunning) => {
-                    report.still_running += 1;
-                    running.push(record.statement_name);
-                }
+                Ok(Disposition::StillRunning) => report.still_running += 1,
                 Ok(_) => {}
                 Err(e) => {
-                    warn!(decision = "sweep_settle_failed", statement_name = %record.statement_name, error = %e);
+                    warn!(decision = "sweep_settle_failed", statement_name = %name, error = %e);
                     report.failed += 1;
                 }
             }
@@ -449,12 +503,6 @@ pub async fn sweep(
         after = page.next;
         if after.is_none() {
             break;
-        }
-    }
-    // After paging, so that the order being paged does not move under the sweep.
-    for name in running {
-        if let Err(e) = ports.store.touch(&name, now).await {
-            warn!(decision = "sweep_touch_failed", statement_name = %name, error = %e);
         }
     }
     info!(

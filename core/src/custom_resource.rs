@@ -11,10 +11,21 @@ use crate::statement::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// The marker that tells a stored custom-resource callback from a Step Functions task token.
-const PREFIX: &str = "cfn:";
+use crate::record::CALLBACK_PREFIX as PREFIX;
 /// CloudFormation's limit on a response body; the reason is cut to fit.
 const MAX_RESPONSE_BYTES: usize = 4096;
+/// The `PhysicalResourceId` of a failed Create. CloudFormation's rollback then sends a Delete carrying it, which
+/// must run no `DeleteSql`: nothing was created, and the SQL would drop what existed before (an `etl.day` the
+/// failed `create table` met). CDK's provider framework does the same with its own marker.
+pub const CREATE_FAILED: &str = "SfnRedshiftTasker::CREATE_FAILED";
+/// The physical ids earlier versions answered a Create that could not start with; a Delete carrying one is a
+/// rollback of a failed Create too.
+const LEGACY_CREATE_FAILED: [&str; 2] = ["not-started", "invalid-request"];
+
+/// Whether a Delete's physical id says its Create failed (so the Delete must not run SQL).
+pub fn is_failed_create(physical_resource_id: Option<&str>) -> bool {
+    physical_resource_id.is_some_and(|id| id == CREATE_FAILED || LEGACY_CREATE_FAILED.contains(&id))
+}
 
 /// One custom-resource request, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +70,8 @@ impl CustomResourceCallback {
     }
 
     /// The body of the `PUT` to `ResponseURL`: `SUCCESS` or `FAILED` with the reason, cut so the whole body stays
-    /// within CloudFormation's 4,096 bytes.
+    /// within CloudFormation's 4,096 bytes. A failed Create (no physical id given) answers [`CREATE_FAILED`], so
+    /// its rollback Delete runs no SQL; a successful one names the statement.
     pub fn response(
         &self,
         success: bool,
@@ -71,7 +83,8 @@ impl CustomResourceCallback {
             json!({
                 "Status": if success { "SUCCESS" } else { "FAILED" },
                 "Reason": reason,
-                "PhysicalResourceId": self.physical_resource_id.as_deref().unwrap_or(statement_name),
+                "PhysicalResourceId": self.physical_resource_id.as_deref()
+                    .unwrap_or(if success { statement_name } else { CREATE_FAILED }),
                 "StackId": self.stack_id,
                 "RequestId": self.request_id,
                 "LogicalResourceId": self.logical_resource_id,
@@ -240,7 +253,13 @@ mod tests {
         assert!(body.len() <= MAX_RESPONSE_BYTES, "{}", body.len());
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["Status"], "FAILED");
-        assert_eq!(v["PhysicalResourceId"], "etl-abc");
+        assert_eq!(v["PhysicalResourceId"], CREATE_FAILED, "a failed create");
+        let ok: Value =
+            serde_json::from_str(&r.callback.response(true, "", "etl-abc", json!({}))).unwrap();
+        assert_eq!(ok["PhysicalResourceId"], "etl-abc");
+        assert!(is_failed_create(Some(CREATE_FAILED)));
+        assert!(is_failed_create(Some("not-started")));
+        assert!(!is_failed_create(Some("etl-abc")) && !is_failed_create(None));
         assert_eq!(v["RequestId"], "r-1");
     }
 }

@@ -29,6 +29,48 @@ pub struct PortError {
     pub message: String,
 }
 
+/// Step Functions' answers meaning the task token can never be used again (botocore's `stepfunctions` model:
+/// the errors of `SendTaskSuccess`/`SendTaskFailure`).
+const TOKEN_GONE: [&str; 3] = ["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"];
+
+/// Throttling error names across the services we call.
+const THROTTLED: [&str; 7] = [
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ActiveStatementsExceededException",
+    "KmsThrottlingException",
+];
+
+impl FaultKind {
+    /// What a service's error answer means, from its error name, its message and whether it was a 5xx; the one
+    /// classification the AWS adapters and the simulation share, so the simulation judges the real rule.
+    ///
+    /// A `DescribeStatement` (or result) of a statement past the Data API's 24-hour retention is answered
+    /// `ValidationException` with a message saying it expired, not `ResourceNotFoundException`:
+    /// terraform-provider-aws's `FindStatementByID` (internal/service/redshiftdata) maps a `ValidationException`
+    /// containing "expired" to an expired statement, and other clients match "Could not retrieve the query result
+    /// as it has expired after 24 hours". Both mean the statement is no longer known: [`FaultKind::NotFound`].
+    pub fn classify(code: &str, message: &str, server_error: bool) -> FaultKind {
+        if TOKEN_GONE.contains(&code) {
+            FaultKind::TokenGone
+        } else if THROTTLED.contains(&code) || server_error {
+            FaultKind::Retryable
+        } else if code == "ResourceNotFoundException" || is_expired_statement(code, message) {
+            FaultKind::NotFound
+        } else {
+            FaultKind::Rejected
+        }
+    }
+}
+
+/// The Data API's answer for a statement past its retention (see [`FaultKind::classify`]).
+pub fn is_expired_statement(code: &str, message: &str) -> bool {
+    code == "ValidationException" && message.to_ascii_lowercase().contains("expired")
+}
+
 impl PortError {
     /// Builds an error of a kind.
     pub fn new(kind: FaultKind, code: impl Into<String>, message: impl Into<String>) -> Self {
@@ -143,6 +185,39 @@ fn without_value(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expired_statement_is_not_found_and_other_refusals_are_final() {
+        let expired = "Could not retrieve the query result as it has expired after 24 hours.";
+        assert_eq!(
+            FaultKind::classify("ValidationException", expired, false),
+            FaultKind::NotFound
+        );
+        assert_eq!(
+            FaultKind::classify("ResourceNotFoundException", "Query does not exist", false),
+            FaultKind::NotFound
+        );
+        assert_eq!(
+            FaultKind::classify("ValidationException", "1 validation error", false),
+            FaultKind::Rejected
+        );
+        assert_eq!(
+            FaultKind::classify("InvalidOutput", "too long", false),
+            FaultKind::Rejected
+        );
+        assert_eq!(
+            FaultKind::classify("TaskTimedOut", "", false),
+            FaultKind::TokenGone
+        );
+        assert_eq!(
+            FaultKind::classify("KmsThrottlingException", "", false),
+            FaultKind::Retryable
+        );
+        assert_eq!(
+            FaultKind::classify("InternalServerException", "", true),
+            FaultKind::Retryable
+        );
+    }
 
     #[test]
     fn serde_messages_lose_their_value() {

@@ -173,7 +173,9 @@ pub struct Outcome {
 /// A built one has no `principal` (the description does not say who ran it).
 pub fn detail_for(name: &str, d: &Description, event_detail: Option<&Value>) -> Value {
     if let Some(detail) = event_detail {
-        if detail.get("state").and_then(Value::as_str) == Some(d.status.as_str()) {
+        if detail.get("state").and_then(Value::as_str) == Some(d.status.as_str())
+            && detail.to_string().len() <= MAX_EVENT_DETAIL_BYTES
+        {
             return detail.clone();
         }
     }
@@ -209,6 +211,71 @@ pub fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
         ended_at: None,
     }
 }
+
+/// The outcome of a start that never made a statement: only a CloudFormation request still waits then (a Step
+/// Functions task saw its start fail), and it gets `FAILED` with the refusal.
+pub fn not_started(record: &StatementRecord, why: &str) -> Outcome {
+    let detail = json!({"statementName": record.statement_name, "state": "NOT_STARTED"});
+    Outcome {
+        callback: failure("NotStarted", &record.statement_name, "", why, &detail),
+        status: RecordStatus::NotStarted,
+        error: Some(why.to_string()),
+        ended_at: None,
+    }
+}
+
+/// The answer to a retry of an entry that already settled, from its record alone (the Data API is not asked
+/// again: past its 24-hour retention it would call a finished statement lost). The record keeps the ending and the
+/// error text, not the result, so a `FINISHED` answer carries the statement and its state with `rows` -1 and
+/// `detail.fromRecord: true`.
+pub fn record_outcome(record: &StatementRecord, id: &str) -> Outcome {
+    let name = record.statement_name.as_str();
+    let ending = match record.status {
+        RecordStatus::Orphaned | RecordStatus::Undeliverable => record
+            .error
+            .as_deref()
+            .and_then(|e| e.rsplit(' ').next())
+            .and_then(RecordStatus::parse)
+            .unwrap_or(RecordStatus::Lost),
+        other => other,
+    };
+    let detail = json!({"statementName": name, "statementId": id, "state": ending.as_str(), "fromRecord": true});
+    let text = record.error.clone().unwrap_or_default();
+    let failed = |error_name: &str| Outcome {
+        callback: failure(error_name, name, id, &text, &detail),
+        status: ending,
+        error: record.error.clone(),
+        ended_at: None,
+    };
+    match ending {
+        RecordStatus::Finished => Outcome {
+            callback: Callback::Success {
+                output: success_output(&Finished {
+                    statement_name: name.to_string(),
+                    statement_id: id.to_string(),
+                    rows: -1,
+                    duration_ms: 0,
+                    has_result_set: false,
+                    records: None,
+                    records_budget: 0,
+                    detail,
+                    session_id: None,
+                }),
+            },
+            status: RecordStatus::Finished,
+            error: None,
+            ended_at: None,
+        },
+        RecordStatus::Failed => failed("FAILED"),
+        RecordStatus::Aborted => failed("ABORTED"),
+        _ => lost(record, id),
+    }
+}
+
+/// The largest event `detail` copied into an output or a cause: the Data API's is a few hundred bytes, so a larger
+/// one is forged or broken, and the detail is built from `DescribeStatement` instead (an uncapped copy could push
+/// the output past Step Functions' 256 KiB, which it refuses for good).
+const MAX_EVENT_DETAIL_BYTES: usize = 4096;
 
 /// Works out the callback for a statement that ended, from its description `d`: the duration and result set of a
 /// finished one (and its rows when the state asked for them), the error text of a failed one.
@@ -439,6 +506,8 @@ mod tests {
         d.result_rows = Some(3);
         let event = json!({"principal": "p", "state": "FINISHED", "rows": 3});
         assert_eq!(detail_for("n", &d, Some(&event)), event);
+        let huge = json!({"state": "FINISHED", "pad": "x".repeat(MAX_EVENT_DETAIL_BYTES)});
+        assert_eq!(detail_for("n", &d, Some(&huge))["statementId"], "id");
         let forged = json!({"state": "FAILED"});
         let built = detail_for("n", &d, Some(&forged));
         assert_eq!(built["state"], "FINISHED");

@@ -23,6 +23,9 @@ const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
 /// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted (Step Functions' own limits
 /// are lower; this only stops absurd inputs).
 const MAX_FIELD_CHARS: usize = 8192;
+/// Step Functions' limit on a task token (botocore's `stepfunctions` model: `TaskToken` max 2,048): a longer one
+/// would be refused by `SendTaskSuccess` for good, after its SQL ran, so it is refused before.
+pub const MAX_TASK_TOKEN_CHARS: usize = 2048;
 
 /// A request to run SQL for one state entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -148,6 +151,22 @@ fn execute(raw: RawPayload, singleton_action: bool) -> Result<StarterRequest, Ta
     }
     let execution_arn = text_field("executionArn", raw.execution_arn)?;
     let task_token = text_field("taskToken", raw.task_token)?;
+    if task_token
+        .as_deref()
+        .is_some_and(|t| t.chars().count() > MAX_TASK_TOKEN_CHARS)
+    {
+        return Err(invalid(format!(
+            "taskToken: longer than Step Functions' {MAX_TASK_TOKEN_CHARS} characters"
+        )));
+    }
+    if task_token
+        .as_deref()
+        .is_some_and(crate::record::looks_like_callback)
+    {
+        // Only a CloudFormation request stores a ResponseURL as its callback: a payload must not make the
+        // functions PUT to a URL of its choosing.
+        return Err(invalid("taskToken: not a Step Functions task token"));
+    }
     if task_token.is_some() && execution_arn.is_none() {
         return Err(invalid(
             "executionArn: required with taskToken (pass $$.Execution.Id)",
@@ -434,6 +453,14 @@ mod tests {
             ),
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "taskToken": ""}),
+                "taskToken",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "taskToken": "t".repeat(2049)}),
+                "taskToken",
+            ),
+            (
+                json!({"executionArn": "a", "sqlStatement": "s", "taskToken": "cfn:{\"ResponseURL\": \"https://x\"}"}),
                 "taskToken",
             ),
             (

@@ -129,6 +129,17 @@ pub trait StateStore: Send + Sync {
         now: DateTime<Utc>,
         expires_at: i64,
     ) -> Result<bool, PortError>;
+    /// `NOT_STARTED` (or `SUBMITTED` without a statement id) -> `SUBMITTED` with a fresh `createdAt`, for a retry
+    /// about to start its entry's statement: the record is unsettled (in the sweeper's index, and young, so the
+    /// sweeper gives this start time before it judges it never started) *before* the statement starts, so that
+    /// whatever fails after `ExecuteStatement` leaves a record its event or the sweeper completes. The claim, if
+    /// any, is left as it is. `false` when the record had a statement or another final status.
+    async fn revive(
+        &self,
+        statement_name: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<bool, PortError>;
     /// Claims an unsettled record, unless another live claim holds it; a restart may also take over a restart's
     /// claim (a retried start whose earlier attempt's claim answer was lost must not wait for its lease).
     async fn claim(

@@ -22,6 +22,9 @@ pub enum RecordStatus {
     NotStarted,
     /// The Data API no longer knows the statement (past its 24 h retention); a waiting task got `StatementLost`.
     Lost,
+    /// It ended, but Step Functions (or CloudFormation) refused its answer for good (an output or token it will
+    /// never accept): retrying cannot help, so the record ends here, counted by a metric for the alarm.
+    Undeliverable,
 }
 
 impl RecordStatus {
@@ -36,6 +39,7 @@ impl RecordStatus {
             Self::Orphaned => "ORPHANED",
             Self::NotStarted => "NOT_STARTED",
             Self::Lost => "LOST",
+            Self::Undeliverable => "UNDELIVERABLE",
         }
     }
 
@@ -51,6 +55,7 @@ impl RecordStatus {
             "ORPHANED" => Self::Orphaned,
             "NOT_STARTED" => Self::NotStarted,
             "LOST" => Self::Lost,
+            "UNDELIVERABLE" => Self::Undeliverable,
             _ => return None,
         })
     }
@@ -131,6 +136,16 @@ pub struct Settlement {
     /// Settle only if the record still has no statement id: a `NOT_STARTED` verdict must not overwrite a start
     /// that a retry made meanwhile.
     pub if_no_statement: bool,
+}
+
+/// The marker that tells a stored custom-resource callback (a CloudFormation `ResponseURL`) from a Step Functions
+/// task token in a record's `taskToken`.
+pub const CALLBACK_PREFIX: &str = "cfn:";
+
+/// Whether a task token is spelled like a stored custom-resource callback: refused in payloads, so only a
+/// CloudFormation request can make the functions answer a URL.
+pub fn looks_like_callback(token: &str) -> bool {
+    token.starts_with(CALLBACK_PREFIX)
 }
 
 /// The first ten characters of a task token: enough to correlate logs, never enough to use it.

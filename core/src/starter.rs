@@ -5,15 +5,17 @@
 //! statement starts, and the statement starts with its name as `ClientToken`, so any retry, whatever step the
 //! previous attempt died at, converges on the same statement.
 
-use crate::completer::{settle_statement, CompleterPorts, Evidence, CLAIM_LEASE};
+use crate::completer::{
+    answer_not_started, settle_statement, CompleterPorts, Evidence, CLAIM_LEASE, NOT_STARTED_AFTER,
+};
 use crate::config::Settings;
-use crate::custom_resource;
+use crate::custom_resource::{self, CustomResourceCallback};
 use crate::error::TaskerError;
 pub use crate::invocation::Invocation;
 use crate::invocation::{Started, StarterInput, StarterOutput};
 use crate::metrics;
 use crate::naming::{sql_digest, statement_name, EntryKey};
-use crate::outcome::{callback_for, deliver, lost, Outcome};
+use crate::outcome::{deliver, not_started, record_outcome, Outcome};
 use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
 use crate::ports::{Claim, Claimant, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
@@ -148,8 +150,12 @@ pub async fn run(
 }
 
 /// A CloudFormation custom-resource request: its SQL runs as a statement whose callback is the `ResponseURL`; a
-/// request type without SQL, or a request that cannot start, is answered at once (CloudFormation would otherwise
-/// wait an hour for an answer).
+/// request type without SQL, and the rollback Delete of a failed Create, are answered at once (CloudFormation would
+/// otherwise wait an hour for an answer).
+///
+/// Exactly one answer per request: an error after the record is written is returned, never answered here, so
+/// Lambda retries the event (same `RequestId`, same statement), and the completer or the sweeper answers once the
+/// statement ends, or `FAILED` (with the failed-Create marker) once the sweeper finds that it never started.
 async fn deploy_time_sql(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
@@ -157,7 +163,9 @@ async fn deploy_time_sql(
     invocation: Invocation<'_>,
 ) -> Result<StarterOutput, TaskerError> {
     let callback = request.callback.clone();
-    let Some(sql) = request.sql.clone() else {
+    let rollback = request.request_type == "Delete"
+        && custom_resource::is_failed_create(callback.physical_resource_id.as_deref());
+    let Some(sql) = request.sql.clone().filter(|_| !rollback) else {
         // Nothing to run: the physical id is the one given, or a name of this deployment on create.
         let name = statement_name(
             &config.settings.prefix,
@@ -176,7 +184,7 @@ async fn deploy_time_sql(
             .respond(&callback.response_url, &body)
             .await
             .map_err(|e| TaskerError::Callback(e.to_string()))?;
-        info!(decision = "custom_resource_without_sql", request_type = %request.request_type);
+        info!(decision = "custom_resource_without_sql", request_type = %request.request_type, rollback);
         return Ok(StarterOutput::Answered {
             answered: "SUCCESS",
         });
@@ -195,20 +203,11 @@ async fn deploy_time_sql(
         wait_seconds: None,
         session: Default::default(),
     };
-    match execute(ports, config, &execute_request, invocation).await {
-        Ok(started) => Ok(StarterOutput::Started(started)),
-        Err(e) => {
-            // No statement started: say so now (an error would only make Lambda retry the event).
-            let body = callback.response(false, &e.to_string(), "not-started", json!({}));
-            ports
-                .callbacks
-                .respond(&callback.response_url, &body)
-                .await
-                .map_err(|r| TaskerError::Callback(r.to_string()))?;
-            warn!(decision = "custom_resource_not_started", error = %e);
-            Ok(StarterOutput::Answered { answered: "FAILED" })
-        }
-    }
+    // Any error may hide a statement that started, or one a retry of this invocation starts: the error goes back
+    // to Lambda, which retries the event, and the completer or the sweeper answers (FAILED once the sweeper finds
+    // that nothing started; a request that old is never started again).
+    let started = execute(ports, config, &execute_request, invocation).await?;
+    Ok(StarterOutput::Started(started))
 }
 
 async fn execute(
@@ -276,7 +275,11 @@ async fn execute(
     match created {
         Created::New => {
             info!(decision = "recorded", statement_name = %name, waits = req.task_token.is_some());
-            start(ports, config, req, &record, now).await
+            let (started, ended) = start(ports, config, req, &record, now).await?;
+            if ended {
+                fast_path(ports, config, &started, now).await;
+            }
+            Ok(started)
         }
         Created::Existing(existing) => {
             if req.singleton && existing.status.is_settled() {
@@ -288,16 +291,17 @@ async fn execute(
     }
 }
 
-/// Starts the SQL and marks the record `STARTED`. A start that failed before the statement existed leaves the
-/// record `SUBMITTED` for a retry (which calls the Data API again with the same `ClientToken`) and frees the
-/// singleton lock; once the Data API returned an id, the start succeeds whatever follows.
+/// Starts the SQL and marks the record `STARTED`; the flag says the statement already ended (the fast path may
+/// answer it once the caller gave back any claim it holds). A start that failed before the statement existed
+/// leaves the record `SUBMITTED` for a retry (which calls the Data API again with the same `ClientToken`) and
+/// frees the singleton lock; once the Data API returned an id, the start succeeds whatever follows.
 async fn start(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
     req: &ExecuteRequest,
     record: &StatementRecord,
     now: DateTime<Utc>,
-) -> Result<Started, TaskerError> {
+) -> Result<(Started, bool), TaskerError> {
     let name = record.statement_name.as_str();
     if now - record.created_at >= CLIENT_TOKEN_TRUST {
         // The Data API may have forgotten the ClientToken: a second ExecuteStatement would run the SQL again.
@@ -308,7 +312,7 @@ async fn start(
             .map_err(TaskerError::data_api)?
         {
             info!(decision = "found_by_name", statement_name = %name, statement_id = %id);
-            return adopt(ports, config, name, &id, now).await;
+            return Ok((adopt(ports, config, name, &id, now).await?, false));
         }
     }
     let call = ExecuteCall {
@@ -326,10 +330,8 @@ async fn start(
         Ok(executed) => {
             let mut reply = adopt(ports, config, name, &executed.id, now).await?;
             reply.session_id = executed.session_id.clone();
-            if executed.status.and_then(DataApiStatus::ending).is_some() {
-                fast_path(ports, config, name, &executed.id, now).await;
-            }
-            Ok(reply)
+            let ended = executed.status.and_then(DataApiStatus::ending).is_some();
+            Ok((reply, ended))
         }
         Err(e) => {
             // A fault on the way back may hide a statement that did start; a refusal cannot.
@@ -337,7 +339,7 @@ async fn start(
                 FaultKind::Retryable => match ports.data.find_by_name(name).await {
                     Ok(Some(id)) => {
                         info!(decision = "started_despite_error", statement_name = %name, statement_id = %id);
-                        return adopt(ports, config, name, &id, now).await;
+                        return Ok((adopt(ports, config, name, &id, now).await?, false));
                     }
                     Ok(None) => true,
                     // Unknown: keep the lock; the sweeper frees it once the record is settled.
@@ -356,14 +358,18 @@ async fn start(
 
 /// The fast path: the statement ended while the start waited for it, so the starter settles and answers it
 /// itself, through the completer's claim (the event, coming later, is then a duplicate). Whatever fails here is
-/// left to that event or the sweeper, as on the event path.
+/// left to that event or the sweeper, as on the event path. Its clock is the statement's end when that is later
+/// than the invocation's start (the start waited for it), so its lease and `settledAt` are not in the past.
 async fn fast_path(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
-    name: &str,
-    id: &str,
+    started: &Started,
     now: DateTime<Utc>,
 ) {
+    let (name, id) = (
+        started.statement_name.as_str(),
+        started.statement_id.as_str(),
+    );
     let d = match ports.data.describe(id).await {
         Ok(d) if d.status.ending().is_some() => d,
         Ok(_) => return,
@@ -372,6 +378,7 @@ async fn fast_path(
             return;
         }
     };
+    let now = d.updated_at.map_or(now, |ended| ended.max(now));
     let completer = CompleterPorts {
         data: ports.data,
         store: ports.store,
@@ -398,7 +405,8 @@ async fn release_lock(store: &dyn StateStore, record: &StatementRecord) {
 }
 
 /// Stores the id of a statement that exists. Never fails the start: a record that could not be marked is
-/// completed by its event or the sweeper, which find the statement by name.
+/// completed by its event or the sweeper, which find the statement by name (the record is unsettled: a revived
+/// record was made `SUBMITTED` again before its statement started).
 async fn adopt(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
@@ -443,8 +451,17 @@ async fn resume(
     now: DateTime<Utc>,
 ) -> Result<Started, TaskerError> {
     let name = existing.statement_name.clone();
-    let record = match &req.task_token {
-        Some(token) if existing.task_token.as_deref() != Some(token.as_str()) => {
+    let cfn = existing
+        .task_token
+        .as_deref()
+        .and_then(CustomResourceCallback::from_token)
+        .is_some();
+    let replaced = match &req.task_token {
+        Some(token) if existing.task_token.as_deref() != Some(token.as_str()) => Some(token),
+        _ => None,
+    };
+    let record = match replaced {
+        Some(token) => {
             info!(decision = "token_replaced", statement_name = %name, token = %token_hint(token));
             ports
                 .store
@@ -452,9 +469,22 @@ async fn resume(
                 .await
                 .map_err(TaskerError::state_table)?
         }
-        _ => existing,
+        None => existing,
     };
     let id = match (record.status, &record.statement_id) {
+        // A CloudFormation request whose start was refused is answered FAILED and never started again; a retry
+        // of its invocation (the first may have died before its answer went out) repeats that answer.
+        (RecordStatus::NotStarted, _) if cfn => {
+            let token = record.task_token.as_deref().unwrap_or_default();
+            let why = record.error.clone().unwrap_or_default();
+            let completer = CompleterPorts {
+                data: ports.data,
+                store: ports.store,
+                callbacks: ports.callbacks,
+            };
+            answer_not_started(&completer, token, &name, &not_started(&record, &why)).await?;
+            return Ok(started_reply(&name, ""));
+        }
         (RecordStatus::Submitted | RecordStatus::NotStarted, _) | (_, None) => {
             info!(decision = "restart", statement_name = %name, "previous attempt stopped before STARTED");
             return restart(ports, config, req, &record, now).await;
@@ -465,9 +495,10 @@ async fn resume(
         info!(decision = "already_running", statement_name = %name, statement_id = %id);
         return Ok(started_reply(&name, &id));
     }
-    // Settled before this retry: its callback went to the old token, so answer the new one now.
-    if let Some(token) = &req.task_token {
-        let outcome = settled_outcome(ports, &record, &id).await?;
+    // Settled before this retry: its callback went to the old token, so answer the new one now (a token that
+    // did not change was answered already).
+    if let Some(token) = replaced {
+        let outcome = settled_outcome(&record, &id);
         match deliver(ports.callbacks, token, &name, &outcome.callback).await {
             Ok(()) => {
                 info!(decision = "called_back_on_retry", statement_name = %name, status = outcome.status.as_str())
@@ -483,7 +514,8 @@ async fn resume(
 
 /// Starts the statement of a record whose earlier start stopped before `STARTED`. An unsettled record is claimed
 /// for the restart, so that the sweeper cannot judge it `NOT_STARTED` (and free its lock) while the statement is
-/// being started; a record the sweeper already settled `NOT_STARTED` is revived by `mark_started`.
+/// being started; a record the sweeper already settled `NOT_STARTED` is first revived (made `SUBMITTED` again), so
+/// that a statement started now always has an unsettled record behind it.
 async fn restart(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
@@ -493,67 +525,95 @@ async fn restart(
 ) -> Result<Started, TaskerError> {
     let name = record.statement_name.as_str();
     let lease = now + CLAIM_LEASE;
-    let claimed = match ports
-        .store
-        .claim(name, Claimant::Restart, lease, now)
-        .await
-        .map_err(TaskerError::state_table)?
-    {
-        Claim::Won(_) => true,
-        Claim::Settled(r) if r.status == RecordStatus::NotStarted => false,
-        Claim::Settled(r) => {
-            // Its statement was found and settled since we stored our token: the completer answered that token
-            // (its settle is conditional on it), so there is nothing left to start or to answer.
-            info!(decision = "settled_meanwhile", statement_name = %name, status = r.status.as_str());
-            let id = r.statement_id.unwrap_or_default();
-            return Ok(started_reply(name, &id));
+    let expires = unsettled_expiry(now, config.settings.record_ttl_days);
+    let cfn = record
+        .task_token
+        .as_deref()
+        .and_then(CustomResourceCallback::from_token)
+        .is_some();
+    if cfn && now - record.created_at >= NOT_STARTED_AFTER {
+        // The sweeper may be answering it FAILED right now (it judges such a record never started): a start now
+        // could answer the same request twice, with opposite results.
+        return Err(TaskerError::DataApi {
+            code: "NotStarted".into(),
+            message: format!("{name}: this request is too old to start; it is answered FAILED"),
+        });
+    }
+    let mut revives = 0;
+    loop {
+        match ports
+            .store
+            .claim(name, Claimant::Restart, lease, now)
+            .await
+            .map_err(TaskerError::state_table)?
+        {
+            Claim::Won(r) => {
+                if r.statement_id.is_none() {
+                    // Young again before the statement starts: a sweep after our claim ends gives the start (and
+                    // ListStatements' lag) time before it calls the record never started.
+                    ports
+                        .store
+                        .revive(name, now, expires)
+                        .await
+                        .map_err(TaskerError::state_table)?;
+                }
+                break;
+            }
+            Claim::Settled(r) if r.status == RecordStatus::NotStarted && revives < 2 && !cfn => {
+                revives += 1;
+                if ports
+                    .store
+                    .revive(name, now, expires)
+                    .await
+                    .map_err(TaskerError::state_table)?
+                {
+                    info!(decision = "revived", statement_name = %name);
+                }
+            }
+            Claim::Settled(r) if r.status == RecordStatus::NotStarted => {
+                return Err(TaskerError::StateTable(format!(
+                    "{name}: the record keeps being settled NOT_STARTED; retry the start"
+                )));
+            }
+            Claim::Settled(r) => {
+                // Its statement was found and settled since we stored our token: the completer answered that
+                // token (its settle is conditional on it), so there is nothing left to start or to answer.
+                info!(decision = "settled_meanwhile", statement_name = %name, status = r.status.as_str());
+                let id = r.statement_id.unwrap_or_default();
+                return Ok(started_reply(name, &id));
+            }
+            Claim::Busy(_) | Claim::Missing => {
+                info!(decision = "restart_busy", statement_name = %name);
+                return Err(TaskerError::StateTable(format!(
+                    "{name}: the record is being settled right now; retry the start"
+                )));
+            }
         }
-        Claim::Busy(_) | Claim::Missing => {
-            info!(decision = "restart_busy", statement_name = %name);
-            return Err(TaskerError::StateTable(format!(
-                "{name}: the record is being settled right now; retry the start"
-            )));
-        }
-    };
+    }
     let result = async {
         if record.singleton {
-            let expires = unsettled_expiry(now, config.settings.record_ttl_days);
             take_singleton_lock(ports.store, &record.sql_digest, name, now, expires).await?;
         }
         start(ports, config, req, record, now).await
     }
     .await;
-    if claimed {
-        if let Err(e) = ports.store.release(name, lease).await {
-            warn!(decision = "release_failed", statement_name = %name, error = %e);
-        }
+    if let Err(e) = ports.store.release(name, lease).await {
+        warn!(decision = "release_failed", statement_name = %name, error = %e);
     }
-    result
+    let (started, ended) = result?;
+    if ended {
+        // After the claim is given back: the fast path claims the record as its settler.
+        fast_path(ports, config, &started, now).await;
+    }
+    Ok(started)
 }
 
-/// The outcome of a settled record's statement, asked again of the Data API.
-async fn settled_outcome(
-    ports: &StarterPorts<'_>,
-    record: &StatementRecord,
-    id: &str,
-) -> Result<Outcome, TaskerError> {
-    if record.status == RecordStatus::Lost {
-        return Ok(lost(record, id));
-    }
-    match ports.data.describe(id).await {
-        Ok(d) => match d.status.ending() {
-            Some(ending) => callback_for(ports.data, record, &d, ending, None)
-                .await
-                .map_err(TaskerError::data_api),
-            None => Err(TaskerError::StateTable(format!(
-                "{}: settled, but its statement is {}",
-                record.statement_name,
-                d.status.as_str()
-            ))),
-        },
-        Err(e) if e.kind == FaultKind::NotFound => Ok(lost(record, id)),
-        Err(e) => Err(TaskerError::data_api(e)),
-    }
+/// The answer for a retry of an entry that already settled, from the record alone: the Data API is not asked
+/// again (past its 24-hour retention it would call a finished statement lost). The record keeps the ending and
+/// the error text, not the result: a retried `FINISHED` entry is answered with the statement and its state, and
+/// `detail.retried: true` says why `rows` and `records` are missing.
+fn settled_outcome(record: &StatementRecord, id: &str) -> Outcome {
+    record_outcome(record, id)
 }
 
 /// How long a lock may be held by a statement that has no record yet: the holder writes its record right after

@@ -45,7 +45,10 @@ impl State {
             .get(digest)
             .is_some_and(|l| &l.owner == name)
             && self.table.get(name).is_some_and(|r| !r.status.is_settled())
-            && self.data.find_by_name(name, clock).is_none();
+            && self
+                .data
+                .find_by_name(name, clock, chrono::Duration::zero())
+                .is_none();
         if meta.took_lock && !meta.unlock_fault && !meta.lookup_fault && blocks {
             self.violate(
                 "3 (a failed start frees its lock)",
@@ -63,7 +66,9 @@ impl State {
         let waiting: Vec<(String, Task)> = self
             .tasks
             .iter()
-            .filter(|(_, t)| t.state == TaskState::Waiting)
+            // A token whose answers Step Functions refuses for good cannot be answered: its record must end
+            // UNDELIVERABLE instead (invariant 4 sees it if it stays unsettled).
+            .filter(|(k, t)| t.state == TaskState::Waiting && !self.refusing.contains(*k))
             .map(|(k, t)| (k.clone(), t.clone()))
             .collect();
         for (token, task) in waiting {
@@ -106,6 +111,7 @@ impl State {
                 format!("record {r} after the sweeper ran"),
             );
         }
+        self.cfn_checks();
         let excused: BTreeSet<String> = self
             .invocations
             .values()
@@ -135,6 +141,38 @@ impl State {
         }
     }
 
+    /// Invariant 6 at rest: a CloudFormation request that left a record (or a statement) was answered, and a
+    /// rollback Delete ran no SQL. (Two different answers are caught as they happen, in `State::respond`.)
+    fn cfn_checks(&mut self) {
+        let requests: Vec<(String, super::model::CfnRequest)> = self
+            .cfn
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (url, req) in requests {
+            let ran = self.data.statements.iter().any(|s| s.name == req.name);
+            if req.rollback && ran {
+                self.violate(
+                    "6 (a Delete after a failed Create runs no SQL)",
+                    format!("{url}: its DeleteSql ran"),
+                );
+            }
+            let recorded = self.table.get(&req.name);
+            let orphaned = recorded
+                .as_ref()
+                .is_some_and(|r| r.status == RecordStatus::Orphaned);
+            if req.answers.is_empty() && (recorded.is_some() || ran) && !req.expired && !orphaned {
+                self.violate(
+                    "6 (every CloudFormation request is answered)",
+                    format!(
+                        "{url} never answered; record {:?}",
+                        recorded.map(|r| r.status.as_str())
+                    ),
+                );
+            }
+        }
+    }
+
     /// Whether a settlement agrees with the Data API. `NOT_STARTED` is wrong once the record holds the id of a
     /// statement of its name (nobody will revive it; before that, the starter's `STARTED` mark still does).
     pub(crate) fn judge_settlement(
@@ -157,7 +195,7 @@ impl State {
             RecordStatus::Finished => ended_as(DataApiStatus::Finished),
             RecordStatus::Failed => ended_as(DataApiStatus::Failed),
             RecordStatus::Aborted => ended_as(DataApiStatus::Aborted),
-            RecordStatus::Orphaned => match statement {
+            RecordStatus::Orphaned | RecordStatus::Undeliverable => match statement {
                 Some(st) if st.ended() => Ok(()),
                 _ => Err("its statement has not ended".into()),
             },

@@ -63,6 +63,16 @@ fn not_found(id: &str) -> PortError {
     )
 }
 
+/// AWS's answer for a statement past retention: a `ValidationException` saying it expired (not
+/// `ResourceNotFoundException`), classified by the same rule the AWS adapter uses.
+fn expired() -> PortError {
+    let (code, message) = (
+        "ValidationException",
+        "Could not retrieve the query result as it has expired after 24 hours.",
+    );
+    PortError::new(FaultKind::classify(code, message, false), code, message)
+}
+
 impl DataApi {
     pub(crate) fn get(&self, id: &str) -> Option<&Statement> {
         self.by_id.get(id).map(|&i| &self.statements[i])
@@ -72,13 +82,28 @@ impl DataApi {
         self.by_id.get(id).copied()
     }
 
-    /// The newest statement of that name still kept.
-    pub(crate) fn find_by_name(&self, name: &str, clock: DateTime<Utc>) -> Option<String> {
+    /// The newest statement of that name still kept and already listed (`ListStatements` lags behind a start by
+    /// `lag`).
+    pub(crate) fn find_by_name(
+        &self,
+        name: &str,
+        clock: DateTime<Utc>,
+        lag: Duration,
+    ) -> Option<String> {
         self.statements
             .iter()
             .rev()
-            .find(|s| s.name == name && s.known(clock))
+            .find(|s| s.name == name && s.known(clock) && s.created_at + lag <= clock)
             .map(|s| s.id.clone())
+    }
+
+    /// A statement that is still kept, or the Data API's answer for one it does not know (expired or never).
+    fn kept(&self, id: &str, clock: DateTime<Utc>) -> Result<&Statement, PortError> {
+        match self.get(id) {
+            Some(s) if s.known(clock) => Ok(s),
+            Some(_) => Err(expired()),
+            None => Err(not_found(id)),
+        }
     }
 
     /// `ExecuteStatement`: the same `ClientToken` within 8 hours returns the same statement, otherwise a new one
@@ -120,10 +145,7 @@ impl DataApi {
         id: &str,
         clock: DateTime<Utc>,
     ) -> Result<Description, PortError> {
-        let s = self
-            .get(id)
-            .filter(|s| s.known(clock))
-            .ok_or_else(|| not_found(id))?;
+        let s = self.kept(id, clock)?;
         let mut d = Description::new(&s.id, s.status);
         d.created_at = Some(s.created_at);
         d.updated_at = Some(s.ended_at.unwrap_or(s.created_at));
@@ -150,10 +172,7 @@ impl DataApi {
         next: Option<String>,
         clock: DateTime<Utc>,
     ) -> Result<ResultPage, PortError> {
-        let s = self
-            .get(id)
-            .filter(|s| s.known(clock))
-            .ok_or_else(|| not_found(id))?;
+        let s = self.kept(id, clock)?;
         if s.status != DataApiStatus::Finished || !s.has_result_set {
             return Err(PortError::new(
                 FaultKind::Rejected,
@@ -177,10 +196,8 @@ impl DataApi {
 
     /// `CancelStatement`: the statement aborts at its next progress step.
     pub(crate) fn cancel(&mut self, id: &str, clock: DateTime<Utc>) -> Result<bool, PortError> {
-        let i = self
-            .index_of(id)
-            .filter(|&i| self.statements[i].known(clock))
-            .ok_or_else(|| not_found(id))?;
+        self.kept(id, clock)?;
+        let i = self.index_of(id).expect("kept");
         let s = &mut self.statements[i];
         if s.ended() {
             return Err(PortError::new(

@@ -71,16 +71,18 @@ fn data(op: &'static str, key: &str) -> Call {
 #[async_trait]
 impl DataApi for Sim {
     async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError> {
-        let id = self
+        let (id, status) = self
             .call(data("execute", &call.statement_name), |s| {
-                Ok(s.execute(call))
+                let id = s.execute(call);
+                // `WaitTimeSeconds`: the reply waits, and carries the status the statement reached meanwhile.
+                let status = call.wait_seconds.map(|_| s.wait_for(&id));
+                Ok((id, status))
             })
             .await?;
         self.world().learnt_statement(&call.statement_name);
-        // The schedules never ask to wait (no fast path): the event, the sweeper or a retry settles.
         Ok(Executed {
             id,
-            status: None,
+            status,
             session_id: None,
         })
     }
@@ -112,7 +114,7 @@ impl DataApi for Sim {
     async fn find_by_name(&self, statement_name: &str) -> Result<Option<String>, PortError> {
         let found = self
             .call(data("find_by_name", statement_name), |s| {
-                Ok(s.data.find_by_name(statement_name, s.clock))
+                Ok(s.data.find_by_name(statement_name, s.clock, s.list_lag))
             })
             .await?;
         if found.is_some() {
@@ -161,6 +163,18 @@ impl StateStore for Sim {
         self.call(store("mark_started", statement_name), |s| {
             Ok(s.table
                 .mark_started(statement_name, statement_id, now, expires_at))
+        })
+        .await
+    }
+
+    async fn revive(
+        &self,
+        statement_name: &str,
+        now: DateTime<Utc>,
+        expires_at: i64,
+    ) -> Result<bool, PortError> {
+        self.call(store("revive", statement_name), |s| {
+            Ok(s.table.revive(statement_name, now, expires_at))
         })
         .await
     }
@@ -310,8 +324,10 @@ impl TaskCallbacks for Sim {
         .await
     }
 
-    /// The schedules make no custom-resource requests (the end-to-end tests do).
-    async fn respond(&self, url: &str, _body: &str) -> Result<(), PortError> {
-        unreachable!("no custom-resource request in the simulation, yet a response to {url}")
+    async fn respond(&self, url: &str, body: &str) -> Result<(), PortError> {
+        self.call(Call::new(Service::Sfn, "respond", url), |s| {
+            s.respond(url, body)
+        })
+        .await
     }
 }

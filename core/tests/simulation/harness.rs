@@ -6,7 +6,8 @@
 use super::data_api::{Statement, MAX_RUN};
 use super::fakes::Sim;
 use super::model::{
-    short, Faults, InvId, InvMeta, Kind, Scripted, Task, TaskState, HARNESS, LAMBDA_TIMEOUT,
+    short, CfnRequest, Faults, InvId, InvMeta, Kind, Scripted, Task, TaskState, HARNESS,
+    LAMBDA_TIMEOUT, STARTER_TIMEOUT,
 };
 use super::rng::Rng;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -94,6 +95,8 @@ pub(crate) struct Plan {
     pub starter_concurrency: usize,
     /// The completer's schedule: a sweep whenever at least five minutes pass at once.
     pub scheduled_sweeps: bool,
+    /// Chance that a new task's answers are refused for good (an output Step Functions never takes).
+    pub refuse_for_good: f64,
 }
 
 /// One state entry of a state machine: what its Task state sends to the starter.
@@ -109,6 +112,21 @@ pub(crate) struct EntrySpec {
     /// Has a task token (`waitForTaskToken`); otherwise fire-and-forget.
     pub waits: bool,
     pub result_rows: u32,
+    /// `waitSeconds`: the fast path.
+    pub wait_seconds: Option<u32>,
+    /// A CloudFormation custom-resource request instead of a Step Functions payload.
+    pub cfn: Option<CfnSpec>,
+}
+
+/// A CloudFormation custom-resource request (its SQL is the entry's `sql`; its stack, logical id and request id
+/// are the entry's execution, state name and entered time, as the starter keys it).
+#[derive(Clone, Debug)]
+pub(crate) struct CfnSpec {
+    pub request_type: &'static str,
+    pub physical_id: Option<String>,
+    /// No SQL for this request type.
+    pub no_sql: bool,
+    pub url: String,
 }
 
 impl EntrySpec {
@@ -123,10 +141,50 @@ impl EntrySpec {
             singleton_action: false,
             waits: true,
             result_rows: 0,
+            wait_seconds: None,
+            cfn: None,
+        }
+    }
+
+    /// A CloudFormation request of `request_type` for the resource `logical_id` of `stack`.
+    pub(crate) fn cfn(
+        stack: &str,
+        logical_id: &str,
+        request_id: &str,
+        request_type: &'static str,
+        physical_id: Option<String>,
+        sql: Option<&str>,
+    ) -> Self {
+        EntrySpec {
+            waits: false,
+            cfn: Some(CfnSpec {
+                request_type,
+                physical_id,
+                no_sql: sql.is_none(),
+                url: format!(
+                    "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/{request_id}?sig=x"
+                ),
+            }),
+            ..EntrySpec::recommended(stack, logical_id, request_id, sql.unwrap_or("-"))
         }
     }
 
     fn payload(&self, token: Option<&str>) -> Value {
+        if let Some(c) = &self.cfn {
+            let key = format!("{}Sql", c.request_type);
+            let mut props = Map::new();
+            if !c.no_sql {
+                props.insert(key, json!(self.sql));
+            }
+            let mut p = json!({"RequestType": c.request_type, "ResponseURL": c.url,
+                "StackId": self.execution, "RequestId": self.entered, "LogicalResourceId": self.state_name,
+                "ResourceType": "Custom::RedshiftSql", "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:starter",
+                "ResourceProperties": props});
+            if let Some(id) = &c.physical_id {
+                p["PhysicalResourceId"] = json!(id);
+            }
+            return p;
+        }
         let mut p = Map::new();
         p.insert("sqlStatement".into(), json!(self.sql));
         let optional = [
@@ -147,6 +205,9 @@ impl EntrySpec {
         }
         if self.result_rows > 0 {
             p.insert("resultRows".into(), json!(self.result_rows));
+        }
+        if let Some(w) = self.wait_seconds {
+            p.insert("waitSeconds".into(), json!(w));
         }
         Value::Object(p)
     }
@@ -336,6 +397,10 @@ impl<'a> Harness<'a> {
             .as_mut()
             .poll(&mut Context::from_waker(Waker::noop()));
         self.sim.world().current = HARNESS;
+        let outbox = std::mem::take(&mut self.sim.world().outbox);
+        for body in outbox {
+            self.emit(body);
+        }
         let Poll::Ready(done) = polled else {
             return false;
         };
@@ -445,6 +510,22 @@ impl<'a> Harness<'a> {
             let name = spec.statement_name(&self.settings().prefix, None, "");
             self.sim.world().once_names.insert(name);
         }
+        if let Some(c) = &spec.cfn {
+            let name = spec.statement_name(&self.settings().prefix, None, "");
+            let rollback = c.request_type == "Delete"
+                && tasker_core::custom_resource::is_failed_create(c.physical_id.as_deref());
+            let request_type = if c.no_sql { "NoSql" } else { c.request_type };
+            self.sim.world().cfn.insert(
+                c.url.clone(),
+                CfnRequest {
+                    request_type: request_type.to_string(),
+                    name,
+                    rollback,
+                    expired: false,
+                    answers: Vec::new(),
+                },
+            );
+        }
         let first_at = self.clock();
         self.entries.push(Entry {
             spec,
@@ -471,6 +552,9 @@ impl<'a> Harness<'a> {
         });
         debug_assert_eq!(request, format!("req-{id}"));
         if let Some(t) = &token {
+            if self.rng.chance(self.plan.refuse_for_good) {
+                self.sim.world().refusing.insert(t.clone());
+            }
             self.sim.world().tasks.insert(
                 t.clone(),
                 Task {
@@ -667,19 +751,7 @@ impl<'a> Harness<'a> {
 
     /// `SUBMITTED` -> `STARTED` (invariant 2 counts these runs).
     pub(crate) fn run_statement(&mut self, i: usize) {
-        let mut w = self.sim.world();
-        if w.data.statements[i].status != DataApiStatus::Submitted {
-            return;
-        }
-        let runs = w.data.run(i);
-        let name = w.data.statements[i].name.clone();
-        w.log(|| format!("statement of {} runs (run {runs})", short(&name)));
-        if runs > 1 && w.once_names.contains(&name) {
-            w.violate(
-                "2 (an entry's SQL runs once)",
-                format!("the SQL of {} ran {runs} times", short(&name)),
-            );
-        }
+        self.sim.world().run_statement(i);
     }
 
     /// Ends a statement and emits its event (maybe lost, maybe twice).
@@ -698,7 +770,13 @@ impl<'a> Harness<'a> {
             w.log(|| format!("statement of {} ends {}", short(&name), status.as_str()));
             w.data.end(i, status, at)
         };
-        let Some(body) = body else { return };
+        if let Some(body) = body {
+            self.emit(body);
+        }
+    }
+
+    /// EventBridge puts a completion event on the queue: maybe lost, maybe twice.
+    fn emit(&mut self, body: String) {
         if self.rng.chance(self.plan.lose_event) {
             self.log(|| "its event is lost".into());
             return;
@@ -767,7 +845,14 @@ impl<'a> Harness<'a> {
             let w = self.sim.world();
             self.flights
                 .keys()
-                .filter(|id| w.invocations[id].now + LAMBDA_TIMEOUT < clock)
+                .filter(|id| {
+                    let m = &w.invocations[id];
+                    let timeout = match m.kind {
+                        Kind::Start { .. } | Kind::SeedAction => STARTER_TIMEOUT,
+                        _ => LAMBDA_TIMEOUT,
+                    };
+                    m.now + timeout < clock
+                })
                 .copied()
                 .collect()
         };
@@ -793,7 +878,8 @@ impl<'a> Harness<'a> {
         }
         {
             let mut w = self.sim.world();
-            let gone = w.table.expire(clock.timestamp());
+            let lag = w.ttl_lag;
+            let gone = w.table.expire((clock - lag).timestamp());
             if !gone.is_empty() {
                 w.log(|| {
                     format!(

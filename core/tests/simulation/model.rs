@@ -12,8 +12,25 @@ use tasker_core::ports::{FaultKind, Lock, PortError, Settled};
 use tasker_core::record::Settlement;
 use tasker_core::statement::ExecuteCall;
 
-/// Every function's Lambda timeout (infra/sam-template.yaml): an invocation older than this is killed.
+/// The completer's and canceller's Lambda timeout (infra/sam-template.yaml): an invocation older than this is
+/// killed.
 pub(crate) const LAMBDA_TIMEOUT: Duration = Duration::seconds(30);
+/// The starter's Lambda timeout (it may wait up to 30 s for a statement on the fast path).
+pub(crate) const STARTER_TIMEOUT: Duration = Duration::seconds(60);
+
+/// One CloudFormation custom-resource request, as CloudFormation sees it: the answers its `ResponseURL` got.
+#[derive(Debug, Clone)]
+pub(crate) struct CfnRequest {
+    pub request_type: String,
+    /// The statement name its SQL runs under (`None`: a rollback Delete, which must run nothing).
+    pub name: String,
+    /// A Delete carrying the physical id of a failed Create: it must run no SQL.
+    pub rollback: bool,
+    /// The URL refuses every answer (expired): the record may end `ORPHANED`.
+    pub expired: bool,
+    /// `(Status, PhysicalResourceId)` of every answer it received.
+    pub answers: Vec<(String, String)>,
+}
 
 /// An invocation of a use case; 0 is the harness itself (setup and checks, never faulted).
 pub(crate) type InvId = u64;
@@ -161,6 +178,19 @@ pub(crate) struct State {
     pub unguarded: BTreeSet<String>,
     pub violations: Vec<String>,
     pub trace: Option<Vec<String>>,
+    /// `ListStatements` knows a statement only this long after it started.
+    pub list_lag: Duration,
+    /// DynamoDB deletes an expired item only this long after its TTL (it stays readable meanwhile).
+    pub ttl_lag: Duration,
+    /// Chance that a statement started with `WaitTimeSeconds` ends within the wait.
+    pub ends_in_wait: f64,
+    /// Completion events of statements that ended inside a port call (the fast path's wait): the harness moves
+    /// them to the queue.
+    pub outbox: Vec<String>,
+    /// Tokens whose callbacks Step Functions refuses for good (`InvalidOutput`).
+    pub refusing: BTreeSet<String>,
+    /// CloudFormation requests by `ResponseURL`.
+    pub cfn: BTreeMap<String, CfnRequest>,
 }
 
 impl State {
@@ -179,6 +209,12 @@ impl State {
             unguarded: BTreeSet::new(),
             violations: Vec::new(),
             trace: trace.then(Vec::new),
+            list_lag: Duration::zero(),
+            ttl_lag: Duration::zero(),
+            ends_in_wait: 0.5,
+            outbox: Vec::new(),
+            refusing: BTreeSet::new(),
+            cfn: BTreeMap::new(),
         }
     }
 
@@ -453,6 +489,15 @@ impl State {
         let Some(task) = self.tasks.get(token).cloned() else {
             return Err(gone("TaskDoesNotExist"));
         };
+        if self.refusing.contains(token) {
+            // Refused for good, whatever the task's state: an output Step Functions will never take.
+            self.log(|| format!("   refused for good {token}"));
+            return Err(PortError::new(
+                FaultKind::Rejected,
+                "InvalidOutput",
+                "the output is not valid JSON or is too large",
+            ));
+        }
         match task.state {
             TaskState::Running | TaskState::Waiting => {
                 if let Err(why) = self.judge_answer(&task.name, &answer) {
@@ -498,6 +543,119 @@ impl State {
                 Err(gone("TaskTimedOut"))
             }
         }
+    }
+}
+
+impl State {
+    /// `SUBMITTED` -> `STARTED`: the SQL really runs now (invariant 2 counts these runs).
+    pub(crate) fn run_statement(&mut self, i: usize) {
+        if self.data.statements[i].status != tasker_core::statement::DataApiStatus::Submitted {
+            return;
+        }
+        let runs = self.data.run(i);
+        let name = self.data.statements[i].name.clone();
+        self.log(|| format!("statement of {} runs (run {runs})", short(&name)));
+        if runs > 1 && self.once_names.contains(&name) {
+            self.violate(
+                "2 (an entry's SQL runs once)",
+                format!("the SQL of {} ran {runs} times", short(&name)),
+            );
+        }
+    }
+
+    /// `ExecuteStatement` with `WaitTimeSeconds`: the statement may run and end within the wait; the reply says
+    /// where it stands. Its completion event goes out as usual (through the outbox).
+    pub(crate) fn wait_for(&mut self, id: &str) -> tasker_core::statement::DataApiStatus {
+        use tasker_core::statement::DataApiStatus;
+        let i = self.data.index_of(id).expect("just executed");
+        let current = self.data.statements[i].status;
+        if self.data.statements[i].ended() || !self.rng.chance(self.ends_in_wait) {
+            return current;
+        }
+        self.run_statement(i);
+        let status = if self.data.statements[i].cancel_requested {
+            DataApiStatus::Aborted
+        } else if self.rng.chance(0.75) {
+            DataApiStatus::Finished
+        } else {
+            DataApiStatus::Failed
+        };
+        let at = self.clock;
+        self.log(|| format!("   it ends {} within the wait", status.as_str()));
+        if let Some(body) = self.data.end(i, status, at) {
+            self.outbox.push(body);
+        }
+        status
+    }
+
+    /// A CloudFormation response `PUT`: noted per request, judged against the statement it reports on.
+    pub(crate) fn respond(&mut self, url: &str, body: &str) -> Result<(), PortError> {
+        let v: serde_json::Value = serde_json::from_str(body).expect("a response body is JSON");
+        let status = v["Status"].as_str().unwrap_or_default().to_string();
+        let physical = v["PhysicalResourceId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let Some(req) = self.cfn.get(url).cloned() else {
+            self.violate(
+                "6 (CloudFormation answers)",
+                format!("an answer to an unknown URL {url}"),
+            );
+            return Ok(());
+        };
+        if req.expired {
+            return Err(PortError::new(
+                FaultKind::TokenGone,
+                "ResponseRefused",
+                "the response URL answered 403",
+            ));
+        }
+        self.log(|| format!("   answered {url}: {status} {}", short(&physical)));
+        let statement = self
+            .data
+            .statements
+            .iter()
+            .rev()
+            .find(|s| s.name == req.name)
+            .cloned();
+        let wrong = match (status.as_str(), &statement) {
+            ("SUCCESS", Some(st)) => (st.status != tasker_core::statement::DataApiStatus::Finished)
+                .then(|| format!("SUCCESS while its statement is {}", st.status.as_str())),
+            ("SUCCESS", None) => (!req.rollback && req.request_type != "NoSql")
+                .then(|| "SUCCESS without a statement".to_string()),
+            ("FAILED", Some(st))
+                if st.status == tasker_core::statement::DataApiStatus::Finished =>
+            {
+                Some("FAILED while its statement finished".to_string())
+            }
+            ("FAILED", _)
+                if req.request_type == "Create"
+                    && physical != tasker_core::custom_resource::CREATE_FAILED =>
+            {
+                Some(format!(
+                    "a failed Create answered physical id {physical}, not the marker"
+                ))
+            }
+            _ => None,
+        };
+        if let Some(why) = wrong {
+            self.violate("6 (CloudFormation answers)", format!("{url}: {why}"));
+        }
+        let first = req.answers.first().cloned();
+        if let Some(first) = first {
+            if first != (status.clone(), physical.clone()) {
+                self.violate(
+                    "6 (exactly one answer per CloudFormation request)",
+                    format!("{url} answered {first:?}, then ({status}, {physical})"),
+                );
+            }
+        }
+        self.cfn
+            .get_mut(url)
+            .expect("checked")
+            .answers
+            .push((status, physical));
+        Ok(())
     }
 }
 

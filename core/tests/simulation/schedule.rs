@@ -32,6 +32,7 @@ enum Move {
     Jump,
     RefreshIndex,
     SeedCancel,
+    Cfn,
 }
 
 const PLAIN_SQL: [&str; 4] = [
@@ -47,8 +48,11 @@ const SINGLETON_SQL: [&str; 2] = [
 ];
 /// Step Functions retries a failed attempt at most this often...
 const MAX_ATTEMPTS: usize = 4;
-/// ...and only this long after the entry began (retries span minutes or hours, never days).
-const RETRY_WINDOW: Duration = Duration::hours(20);
+/// ...and up to the record's TTL after the entry began (`RECORD_TTL_DAYS`: Step Functions' `Retry` can wait days;
+/// past the TTL a retry is a new entry, as the README says).
+fn retry_window(ttl_days: u32) -> Duration {
+    Duration::days(i64::from(ttl_days)) - Duration::hours(1)
+}
 
 /// Runs the schedule of one seed.
 pub(crate) fn run(seed: u64, trace: bool) -> Outcome {
@@ -56,6 +60,9 @@ pub(crate) fn run(seed: u64, trace: bool) -> Outcome {
     let chaos = rng.below(4);
     let config = config(*rng.pick(&[1, 7]), *rng.pick(&[60, 300]));
     let mut state = State::new(seed, epoch(), trace);
+    state.list_lag = Duration::seconds(*rng.pick(&[0, 0, 2, 15]));
+    state.ttl_lag = Duration::hours(*rng.pick(&[0, 1, 48]));
+    state.ends_in_wait = *rng.pick(&[0.0, 0.5, 0.9]);
     let p = [0.0, 0.02, 0.06, 0.12][chaos];
     state.faults = Faults {
         before: p,
@@ -69,6 +76,7 @@ pub(crate) fn run(seed: u64, trace: bool) -> Outcome {
         lose_result: p / 2.0,
         starter_concurrency: *rng.pick(&[1, 1, 2, 4]),
         scheduled_sweeps: true,
+        refuse_for_good: [0.0, 0.0, 0.03, 0.06][chaos],
     };
     let steps = rng.between(40, 140);
     let mut h = Harness::new(&sim, &config, rng, plan);
@@ -124,6 +132,7 @@ impl Generator {
             (Move::Jump, 2),
             (Move::RefreshIndex, 3),
             (Move::SeedCancel, 1),
+            (Move::Cfn, 2),
         ];
         let weights: Vec<u32> = moves.iter().map(|(_, w)| *w).collect();
         match moves[h.rng.weighted(&weights)].0 {
@@ -184,6 +193,7 @@ impl Generator {
                 h.advance(Duration::minutes(minutes));
             }
             Move::RefreshIndex => h.refresh_index(),
+            Move::Cfn => self.cfn_request(h),
             Move::SeedCancel => {
                 if h.starters_in_flight() < h.plan.starter_concurrency {
                     let arn = h.rng.pick(&self.executions).clone();
@@ -194,6 +204,60 @@ impl Generator {
     }
 
     /// One state entry in one of the payload styles, or a `Map` fan-out of identical SQL.
+    /// A CloudFormation request: a new resource's Create, or the Delete (or Update) of one whose Create was
+    /// answered, with the physical id it was given (the rollback Delete of a failed Create among them).
+    fn cfn_request(&mut self, h: &mut Harness<'_>) {
+        if h.entries.len() >= 14 {
+            return;
+        }
+        self.counter += 1;
+        let n = self.counter;
+        let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/sim/1";
+        let answered: Vec<(String, String, String)> = {
+            let w = h.sim.world();
+            h.entries
+                .iter()
+                .filter_map(|e| {
+                    let c = e.spec.cfn.as_ref().filter(|c| c.request_type == "Create")?;
+                    let (status, physical) = w.cfn.get(&c.url)?.answers.first()?.clone();
+                    Some((e.spec.state_name.clone()?, status, physical))
+                })
+                .collect()
+        };
+        let request_id = format!("req-{n}");
+        let spec = if !answered.is_empty() && h.rng.chance(0.5) {
+            let (logical, status, physical) = h.rng.pick(&answered).clone();
+            let kind = if status == "FAILED" || h.rng.chance(0.5) {
+                "Delete"
+            } else {
+                "Update"
+            };
+            let sql = h.rng.chance(0.8).then_some("drop table etl.day");
+            EntrySpec::cfn(stack, &logical, &request_id, kind, Some(physical), sql)
+        } else {
+            let sql = *h.rng.pick(&[
+                "create table etl.day (d date)",
+                "grant select on etl.day to bi",
+            ]);
+            EntrySpec::cfn(
+                stack,
+                &format!("Sql{n}"),
+                &request_id,
+                "Create",
+                None,
+                Some(sql),
+            )
+        };
+        let url = spec.cfn.as_ref().map(|c| c.url.clone()).unwrap_or_default();
+        h.add_entry(spec);
+        if h.rng.chance(0.05) {
+            if let Some(r) = h.sim.world().cfn.get_mut(&url) {
+                r.expired = true;
+            }
+        }
+        launch_one(h);
+    }
+
     fn new_entries(&mut self, h: &mut Harness<'_>) {
         if h.entries.len() >= 12 {
             return;
@@ -212,6 +276,9 @@ impl Generator {
         spec.singleton = singleton;
         spec.singleton_action = h.rng.chance(0.3);
         spec.result_rows = if h.rng.chance(0.2) { 3 } else { 0 };
+        if h.rng.chance(0.3) {
+            spec.wait_seconds = Some(10);
+        }
         match h.rng.below(20) {
             // The seed's payload: no stateEnteredTime (every attempt is its own statement).
             0..=3 => {
@@ -264,7 +331,9 @@ fn launch_one(h: &mut Harness<'_>) {
         .filter(|(_, e)| match e.attempts.last() {
             None => true,
             Some(a) => {
-                a.failed() && e.attempts.len() < MAX_ATTEMPTS && clock < e.first_at + RETRY_WINDOW
+                a.failed()
+                    && e.attempts.len() < MAX_ATTEMPTS
+                    && clock < e.first_at + retry_window(h.settings().record_ttl_days)
             }
         })
         .map(|(i, _)| i)

@@ -108,6 +108,27 @@ impl Table {
         }
     }
 
+    /// `NOT_STARTED` (or `SUBMITTED` without a statement) -> `SUBMITTED`, unsettled with a fresh `createdAt`.
+    pub(crate) fn revive(&mut self, name: &str, now: DateTime<Utc>, expires_at: i64) -> bool {
+        match self.rows.get_mut(name) {
+            Some(row)
+                if row.record.status == RecordStatus::NotStarted
+                    || (row.record.status == RecordStatus::Submitted
+                        && row.record.statement_id.is_none()) =>
+            {
+                let r = &mut row.record;
+                r.status = RecordStatus::Submitted;
+                r.created_at = now;
+                r.updated_at = now;
+                r.expires_at = expires_at;
+                r.settled_at = None;
+                r.error = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Unsettled and no live lease: take the lease.
     pub(crate) fn claim(
         &mut self,
