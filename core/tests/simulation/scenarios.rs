@@ -840,3 +840,251 @@ fn a_restart_takes_over_the_claim_of_a_restart_that_died() {
     assert_eq!(record_status(&h, a), Some(RecordStatus::Started));
     assert_clean(&mut h);
 }
+
+// ---- The findings of the second review (issue 21): each fails if its fix is reverted. ----
+
+/// Review 2, finding 1: attempt 1 dies before `ExecuteStatement`, the sweeper settles the record `NOT_STARTED`, a
+/// later retry starts the statement but cannot mark it `STARTED`: its task must still be answered.
+#[test]
+fn review2_1_a_revived_record_whose_start_cannot_be_marked_is_still_answered() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let t = iso(h.clock());
+    let e = h.add_entry(EntrySpec::recommended(EXEC, "A", &t, "select 1"));
+    let first = h.start_attempt(e);
+    h.run_until(first, "execute");
+    h.crash(first);
+    h.advance(Duration::minutes(31));
+    h.run_all();
+    let sweep = h.spawn_sweep(None);
+    h.run(sweep);
+    assert_eq!(record_status(&h, e), Some(RecordStatus::NotStarted));
+    h.script(
+        "mark_started",
+        None,
+        retryable("ProvisionedThroughputExceededException"),
+        false,
+        3,
+    );
+    let retry = h.start_attempt(e);
+    h.run(retry);
+    assert!(result(&h, e, 1).is_ok(), "{:?}", result(&h, e, 1));
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.drain_events();
+    assert_eq!(answer(&h, &token(&h, e, 1)).as_deref(), Some("success"));
+    assert_clean(&mut h);
+}
+
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1";
+
+/// The `(Status, PhysicalResourceId)` answers a CloudFormation entry's URL received.
+fn cfn_answers(h: &Harness<'_>, entry: usize) -> Vec<(String, String)> {
+    let url = h.entries[entry]
+        .spec
+        .cfn
+        .as_ref()
+        .expect("a request")
+        .url
+        .clone();
+    h.sim.world().cfn[&url].answers.clone()
+}
+
+/// Review 2, finding 2: an `ExecuteStatement` whose answer was lost, and whose lookup by name failed too, may have
+/// started the statement: the request must not be answered FAILED then, and gets one answer when it ends.
+#[test]
+fn review2_2_a_deploy_time_start_that_may_have_started_is_answered_once() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let sql = Some("create table etl.day (d date)");
+    let e = h.add_entry(EntrySpec::cfn(STACK, "Day", "r-1", "Create", None, sql));
+    h.script("execute", None, retryable("ThrottlingException"), true, 1);
+    h.script(
+        "find_by_name",
+        None,
+        retryable("ThrottlingException"),
+        false,
+        1,
+    );
+    let first = h.start_attempt(e);
+    h.run(first);
+    assert!(cfn_answers(&h, e).is_empty(), "{:?}", cfn_answers(&h, e));
+    // Lambda retries the event: the same ClientToken finds the same statement.
+    let retry = h.start_attempt(e);
+    h.run(retry);
+    assert_eq!(statements_of(&h, e), 1);
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.drain_events();
+    assert_clean(&mut h);
+    let answers = cfn_answers(&h, e);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].0, "SUCCESS");
+}
+
+/// Review 2, finding 3: a Create whose SQL fails is answered with the failed-Create marker, and CloudFormation's
+/// rollback Delete carrying it runs no `DeleteSql` (it would drop the table the Create met).
+#[test]
+fn review2_3_the_rollback_delete_of_a_failed_create_runs_no_sql() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let sql = Some("create table etl.day (d date)");
+    let create = start(
+        &mut h,
+        EntrySpec::cfn(STACK, "Day", "r-1", "Create", None, sql),
+    );
+    let i = statement(&h, create);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Failed);
+    h.drain_events();
+    let answers = cfn_answers(&h, create);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    let (status, physical) = answers[0].clone();
+    assert_eq!(status, "FAILED");
+    let drop = Some("drop table etl.day");
+    let rollback = start(
+        &mut h,
+        EntrySpec::cfn(STACK, "Day", "r-2", "Delete", Some(physical), drop),
+    );
+    assert_eq!(statements_of(&h, rollback), 0, "the DeleteSql ran");
+    assert_eq!(cfn_answers(&h, rollback)[0].0, "SUCCESS");
+    assert_clean(&mut h);
+}
+
+/// Review 2, finding 4: ten records whose callbacks are refused at every try stay first in the sweep's order
+/// unless each is moved back as it is met; a sweep budget of ten must still reach the eleventh within a few sweeps.
+#[test]
+fn review2_4_records_failing_at_every_sweep_do_not_blind_the_sweeper() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.lose_event = 1.0;
+    h.plan.scheduled_sweeps = false;
+    let t = iso(h.clock());
+    let stuck: Vec<usize> = (0..10)
+        .map(|k| {
+            start(
+                &mut h,
+                EntrySpec::recommended(EXEC, &format!("S{k}"), &t, "select 1"),
+            )
+        })
+        .collect();
+    for &e in &stuck {
+        let tok = token(&h, e, 0);
+        h.script(
+            "succeed",
+            Some(&tok),
+            retryable("ThrottlingException"),
+            false,
+            10_000,
+        );
+        h.script(
+            "fail",
+            Some(&tok),
+            retryable("ThrottlingException"),
+            false,
+            10_000,
+        );
+    }
+    h.advance(Duration::seconds(1));
+    let last = start(&mut h, EntrySpec::recommended(EXEC, "Last", &t, "select 2"));
+    for e in stuck.iter().copied().chain([last]) {
+        let i = statement(&h, e);
+        h.run_statement(i);
+        h.end_statement(i, DataApiStatus::Finished);
+    }
+    for _ in 0..3 {
+        h.advance(Duration::minutes(6));
+        h.refresh_index();
+        let sweep = h.spawn_sweep(Some(10));
+        h.run(sweep);
+    }
+    assert_eq!(answer(&h, &token(&h, last, 0)).as_deref(), Some("success"));
+    h.sim.world().scripted.clear();
+    assert_clean(&mut h);
+}
+
+/// Review 2, finding 5: past the Data API's retention AWS answers `ValidationException` ("expired"), not
+/// `ResourceNotFoundException`: the record must still become `LOST` and its task fail with `StatementLost`.
+#[test]
+fn review2_5_an_expired_statement_is_lost_not_failing_at_every_sweep() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.lose_event = 1.0;
+    h.plan.scheduled_sweeps = false;
+    let t = iso(h.clock());
+    let e = start(&mut h, EntrySpec::recommended(EXEC, "A", &t, "select 1"));
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.advance(Duration::hours(25));
+    h.refresh_index();
+    let sweep = h.spawn_sweep(None);
+    h.run(sweep);
+    assert_eq!(record_status(&h, e), Some(RecordStatus::Lost));
+    assert_eq!(
+        answer(&h, &token(&h, e, 0)).as_deref(),
+        Some("StatementLost")
+    );
+    assert_clean(&mut h);
+}
+
+/// Review 2, finding 6: a callback refused for good (`InvalidOutput`) is not retried for ever: the record ends
+/// `UNDELIVERABLE` and the message is gone from the queue.
+#[test]
+fn review2_6_a_callback_refused_for_good_settles_undeliverable() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    let t = iso(h.clock());
+    let e = start(&mut h, EntrySpec::recommended(EXEC, "A", &t, "select 1"));
+    h.sim.world().refusing.insert(token(&h, e, 0));
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.drain_events();
+    assert_eq!(record_status(&h, e), Some(RecordStatus::Undeliverable));
+    assert!(h.queue.is_empty());
+    assert_clean(&mut h);
+}
+
+/// Review 2, finding 7: the fast path answers a retried start too (its own restart claim used to make the fast
+/// path's claim busy), and a retry of a settled entry past the Data API's retention answers from the record
+/// (a finished statement is not called lost).
+#[test]
+fn review2_7_the_fast_path_on_a_retry_and_a_settled_retry_after_a_day() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.lose_event = 1.0;
+    h.plan.scheduled_sweeps = false;
+    h.sim.world().ends_in_wait = 1.0;
+    let t = iso(h.clock());
+    let mut spec = EntrySpec::recommended(EXEC, "Fast", &t, "select 1");
+    spec.wait_seconds = Some(10);
+    let e = h.add_entry(spec);
+    let first = h.start_attempt(e);
+    h.run_until(first, "execute");
+    h.crash(first);
+    let retry = h.start_attempt(e);
+    h.run(retry);
+    assert!(
+        answer(&h, &token(&h, e, 1)).is_some(),
+        "the fast path did not answer the retry"
+    );
+
+    h.sim.world().ends_in_wait = 0.0;
+    h.plan.lose_event = 0.0;
+    let later = h.add_entry(EntrySpec::recommended(EXEC, "Later", &t, "select 2"));
+    let first = h.start_attempt(later);
+    h.run_and_lose_result(first);
+    let i = statement(&h, later);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.drain_events();
+    assert_eq!(record_status(&h, later), Some(RecordStatus::Orphaned));
+    h.advance(Duration::hours(25));
+    let retry = h.start_attempt(later);
+    h.run(retry);
+    assert_eq!(answer(&h, &token(&h, later, 1)).as_deref(), Some("success"));
+    assert_clean(&mut h);
+}
