@@ -204,3 +204,39 @@ async fn failing_sql_answers_failed_with_the_error_and_a_delete_without_sql_succ
         .unwrap();
     assert_eq!(records.len(), 1, "the failed create only: {records:?}");
 }
+
+/// CloudFormation's rollback after a failed Create sends a Delete with the physical id the Create was answered
+/// with: the failed-Create marker, so the `DeleteSql` must not run (here it would drop a table that existed
+/// before the stack and made the Create fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_rollback_delete_of_a_failed_create_keeps_the_existing_table() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let pg = stack.sql().await.unwrap();
+    pg.batch_execute("create schema if not exists etl; create table etl.day (d date); insert into etl.day values ('2026-12-07')")
+        .await
+        .unwrap();
+    let url = response_url().await;
+    let props =
+        json!({"CreateSql": "create table etl.day (d date)", "DeleteSql": "drop table etl.day"});
+    stack
+        .starter
+        .handle(&request(&url, "Create", "create-1", None, props.clone()))
+        .await
+        .unwrap();
+    let body = url.the_response("/create-1").await;
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    let marker = body["PhysicalResourceId"].as_str().unwrap().to_string();
+    assert_eq!(marker, tasker_core::custom_resource::CREATE_FAILED);
+
+    let answer = stack
+        .starter
+        .handle(&request(&url, "Delete", "rollback-2", Some(&marker), props))
+        .await
+        .unwrap();
+    assert_eq!(answer["answered"], "SUCCESS");
+    let body = url.the_response("/rollback-2").await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(body["PhysicalResourceId"], marker.as_str());
+    let rows = pg.query("select d from etl.day", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1, "the table and its row are still there");
+}
