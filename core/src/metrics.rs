@@ -14,7 +14,7 @@ pub const STACK_DIMENSION: &str = "Stack";
 /// Statements the Data API accepted (counted once per record, when it moves to `STARTED`).
 pub const STARTED: &str = "StatementsStarted";
 /// Records settled, with dimension [`OUTCOME`] (`FINISHED`, `FAILED`, `ABORTED`, `ORPHANED`, `LOST`,
-/// `NOT_STARTED`).
+/// `NOT_STARTED`, `UNDELIVERABLE`).
 pub const SETTLED: &str = "StatementsSettled";
 /// The dimension of [`SETTLED`].
 pub const OUTCOME: &str = "Outcome";

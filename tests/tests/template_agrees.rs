@@ -701,7 +701,7 @@ async fn the_local_stack_is_the_template_deployed() {
         ("AWS::Lambda::EventSourceMapping", 1),
         ("AWS::Lambda::Permission", 1),
         ("AWS::StepFunctions::StateMachine", 1),
-        ("AWS::CloudWatch::Alarm", 6),
+        ("AWS::CloudWatch::Alarm", 7),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
