@@ -14,10 +14,16 @@ pub struct SfnCallbacks {
 impl SfnCallbacks {
     /// Callbacks through this Step Functions client.
     pub fn new(sfn: aws_sdk_sfn::Client) -> Self {
-        SfnCallbacks {
-            sfn,
-            http: reqwest::Client::new(),
-        }
+        // A response URL that accepts and never answers must not hold the starter or a sweep: short connect and
+        // total limits, and no redirect (a presigned S3 URL never redirects; following one would let it send
+        // the answer elsewhere).
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(6))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client with timeouts builds");
+        SfnCallbacks { sfn, http }
     }
 }
 

@@ -69,6 +69,20 @@ macro_rules! target {
     }};
 }
 
+/// The call limits of an `ExecuteStatement` that may wait `wait` seconds for its statement: the wait on top of
+/// the usual limits (`crate::clients::call_timeouts`).
+fn waiting(wait: Option<i32>) -> aws_sdk_redshiftdata::config::Builder {
+    let extra = std::time::Duration::from_secs(u64::try_from(wait.unwrap_or(0)).unwrap_or(0));
+    let base = crate::clients::call_timeouts();
+    let add = |d: Option<std::time::Duration>| d.map(|d| d + extra);
+    let mut timeouts = aws_config::timeout::TimeoutConfig::builder();
+    timeouts
+        .set_connect_timeout(base.connect_timeout())
+        .set_operation_attempt_timeout(add(base.operation_attempt_timeout()))
+        .set_operation_timeout(add(base.operation_timeout()));
+    aws_sdk_redshiftdata::config::Builder::default().timeout_config(timeouts.build())
+}
+
 #[async_trait]
 impl DataApi for RedshiftDataApi {
     async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError> {
@@ -100,8 +114,20 @@ impl DataApi for RedshiftDataApi {
                     .set_parameters((!params.is_empty()).then_some(params));
                 // On a session, the session's target: it is not named again.
                 let o = match &session_id {
-                    Some(sid) => b.session_id(sid).send().await,
-                    None => target!(b, &call.target).send().await,
+                    Some(sid) => {
+                        b.session_id(sid)
+                            .customize()
+                            .config_override(waiting(wait))
+                            .send()
+                            .await
+                    }
+                    None => {
+                        target!(b, &call.target)
+                            .customize()
+                            .config_override(waiting(wait))
+                            .send()
+                            .await
+                    }
                 }
                 .map_err(port_error)?;
                 let status = o.status.map(|s| s.as_str().to_string());
@@ -118,8 +144,20 @@ impl DataApi for RedshiftDataApi {
                     .set_wait_time_seconds(wait)
                     .set_session_keep_alive_seconds(keep_alive);
                 let o = match &session_id {
-                    Some(sid) => b.session_id(sid).send().await,
-                    None => target!(b, &call.target).send().await,
+                    Some(sid) => {
+                        b.session_id(sid)
+                            .customize()
+                            .config_override(waiting(wait))
+                            .send()
+                            .await
+                    }
+                    None => {
+                        target!(b, &call.target)
+                            .customize()
+                            .config_override(waiting(wait))
+                            .send()
+                            .await
+                    }
                 }
                 .map_err(port_error)?;
                 let status = o.status.map(|s| s.as_str().to_string());
