@@ -1,18 +1,29 @@
-"""The pinned moto server as the local stack runs it, with the one mapping moto lacks.
+"""The pinned moto server as the local stack runs it, with bridges where moto's Step Functions differs from AWS.
 
-Step Functions names the Redshift Data API `redshiftdata` in `arn:aws:states:::aws-sdk:redshiftdata:<action>`,
-while boto3 names it `redshift-data`; moto looks the task's service up in boto3 by the Step Functions name and
-fails such a task with `States.Runtime`. Adding the name to moto's own override table (where it already maps
-`sfn` to `stepfunctions`) lets native Data API tasks run locally: moto then calls them on `MOTO_PORT`, the local
-stack's front, which routes them to redshift-local. And a second gap those tasks meet: moto puts boto3's
-parsed timestamps (`datetime`) into the state's output and then fails to serialise it; Step Functions hands
-timestamps of SDK integrations to the state as ISO-8601 strings, which is what this does. Arguments are
-moto_server's.
+Each bridge below says what moto 5.2.5 does, what AWS does, and its source. Arguments are moto_server's.
+
+1. `aws-sdk:redshiftdata:*` tasks. Step Functions names the Redshift Data API `redshiftdata` in
+   `arn:aws:states:::aws-sdk:redshiftdata:<action>`, while boto3 names it `redshift-data`; moto looks the task's
+   service up in boto3 by the Step Functions name and fails such a task with `States.Runtime`. Adding the name to
+   moto's own override table (where it already maps `sfn` to `stepfunctions`) lets native Data API tasks run
+   locally: moto then calls them on `MOTO_PORT`, the local stack's front, which routes them to redshift-local.
+2. Their timestamps: moto puts boto3's parsed timestamps (`datetime`) into the state's output and then fails to
+   serialise it; Step Functions hands timestamps of SDK integrations to the state as ISO-8601 strings.
+3. Closed tasks (`TaskTimedOut`). moto keeps a task's callback endpoint open after the task timed out, failed or
+   was answered, so a late answer is accepted and dropped while the execution runs (`SendTaskFailure` even after
+   it ended), and its own error mapping raises `TaskTimedOut()` without the message its constructor needs. AWS answers
+   `TaskTimedOut`, "The task token has either expired or the task associated with the token has already been
+   closed" (botocore's `stepfunctions` model, shape `TaskTimedOut`; `TaskDoesNotExist` is documented there as
+   "The activity does not exist", `InvalidToken` as "The provided token is not valid"), with the message
+   "Task Timed Out: 'Provided task does not exist anymore'" for a late and for a duplicate answer (observed on
+   AWS in andybalham/blog-source-code, blog-posts/step-function-task-tokens-failures.md).
 """
 
 import datetime
 import sys
+import threading
 
+from moto.core.exceptions import AWSError
 from moto.server import main
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
     StateTaskService,
@@ -20,10 +31,17 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
 )
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+# 1. aws-sdk:redshiftdata -> boto3's redshift-data.
 StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES["redshiftdata"] = "redshift-data"
 
 
+# 2. ISO-8601 timestamps in SDK task results.
 def _iso(value):
     """Step Functions' rendering of a timestamp, recursively through the response."""
     if isinstance(value, datetime.datetime):
@@ -45,6 +63,58 @@ def _eval_with_iso_timestamps(self, env, *args, **kwargs):
 
 
 StateTaskServiceAwsSdk._eval_service_task = _eval_with_iso_timestamps
+
+
+# 3. Closed tasks. A task's token is open during each attempt of its state (moto's `_eval_execution`: the
+# invocation, then the wait for the token; a `Retry` runs it again with the same token) while the environment of
+# that attempt runs (a `TimeoutSeconds` or the end of the execution ends it before moto's waiting thread notices);
+# otherwise it is closed.
+_tokens_lock = threading.Lock()
+_waiting = {}  # token -> the environment its attempt runs in
+_closed = set()  # tokens whose attempt ended
+
+_eval_execution = StateTaskServiceCallback._eval_execution
+
+
+def _eval_execution_tracked(self, env, *args, **kwargs):
+    token = None
+    if self.resource.condition == ResourceCondition.WaitForTaskToken:
+        # Set by this very state on entry (a stale one of an earlier state may linger for other tasks).
+        token = (env.states.context_object.context_object_data.get("Task") or {}).get("Token")
+    if token:
+        with _tokens_lock:
+            _closed.discard(token)
+            _waiting[token] = env
+    try:
+        return _eval_execution(self, env, *args, **kwargs)
+    finally:
+        if token:
+            with _tokens_lock:
+                _waiting.pop(token, None)
+                _closed.add(token)
+
+
+StateTaskServiceCallback._eval_execution = _eval_execution_tracked
+
+
+def _refuse_closed(token):
+    with _tokens_lock:
+        env = _waiting.get(token)
+        closed = token in _closed or (env is not None and not env.is_running())
+    if closed:
+        raise AWSError("Task Timed Out: 'Provided task does not exist anymore'", "TaskTimedOut", 400)
+
+
+def _refusing_closed(operation):
+    def answer(self, task_token, *args, **kwargs):
+        _refuse_closed(task_token)
+        return operation(self, task_token, *args, **kwargs)
+
+    return answer
+
+
+for _name in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
+    setattr(StepFunctionsParserBackend, _name, _refusing_closed(getattr(StepFunctionsParserBackend, _name)))
 
 
 if __name__ == "__main__":
