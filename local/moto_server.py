@@ -17,11 +17,20 @@ Each bridge below says what moto 5.2.5 does, what AWS does, and its source. Argu
    "The activity does not exist", `InvalidToken` as "The provided token is not valid"), with the message
    "Task Timed Out: 'Provided task does not exist anymore'" for a late and for a duplicate answer (observed on
    AWS in andybalham/blog-source-code, blog-posts/step-function-task-tokens-failures.md).
+4. JSONPath with an array index. moto's `extract_json` (changed for moto issue 7825, a filter) returns a list
+   whenever the matched node's parent is an array element: `$.x.records[0].n` gives `[2]`, so a Choice
+   `NumericEquals` on it fails. On AWS a path of names and literal indices identifies a single node and gives its
+   value, while a filter gives a list (`$.jar[?(@.a >= 5)] => [{"a": 5}, {"a": 7}]`): "Paths", AWS Step Functions
+   developer guide (amazon-states-language-paths.html). Other paths (filters, wildcards, slices) keep moto's
+   answer.
 """
 
 import datetime
+import re
 import sys
 import threading
+
+from jsonpath_ng.ext import parse  # what moto's extract_json parses with
 
 from moto.core.exceptions import AWSError
 from moto.server import main
@@ -35,6 +44,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 # 1. aws-sdk:redshiftdata -> boto3's redshift-data.
@@ -115,6 +125,25 @@ def _refusing_closed(operation):
 
 for _name in ("send_task_success", "send_task_failure", "send_task_heartbeat"):
     setattr(StepFunctionsParserBackend, _name, _refusing_closed(getattr(StepFunctionsParserBackend, _name)))
+
+
+# 4. A definite JSONPath (only names and literal indices) selects one node: its value, never a list.
+_DEFINITE_PATH = re.compile(r"\$(?:\.[^.\[\]*?@,:()'\"]+|\[\d+\]|\['[^']*'\]|\[\"[^\"]*\"\])*")
+_extract_json = json_path.extract_json
+
+
+def _extract_json_as_aws(path, data):
+    if _DEFINITE_PATH.fullmatch(path.strip()):
+        matches = parse(path).find(data)
+        if len(matches) == 1:
+            return matches[0].value
+    return _extract_json(path, data)  # indefinite paths, and the error for a missing node
+
+
+# Modules import `extract_json` by name: replace it in every loaded one, and in `json_path` for those loaded later.
+for _module in list(sys.modules.values()):
+    if getattr(_module, "extract_json", None) is _extract_json:
+        _module.extract_json = _extract_json_as_aws
 
 
 if __name__ == "__main__":
