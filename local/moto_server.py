@@ -23,9 +23,15 @@ Each bridge below says what moto 5.2.5 does, what AWS does, and its source. Argu
    value, while a filter gives a list (`$.jar[?(@.a >= 5)] => [{"a": 5}, {"a": 7}]`): "Paths", AWS Step Functions
    developer guide (amazon-states-language-paths.html). Other paths (filters, wildcards, slices) keep moto's
    answer.
+5. JSONata. moto 5.2.5 parses `QueryLanguage: JSONata` but leaves the evaluator hook
+   `moto.stepfunctions.parser.asl.jsonata.jsonata._eval_jsonata` unset (LocalStack, where the code comes from,
+   evaluates with a JVM), so every JSONata machine fails with `States.Runtime`. The hook gets one whole expression
+   (moto composes `$states` and variables into it) and returns JSON; `jsonata-python` (PyPI, a pure-Python port of
+   the jsonata-java port of the reference `jsonata` npm package) evaluates it here.
 """
 
 import datetime
+import json
 import re
 import sys
 import threading
@@ -44,6 +50,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -144,6 +151,21 @@ def _extract_json_as_aws(path, data):
 for _module in list(sys.modules.values()):
     if getattr(_module, "extract_json", None) is _extract_json:
         _module.extract_json = _extract_json_as_aws
+
+
+# 5. JSONata through jsonata-python.
+def _eval_jsonata(expression):
+    from jsonata import Jsonata
+
+    try:
+        result = Jsonata(expression).evaluate(None)
+        # Plain JSON, as the JVM bridge's `writeValueAsString` then `json.loads` gave moto.
+        return json.loads(json.dumps(result))
+    except Exception as ex:  # moto's own evaluator raises this for any failure
+        raise moto_jsonata.JSONataException("UNKNOWN", str(ex)) from ex
+
+
+moto_jsonata._eval_jsonata = _eval_jsonata
 
 
 if __name__ == "__main__":
