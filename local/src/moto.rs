@@ -1,5 +1,6 @@
 //! The pinned moto server, with Step Functions executing state machines and Lambda without Docker, started
-//! through `local/moto_server.py` so that `aws-sdk:redshiftdata:*` tasks reach redshift-local.
+//! through `local/moto_server.py` and its bridges (`aws-sdk:redshiftdata:*` tasks reach redshift-local, closed
+//! tasks answer `TaskTimedOut`, JSONPath array indices and JSONata as on AWS).
 
 use crate::{die_with_parent, free_port, stop_child, venv};
 use std::process::{Child, Command, Stdio};

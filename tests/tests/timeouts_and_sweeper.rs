@@ -5,6 +5,7 @@
 use serde_json::json;
 use std::time::Duration;
 use tasker_core::record::RecordStatus;
+use tasker_tests::asl::{machine, sql_state};
 use tasker_tests::stack::{Stack, StackOptions};
 use tasker_tests::workspace_root;
 
@@ -61,21 +62,41 @@ async fn a_timed_out_step_is_cancelled_and_its_late_event_settles_quietly() {
     .await
     .unwrap();
     // The canceller does not settle: the ABORTED event does, through the normal callback, which finds the timed-out
-    // task gone (TaskTimedOut) and settles ORPHANED. The execution saw nothing of it.
+    // task gone (TaskTimedOut, as AWS answers and local/moto_server.py makes moto answer) and settles ORPHANED. The
+    // execution saw nothing of it.
     let record = stack.settled(&run.arn, TIMEOUT).await.unwrap();
-    // AWS refuses an answer on the timed-out token (TaskTimedOut: ORPHANED); moto's Step Functions accepts it
-    // (ABORTED). Either way the execution had already moved on through its Catch.
-    assert!(
-        matches!(
-            record.status,
-            RecordStatus::Orphaned | RecordStatus::Aborted
-        ),
-        "{record:?}"
-    );
+    assert_eq!(record.status, RecordStatus::Orphaned, "{record:?}");
     assert_eq!(stack.front.count("AWSStepFunctions.SendTaskSuccess"), 0);
     let failures: Vec<_> = stack.front.calls_of("AWSStepFunctions.SendTaskFailure");
     assert_eq!(failures.len(), 1, "one ABORTED callback: {failures:?}");
     assert_eq!(failures[0].body["error"], "ABORTED");
+    assert_eq!(failures[0].status, 400, "refused: the task timed out");
+}
+
+/// A step past its heartbeat whose statement then finishes while the execution still runs (its `Catch` waits): the
+/// completer's `SendTaskSuccess` on the timed-out task is refused with `TaskTimedOut`, as on AWS, and the record
+/// says `ORPHANED`. (moto accepted and dropped that answer, and the record said `FINISHED`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_answer_to_a_timed_out_task_is_refused_and_its_record_is_orphaned() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let mut run_sql = sql_state(json!({"sqlStatement": "select pg_sleep(2)"}), "Done");
+    run_sql["HeartbeatSeconds"] = json!(1);
+    run_sql["Catch"] =
+        json!([{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": "Linger"}]);
+    let states =
+        json!({"RunSql": run_sql, "Linger": {"Type": "Wait", "Seconds": 6, "Next": "Done"}});
+    let sm = stack
+        .create_state_machine("timed-out-then-finished", &machine(states, "RunSql"))
+        .await
+        .unwrap();
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(run.output["error"]["Error"], "States.Timeout", "{run:?}");
+    let record = stack.settled(&run.arn, TIMEOUT).await.unwrap();
+    assert_eq!(record.status, RecordStatus::Orphaned, "{record:?}");
+    let answers = stack.front.calls_of("AWSStepFunctions.SendTaskSuccess");
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert_eq!(answers[0].status, 400, "TaskTimedOut: {answers:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
