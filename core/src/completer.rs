@@ -34,6 +34,11 @@ pub const SWEEP_PAGE: usize = 100;
 /// lasts at most the starter's 15-minute Lambda limit).
 pub const NOT_STARTED_AFTER: Duration = Duration::minutes(30);
 
+/// How long CloudFormation waits for a custom resource's answer (its `ServiceTimeout` is at most an hour), with a
+/// margin: past it nobody reads an answer, and a late one could only contradict an earlier answer whose
+/// acknowledgement was lost (a `FAILED` `StatementLost` a day after a `SUCCESS`), so it is not sent.
+pub const CLOUDFORMATION_WAIT: Duration = Duration::minutes(75);
+
 /// What the completer talks to.
 pub struct CompleterPorts<'a> {
     /// Tells the outcome: the record's own statement, never the event's word.
@@ -295,7 +300,18 @@ async fn call_back(
         return settle_quietly(ports, record, &s, lease).await;
     };
     for _ in 0..TOKEN_FOLLOWS {
-        let s = match deliver(ports.callbacks, &token, name, &outcome.callback).await {
+        let too_late = CustomResourceCallback::from_token(&token).is_some()
+            && now - record.created_at > CLOUDFORMATION_WAIT;
+        let delivered = if too_late {
+            Err(crate::ports::PortError::new(
+                FaultKind::TokenGone,
+                "CloudFormationStoppedWaiting",
+                "the request is older than CloudFormation's wait for an answer",
+            ))
+        } else {
+            deliver(ports.callbacks, &token, name, &outcome.callback).await
+        };
+        let s = match delivered {
             Ok(()) => {
                 if let Some(ended) = outcome.ended_at {
                     metrics::callback_latency((now - ended).num_milliseconds());

@@ -295,7 +295,7 @@ fn every_function_is_arm64_cargo_lambda_with_the_shared_role_and_a_log_group_of_
         assert!(group["LogGroupName"].as_str().unwrap().ends_with(binary));
     }
     let starter = t.properties("StarterFunction").unwrap();
-    assert_eq!(starter["ReservedConcurrentExecutions"], "1");
+    assert_eq!(starter["ReservedConcurrentExecutions"], "40");
 }
 
 /// Actions the role holds for the platform, not for calls the functions' code makes, each with why.

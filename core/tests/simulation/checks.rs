@@ -158,9 +158,13 @@ impl State {
                 );
             }
             let recorded = self.table.get(&req.name);
-            let orphaned = recorded
+            // ORPHANED (or LOST): its answer came after CloudFormation stopped waiting, which then failed the
+            // stack operation on its own.
+            let last = recorded
                 .as_ref()
-                .is_some_and(|r| r.status == RecordStatus::Orphaned);
+                .map(|r| r.status)
+                .or_else(|| self.settled_as.get(&req.name).copied());
+            let orphaned = matches!(last, Some(RecordStatus::Orphaned | RecordStatus::Lost));
             if req.answers.is_empty() && (recorded.is_some() || ran) && !req.expired && !orphaned {
                 self.violate(
                     "6 (every CloudFormation request is answered)",

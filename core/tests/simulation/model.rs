@@ -191,6 +191,8 @@ pub(crate) struct State {
     pub refusing: BTreeSet<String>,
     /// CloudFormation requests by `ResponseURL`.
     pub cfn: BTreeMap<String, CfnRequest>,
+    /// The last status each record settled to (kept after TTL deletes the record).
+    pub settled_as: BTreeMap<String, tasker_core::record::RecordStatus>,
 }
 
 impl State {
@@ -215,6 +217,7 @@ impl State {
             outbox: Vec::new(),
             refusing: BTreeSet::new(),
             cfn: BTreeMap::new(),
+            settled_as: BTreeMap::new(),
         }
     }
 
@@ -473,6 +476,7 @@ impl State {
         let before = self.table.get(name);
         let settled = self.table.settle(name, s, lease);
         if settled == Settled::Done {
+            self.settled_as.insert(name.to_string(), s.status);
             self.log(|| format!("   settled {} {}", short(name), s.status.as_str()));
             let known_id = before.and_then(|r| r.statement_id);
             if let Err(why) = self.judge_settlement(name, s, known_id.as_deref()) {
@@ -623,8 +627,10 @@ impl State {
                 .then(|| format!("SUCCESS while its statement is {}", st.status.as_str())),
             ("SUCCESS", None) => (!req.rollback && req.request_type != "NoSql")
                 .then(|| "SUCCESS without a statement".to_string()),
+            // Past retention its end cannot be learnt: StatementLost is a FAILED answer.
             ("FAILED", Some(st))
-                if st.status == tasker_core::statement::DataApiStatus::Finished =>
+                if st.status == tasker_core::statement::DataApiStatus::Finished
+                    && st.known(self.clock) =>
             {
                 Some("FAILED while its statement finished".to_string())
             }

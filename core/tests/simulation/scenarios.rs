@@ -1088,3 +1088,37 @@ fn review2_7_the_fast_path_on_a_retry_and_a_settled_retry_after_a_day() {
     assert_eq!(answer(&h, &token(&h, later, 1)).as_deref(), Some("success"));
     assert_clean(&mut h);
 }
+
+/// Found by the schedules (seed 7115 of 30,000): a deploy-time answer delivered with its acknowledgement lost is
+/// sent again at the next sweep; a day later the statement is past retention and the retry would answer
+/// `FAILED` (`StatementLost`) after `SUCCESS`. CloudFormation stops waiting after an hour, so no answer is sent
+/// past that: the record ends without a second, contradicting answer.
+#[test]
+fn a_deploy_time_answer_is_not_contradicted_after_cloudformation_stopped_waiting() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.lose_event = 1.0;
+    h.plan.scheduled_sweeps = false;
+    let sql = Some("create table etl.day (d date)");
+    let e = start(
+        &mut h,
+        EntrySpec::cfn(STACK, "Day", "r-1", "Create", None, sql),
+    );
+    let i = statement(&h, e);
+    h.run_statement(i);
+    h.end_statement(i, DataApiStatus::Finished);
+    h.advance(Duration::minutes(6));
+    h.refresh_index();
+    h.script("respond", None, retryable("RequestTimeout"), true, 1);
+    let sweep = h.spawn_sweep(None);
+    h.run(sweep);
+    assert_eq!(cfn_answers(&h, e).len(), 1);
+    h.advance(Duration::hours(25));
+    h.refresh_index();
+    let sweep = h.spawn_sweep(None);
+    h.run(sweep);
+    let answers = cfn_answers(&h, e);
+    assert_eq!(answers.len(), 1, "{answers:?}");
+    assert!(record_status(&h, e).is_some_and(|s| s.is_settled()));
+    assert_clean(&mut h);
+}
