@@ -431,9 +431,14 @@ impl Stack {
         tasker_aws::DynamoStateTable::new(self.dynamodb(), &self.table)
     }
 
-    /// A PostgreSQL client on the database the statements run in.
+    /// A PostgreSQL client on the database the statements run in, as the role they run as (no superuser), so that
+    /// what it creates the statements may use, and the other way round.
     pub async fn sql(&self) -> anyhow::Result<tokio_postgres::Client> {
-        Ok(self.postgres.connect(DATABASE).await?)
+        let mut config = self.redshift.engine.statement_config().clone();
+        config.dbname(DATABASE);
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
     }
 
     /// Creates a state machine from an ASL definition, filling `${StarterFunctionArn}`-style substitutions as the

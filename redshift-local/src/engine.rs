@@ -147,6 +147,8 @@ struct Inner {
 /// The statements of this server and the counters tests and benches read.
 pub struct Engine {
     options: Options,
+    /// The PostgreSQL connection statements run on: a role without superuser (see [`crate::sql_role`]).
+    statement_config: tokio_postgres::Config,
     events: EventSender,
     inner: Mutex<Inner>,
     query_ids: AtomicI64,
@@ -157,9 +159,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub(crate) fn new(options: Options, events: EventSender) -> Self {
+    pub(crate) fn new(
+        options: Options,
+        statement_config: tokio_postgres::Config,
+        events: EventSender,
+    ) -> Self {
         Engine {
             options,
+            statement_config,
             events,
             inner: Mutex::new(Inner::default()),
             query_ids: AtomicI64::new(1000),
@@ -169,18 +176,33 @@ impl Engine {
         }
     }
 
-    /// Creates Redshift's functions in a database before its first statement (once per server).
-    async fn prepare_database(&self, client: &tokio_postgres::Client, database: &str) {
+    /// Before a database's first statement (once per server), as the configured (administrator) user: lets the
+    /// statements' role use it ([`crate::sql_role::grant`]) and creates Redshift's functions in it.
+    async fn prepare_database(&self, database: &str) {
         let mut ready = self.redshift_ready.lock().await;
         if ready.contains(database) {
             return;
         }
-        match client.batch_execute(crate::dialect::SETUP_SQL).await {
+        let mut config = self.options.postgres.clone();
+        config.dbname(database);
+        let prepared = async {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(connection);
+            crate::sql_role::grant(&client, &self.options.postgres, &self.statement_config).await?;
+            client.batch_execute(crate::dialect::SETUP_SQL).await
+        };
+        match prepared.await {
             Ok(()) => {
                 ready.insert(database.to_string());
             }
-            Err(e) => tracing::warn!(database, error = %e, "could not create Redshift's functions"),
+            Err(e) => tracing::warn!(database, error = %e, "could not prepare the database"),
         }
+    }
+
+    /// The PostgreSQL connection settings statements run with (database left to the caller): the local stack's
+    /// own SQL client uses them, so that what it creates belongs to the same role as what statements create.
+    pub fn statement_config(&self) -> &tokio_postgres::Config {
+        &self.statement_config
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -360,7 +382,7 @@ impl Engine {
                 return Ok(client);
             }
         }
-        let mut config = self.options.postgres.clone();
+        let mut config = self.statement_config.clone();
         config.dbname(database);
         let (client, connection) = config.connect(NoTls).await?;
         tokio::spawn(connection);
@@ -401,7 +423,7 @@ impl Engine {
             Ok(client) => client,
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
         };
-        self.prepare_database(&client, &database).await;
+        self.prepare_database(&database).await;
         let pid = match client.query_one("select pg_backend_pid()", &[]).await {
             Ok(row) => i64::from(row.get::<_, i32>(0)),
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
