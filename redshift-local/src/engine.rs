@@ -32,6 +32,15 @@ pub(crate) use view::{
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
 
+/// Which of the caller's statements `ListStatements` shows (`RoleLevel`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SessionScope<'a> {
+    /// Every statement of the caller's role (access key): `RoleLevel` true, the default.
+    Role,
+    /// Only those run in this IAM session (session token): `RoleLevel` false.
+    Only(Option<&'a str>),
+}
+
 /// A session: its connection (opened by its first statement), kept while statements come within its keep-alive.
 struct Session {
     owner: String,
@@ -140,7 +149,9 @@ impl Stmt {
 struct Inner {
     statements: HashMap<String, Stmt>,
     order: Vec<String>,
-    tokens: HashMap<String, (String, Instant)>,
+    /// `ClientToken`s by the identity (access key) that gave them: a token is one caller's, another identity's
+    /// same token is a new request.
+    tokens: HashMap<(String, String), (String, Instant)>,
     sessions: HashMap<String, Session>,
 }
 
@@ -242,13 +253,18 @@ impl Engine {
         *self.events.faults.lock().expect("faults lock") = faults;
     }
 
-    /// Accepts a statement and starts it in the background; the same `ClientToken` within 8 hours returns the
-    /// first statement's id and runs nothing. Answers the statement's id, creation time and session.
+    /// Accepts a statement and starts it in the background; the same `ClientToken` from the same identity within
+    /// 8 hours returns the first statement's id and runs nothing. Answers the statement's id, creation time and
+    /// session.
     pub(crate) fn submit(self: &Arc<Self>, mut new: NewStatement) -> Result<Submitted, ApiError> {
         let now = Utc::now();
         let mut inner = self.lock();
-        if let Some(token) = &new.client_token {
-            if let Some((id, at)) = inner.tokens.get(token) {
+        let token_key = new
+            .client_token
+            .as_ref()
+            .map(|token| (new.owner.clone(), token.clone()));
+        if let Some(key) = &token_key {
+            if let Some((id, at)) = inner.tokens.get(key) {
                 if at.elapsed() < CLIENT_TOKEN_LIFE {
                     let s = inner.statements.get(id);
                     return Ok(Submitted {
@@ -315,10 +331,8 @@ impl Engine {
                 result: None,
             })
             .collect();
-        if let Some(token) = &new.client_token {
-            inner
-                .tokens
-                .insert(token.clone(), (id.clone(), Instant::now()));
+        if let Some(key) = token_key {
+            inner.tokens.insert(key, (id.clone(), Instant::now()));
         }
         inner.statements.insert(
             id.clone(),
@@ -712,12 +726,13 @@ impl Engine {
         Ok(())
     }
 
-    /// `ListStatements`: the caller's statements, newest first, by name prefix, status and target, paged.
+    /// `ListStatements`: the caller's statements (of its role, or of its session only), newest first, by name prefix, status (`ALL` or one status) and target, paged.
     pub(crate) fn list(
         &self,
         caller: &str,
+        session: SessionScope<'_>,
         name_prefix: Option<&str>,
-        status: Option<&str>,
+        status: &str,
         target: &TargetFilter,
         page: &Page,
     ) -> Listing<StatementSummary> {
@@ -730,8 +745,16 @@ impl Engine {
             .filter(|(_, s)| {
                 let name_ok = name_prefix
                     .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
-                let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
-                s.new.owner == caller && name_ok && status_ok && target.matches(&s.new.target)
+                let status_ok = status == "ALL" || status == s.status.as_str();
+                let session_ok = match session {
+                    SessionScope::Role => true,
+                    SessionScope::Only(token) => s.new.owner_session.as_deref() == token,
+                };
+                s.new.owner == caller
+                    && session_ok
+                    && name_ok
+                    && status_ok
+                    && target.matches(&s.new.target)
             })
             .collect();
         let (window, next_token) = page.window(matching.len());

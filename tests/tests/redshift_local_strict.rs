@@ -1,10 +1,15 @@
-//! redshift-local as strict as the Data API (issue 22, point 4), through aws-sdk-redshiftdata: SQL runs as a
-//! PostgreSQL role without superuser, so file and program access is refused.
+//! redshift-local as strict as the Data API (issue 22, point 4), through aws-sdk-redshiftdata and raw HTTP:
+//! unsigned requests are refused, `ListStatements` shows finished statements by default and honours `RoleLevel`, a
+//! `ClientToken` is one caller's, and SQL runs as a PostgreSQL role without superuser, so file and program access
+//! is refused.
 
+use aws_sdk_redshiftdata::error::ProvideErrorMetadata;
 use aws_sdk_redshiftdata::types::StatusString;
 use aws_sdk_redshiftdata::Client;
+use serde_json::Value;
+use std::time::Duration;
 use tasker_tests::stack::{
-    run_statement, signed_as, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
+    run_statement, signed_as, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER, ROLE,
 };
 
 async fn stack(prefix: &str) -> Stack {
@@ -26,6 +31,244 @@ fn exec(
         .database(DATABASE)
         .db_user(DB_USER)
         .sql(sql)
+}
+
+/// Runs `sql` to its end: its id.
+async fn ran(c: &Client, sql: &str, name: &str) -> String {
+    let id = exec(c, sql)
+        .statement_name(name)
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    statement_end(c, &id).await.unwrap();
+    id
+}
+
+/// Waits until a statement runs on PostgreSQL.
+async fn started(c: &Client, id: &str) {
+    tasker_tests::eventually("the statement starts", Duration::from_secs(15), || async {
+        let d = c
+            .describe_statement()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        match d.status() {
+            Some(StatusString::Started) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// The error code and message of a refused call.
+fn refusal<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
+    (
+        e.code().unwrap_or_default().to_string(),
+        e.message().unwrap_or_default().to_string(),
+    )
+}
+
+/// A raw Data API call to `url` with these headers: its HTTP status, `x-amzn-errortype` and body.
+async fn raw_call(url: &str, target: &str, headers: &[(&str, &str)]) -> (u16, String, Value) {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("x-amz-target", format!("RedshiftData.{target}"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(format!(
+            r#"{{"ClusterIdentifier":"{CLUSTER}","Database":"{DATABASE}","DbUser":"{DB_USER}","Sql":"select 1"}}"#
+        ));
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("x-amzn-errortype")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, kind, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unsigned_requests_are_refused_as_aws_refuses_them() {
+    let stack = stack("unsigned").await;
+    let url = stack.redshift.url();
+    for target in ["ExecuteStatement", "ListStatements", "DescribeStatement"] {
+        let (status, kind, body) = raw_call(&url, target, &[]).await;
+        assert_eq!(status, 403, "{target}: {body}");
+        assert_eq!(kind, "MissingAuthenticationTokenException", "{target}");
+        assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+        assert_eq!(body["message"], "Missing Authentication Token");
+    }
+    // Not a SigV4 signature naming its credential.
+    let (status, kind, _) = raw_call(
+        &url,
+        "ExecuteStatement",
+        &[("authorization", "Bearer something")],
+    )
+    .await;
+    assert_eq!(
+        (status, kind.as_str()),
+        (400, "IncompleteSignatureException")
+    );
+    // Nothing ran, nothing was counted as a call.
+    let stats = stack.redshift_stats().await.unwrap();
+    assert_eq!(stats["statementsRun"], 0, "{stats}");
+    for target in ["ExecuteStatement", "ListStatements", "DescribeStatement"] {
+        assert!(stats["calls"][target].is_null(), "{stats}");
+    }
+    // A signed request is served.
+    let d = run_statement(&stack.redshift_data(), "select 1")
+        .await
+        .unwrap();
+    assert_eq!(d.status(), Some(&StatusString::Finished));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn list_statements_defaults_to_finished_honours_role_level_and_client_tokens_are_per_caller()
+{
+    let stack = stack("listing").await;
+    let url = stack.redshift.url();
+    // One role (access key), two IAM sessions of it (session tokens), and another identity.
+    let a = Client::new(&signed_as(&url, ROLE, Some("session-a")));
+    let b = Client::new(&signed_as(&url, ROLE, Some("session-b")));
+    let other = Client::new(&signed_as(&url, "another-role", None));
+    ran(&a, "select 1", "rl-a-done").await;
+    let running = exec(&a, "select pg_sleep(60)")
+        .statement_name("rl-a-running")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    started(&a, &running).await;
+    ran(&a, "select * from missing_table", "rl-a-failed").await;
+    ran(&b, "select 2", "rl-b-done").await;
+    ran(&other, "select 3", "rl-other-done").await;
+
+    let names = |out: aws_sdk_redshiftdata::operation::list_statements::ListStatementsOutput| {
+        out.statements()
+            .iter()
+            .map(|s| s.statement_name().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    // Without Status: only finished statements ("By default, only finished statements are shown"), of the
+    // caller's role from every session (RoleLevel's default is true), newest first.
+    let default = a
+        .list_statements()
+        .statement_name("rl-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(default), ["rl-b-done", "rl-a-done"]);
+    for s in a
+        .list_statements()
+        .statement_name("rl-")
+        .send()
+        .await
+        .unwrap()
+        .statements()
+    {
+        assert_eq!(s.status(), Some(&StatusString::Finished));
+    }
+    let all = a
+        .list_statements()
+        .statement_name("rl-")
+        .status(StatusString::All)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        names(all),
+        ["rl-b-done", "rl-a-failed", "rl-a-running", "rl-a-done"]
+    );
+    let explicit = a
+        .list_statements()
+        .statement_name("rl-")
+        .status(StatusString::All)
+        .role_level(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(explicit).len(), 4);
+    // RoleLevel false: only the statements of the caller's own IAM session.
+    let own = a
+        .list_statements()
+        .statement_name("rl-")
+        .status(StatusString::All)
+        .role_level(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(own), ["rl-a-failed", "rl-a-running", "rl-a-done"]);
+    let own_b = b
+        .list_statements()
+        .statement_name("rl-")
+        .role_level(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(own_b), ["rl-b-done"]);
+    let theirs = other
+        .list_statements()
+        .statement_name("rl-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names(theirs), ["rl-other-done"]);
+    a.cancel_statement().id(&running).send().await.unwrap();
+
+    // A ClientToken is one caller's: the same token from another identity is a new statement, its own.
+    let before = stack.redshift_stats().await.unwrap()["statementsRun"]
+        .as_u64()
+        .unwrap();
+    let first = exec(&a, "select 10")
+        .client_token("shared-token")
+        .send()
+        .await
+        .unwrap();
+    let replay = exec(&a, "select 10")
+        .client_token("shared-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        first.id(),
+        replay.id(),
+        "the same caller's retry is a replay"
+    );
+    let theirs = exec(&other, "select 20")
+        .client_token("shared-token")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        theirs.id(),
+        first.id(),
+        "another identity's token is its own"
+    );
+    let d = statement_end(&other, theirs.id().unwrap()).await.unwrap();
+    assert_eq!(d.query_string(), Some("select 20"));
+    let e = other
+        .describe_statement()
+        .id(first.id().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e).0, "AccessDeniedException");
+    let after = stack.redshift_stats().await.unwrap()["statementsRun"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(after - before, 2, "two statements ran, the replay none");
 }
 
 /// A statement's error text, once it ended (or "FINISHED" if it did not fail).
