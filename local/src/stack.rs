@@ -247,6 +247,7 @@ impl Stack {
                 region: REGION.into(),
                 page_rows: options.page_rows,
                 faults: Default::default(),
+                statement_retention: redshift_local::DEFAULT_STATEMENT_RETENTION,
             },
         )
         .await?;
@@ -439,6 +440,12 @@ impl Stack {
         let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         Ok(client)
+    }
+
+    /// Sets how long redshift-local keeps a statement after it ended (24 hours by default, as the Data API), so a
+    /// test sees statements expire.
+    pub fn statement_retention(&self, retention: Duration) {
+        self.redshift.engine.set_statement_retention(retention);
     }
 
     /// Creates a state machine from an ASL definition, filling `${StarterFunctionArn}`-style substitutions as the

@@ -32,6 +32,12 @@ pub(crate) use view::{
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
 
+/// How long the Data API keeps a statement after it ended: "The maximum retention time for query results is 24
+/// hours" (Amazon Redshift Management Guide, "Considerations when calling the Amazon Redshift Data API",
+/// <https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html>). Past it, `DescribeStatement`, the result
+/// operations and `CancelStatement` answer [`ApiError::expired`] and `ListStatements` no longer shows it.
+pub const DEFAULT_STATEMENT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
 /// Which of the caller's statements `ListStatements` shows (`RoleLevel`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SessionScope<'a> {
@@ -132,9 +138,25 @@ struct Stmt {
     cancel_requested: bool,
     /// The session it runs on, if any.
     session_id: Option<String>,
+    /// When it ended: the retention runs from there.
+    ended_at: Option<Instant>,
 }
 
 impl Stmt {
+    /// Whether it ended longer than `retention` ago: the Data API no longer describes it.
+    fn expired(&self, retention: Duration) -> bool {
+        self.ended_at.is_some_and(|at| at.elapsed() >= retention)
+    }
+
+    /// Refuses a statement past the retention, after the owner check (another identity learns nothing of it).
+    fn check_retained(&self, retention: Duration) -> Result<(), ApiError> {
+        if self.expired(retention) {
+            Err(ApiError::expired())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Refuses a caller other than the identity that ran the statement.
     fn check_owner(&self, id: &str, caller: &str) -> Result<(), ApiError> {
         if self.new.owner == caller {
@@ -160,6 +182,8 @@ pub struct Engine {
     options: Options,
     /// The PostgreSQL connection statements run on: a role without superuser (see [`crate::sql_role`]).
     statement_config: tokio_postgres::Config,
+    /// How long an ended statement is kept ([`DEFAULT_STATEMENT_RETENTION`] unless set), in milliseconds.
+    retention_ms: AtomicU64,
     events: EventSender,
     inner: Mutex<Inner>,
     query_ids: AtomicI64,
@@ -176,6 +200,7 @@ impl Engine {
         events: EventSender,
     ) -> Self {
         Engine {
+            retention_ms: AtomicU64::new(options.statement_retention.as_millis() as u64),
             options,
             statement_config,
             events,
@@ -214,6 +239,17 @@ impl Engine {
     /// own SQL client uses them, so that what it creates belongs to the same role as what statements create.
     pub fn statement_config(&self) -> &tokio_postgres::Config {
         &self.statement_config
+    }
+
+    /// How long an ended statement stays described, listed and readable.
+    fn retention(&self) -> Duration {
+        Duration::from_millis(self.retention_ms.load(Ordering::Relaxed))
+    }
+
+    /// Changes the statement retention (a test shortens it to see statements expire).
+    pub fn set_statement_retention(&self, retention: Duration) {
+        self.retention_ms
+            .store(retention.as_millis() as u64, Ordering::Relaxed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -349,6 +385,7 @@ impl Engine {
                 cancel: None,
                 cancel_requested: false,
                 session_id: session_id.clone(),
+                ended_at: None,
             },
         );
         inner.order.push(id.clone());
@@ -541,6 +578,7 @@ impl Engine {
             s.status = status;
             s.error = error;
             s.updated_at = Utc::now();
+            s.ended_at = Some(Instant::now());
             s.duration_ns = s.started.map_or(0, |t| t.elapsed().as_nanos() as i64);
             s.cancel = None;
             for sub in s.subs.iter_mut().filter(|sub| !sub.status.ended()) {
@@ -571,6 +609,7 @@ impl Engine {
             .get(base)
             .ok_or_else(|| ApiError::not_found(id))?;
         s.check_owner(id, caller)?;
+        s.check_retained(self.retention())?;
         if let Some(k) = sub {
             let sub = s
                 .subs
@@ -652,6 +691,7 @@ impl Engine {
             .get(base)
             .ok_or_else(|| ApiError::not_found(id))?;
         s.check_owner(id, caller)?;
+        s.check_retained(self.retention())?;
         let k = match (sub, s.new.is_batch) {
             (Some(k), _) => k.wrapping_sub(1),
             (None, false) => 0,
@@ -701,6 +741,7 @@ impl Engine {
 
     /// `CancelStatement`: a real cancel request to the server running the query.
     pub(crate) async fn cancel(&self, id: &str, caller: &str) -> Result<(), ApiError> {
+        let retention = self.retention();
         let token = {
             let mut inner = self.lock();
             let s = inner
@@ -708,6 +749,7 @@ impl Engine {
                 .get_mut(split_id(id).0)
                 .ok_or_else(|| ApiError::not_found(id))?;
             s.check_owner(id, caller)?;
+            s.check_retained(retention)?;
             if s.status.ended() {
                 return Err(ApiError::validation(format!(
                     "Could not cancel a query that is already in {} state with ID: {id}",
@@ -726,7 +768,8 @@ impl Engine {
         Ok(())
     }
 
-    /// `ListStatements`: the caller's statements (of its role, or of its session only), newest first, by name prefix, status (`ALL` or one status) and target, paged.
+    /// `ListStatements`: the caller's statements still retained (of its role, or of its session only), newest
+    /// first, by name prefix, status (`ALL` or one status) and target, paged.
     pub(crate) fn list(
         &self,
         caller: &str,
@@ -736,6 +779,7 @@ impl Engine {
         target: &TargetFilter,
         page: &Page,
     ) -> Listing<StatementSummary> {
+        let retention = self.retention();
         let inner = self.lock();
         let matching: Vec<(&String, &Stmt)> = inner
             .order
@@ -755,6 +799,7 @@ impl Engine {
                     && name_ok
                     && status_ok
                     && target.matches(&s.new.target)
+                    && !s.expired(retention)
             })
             .collect();
         let (window, next_token) = page.window(matching.len());

@@ -52,6 +52,20 @@ impl ApiError {
         }
     }
 
+    /// `ValidationException` for a statement past the Data API's retention. The text is the service's: public
+    /// clients match it (terraform-provider-aws' `internal/service/redshiftdata/find.go` `FindStatementByID` treats
+    /// a `ValidationException` containing "expired" as an expired statement;
+    /// ministryofjustice/hmpps-digital-prison-reporting-mi's `configuration/SentryConfig.kt` matches
+    /// "Could not retrieve the query result as it has expired after 24 hours"), so it names 24 hours even when a
+    /// test shortens the retention.
+    pub(crate) fn expired() -> Self {
+        ApiError {
+            code: "ValidationException",
+            message: "Could not retrieve the query result as it has expired after 24 hours".into(),
+            resource_id: None,
+        }
+    }
+
     /// An unsigned request (no SigV4 `Authorization` header): AWS's common error `MissingAuthenticationToken`
     /// ("The request must contain either a valid (registered) AWS access key ID or X.509 certificate.", HTTP 403,
     /// <https://docs.aws.amazon.com/redshift/latest/APIReference/CommonErrors.html>), named with the `Exception`

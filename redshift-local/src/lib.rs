@@ -39,7 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-pub use engine::Engine;
+pub use engine::{Engine, DEFAULT_STATEMENT_RETENTION};
 pub use events::EventFaults;
 
 /// How the local Data API is set up.
@@ -58,6 +58,9 @@ pub struct Options {
     pub page_rows: usize,
     /// Initial event fault setting.
     pub faults: EventFaults,
+    /// How long a statement is kept after it ended ([`DEFAULT_STATEMENT_RETENTION`], the Data API's 24 hours,
+    /// unless a test shortens it); then it is answered as expired.
+    pub statement_retention: std::time::Duration,
 }
 
 /// A running server: where it listens, and its engine for the test controls the stack drives directly.

@@ -1,16 +1,19 @@
 //! redshift-local as strict as the Data API (issue 22, point 4), through aws-sdk-redshiftdata and raw HTTP:
-//! unsigned requests are refused, `ListStatements` shows finished statements by default and honours `RoleLevel`, a
-//! `ClientToken` is one caller's, and SQL runs as a PostgreSQL role without superuser, so file and program access
-//! is refused.
+//! statements expire after the retention with the service's `ValidationException`, unsigned requests are refused,
+//! `ListStatements` shows finished statements by default and honours `RoleLevel`, a `ClientToken` is one caller's,
+//! and SQL runs as a PostgreSQL role without superuser, so file and program access is refused.
 
 use aws_sdk_redshiftdata::error::ProvideErrorMetadata;
-use aws_sdk_redshiftdata::types::StatusString;
+use aws_sdk_redshiftdata::types::{ResultFormatString, StatusString};
 use aws_sdk_redshiftdata::Client;
 use serde_json::Value;
 use std::time::Duration;
 use tasker_tests::stack::{
     run_statement, signed_as, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER, ROLE,
 };
+
+/// The text AWS answers for an expired statement (see `ApiError::expired` in redshift-local for its sources).
+const EXPIRED: &str = "Could not retrieve the query result as it has expired after 24 hours";
 
 async fn stack(prefix: &str) -> Stack {
     Stack::start(StackOptions {
@@ -71,6 +74,148 @@ fn refusal<E: ProvideErrorMetadata>(e: &E) -> (String, String) {
         e.code().unwrap_or_default().to_string(),
         e.message().unwrap_or_default().to_string(),
     )
+}
+
+fn expired() -> (String, String) {
+    ("ValidationException".into(), EXPIRED.into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn statements_expire_after_the_retention_as_the_data_api_answers() {
+    let stack = stack("expiry").await;
+    let c = stack.redshift_data();
+    let json = ran(&c, "select 1 as one", "exp-json").await;
+    let csv = exec(&c, "select 2 as two")
+        .statement_name("exp-csv")
+        .result_format(ResultFormatString::Csv)
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    statement_end(&c, &csv).await.unwrap();
+    let batch = c
+        .batch_execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .statement_name("exp-batch")
+        .sqls("select 3")
+        .sqls("select 4")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    statement_end(&c, &batch).await.unwrap();
+    let running = exec(&c, "select pg_sleep(60)")
+        .statement_name("exp-running")
+        .send()
+        .await
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
+    started(&c, &running).await;
+
+    // Within the retention (24 hours by default) everything answers.
+    c.get_statement_result().id(&json).send().await.unwrap();
+    c.get_statement_result_v2().id(&csv).send().await.unwrap();
+    let listed = |status: StatusString| {
+        let c = c.clone();
+        async move {
+            let out = c
+                .list_statements()
+                .statement_name("exp-")
+                .status(status)
+                .send()
+                .await
+                .unwrap();
+            let mut names: Vec<String> = out
+                .statements()
+                .iter()
+                .map(|s| s.statement_name().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(
+        listed(StatusString::All).await,
+        ["exp-batch", "exp-csv", "exp-json", "exp-running"]
+    );
+
+    // A short retention: the ended statements expire, as the Data API's do after 24 hours.
+    stack.statement_retention(Duration::from_millis(300));
+    tasker_tests::eventually(
+        "the last statement to end expires",
+        Duration::from_secs(15),
+        || async {
+            match c.describe_statement().id(&batch).send().await {
+                Err(e) if refusal(&e) == expired() => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
+    for id in [&json, &csv, &batch, &format!("{batch}:1")] {
+        let e = c.describe_statement().id(id).send().await.unwrap_err();
+        assert_eq!(refusal(&e), expired(), "DescribeStatement {id}");
+        assert!(e.as_service_error().unwrap().is_validation_exception());
+    }
+    let e = c.get_statement_result().id(&json).send().await.unwrap_err();
+    assert_eq!(refusal(&e), expired(), "GetStatementResult");
+    let e = c
+        .get_statement_result()
+        .id(format!("{batch}:2"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refusal(&e),
+        expired(),
+        "GetStatementResult of a sub-statement"
+    );
+    let e = c
+        .get_statement_result_v2()
+        .id(&csv)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e), expired(), "GetStatementResultV2");
+    let e = c.cancel_statement().id(&json).send().await.unwrap_err();
+    assert_eq!(refusal(&e), expired(), "CancelStatement");
+    // ListStatements shows only what is retained: the running statement, not the expired ones.
+    assert_eq!(listed(StatusString::All).await, ["exp-running"]);
+    assert!(listed(StatusString::Finished).await.is_empty());
+    // Another identity still learns nothing of the statement: refused as not its own, not as expired.
+    let theirs = Client::new(&signed_as(&stack.redshift.url(), "another-role", None));
+    let e = theirs
+        .describe_statement()
+        .id(&json)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(&e).0, "AccessDeniedException");
+    // A statement still running never expires; once cancelled, it does.
+    let d = c.describe_statement().id(&running).send().await.unwrap();
+    assert_eq!(d.status(), Some(&StatusString::Started));
+    c.cancel_statement().id(&running).send().await.unwrap();
+    tasker_tests::eventually(
+        "the cancelled statement expires",
+        Duration::from_secs(15),
+        || async {
+            match c.describe_statement().id(&running).send().await {
+                Err(e) if refusal(&e) == expired() => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await
+    .unwrap();
 }
 
 /// A raw Data API call to `url` with these headers: its HTTP status, `x-amzn-errortype` and body.
