@@ -247,6 +247,7 @@ impl Stack {
                 region: REGION.into(),
                 page_rows: options.page_rows,
                 faults: Default::default(),
+                statement_retention: redshift_local::DEFAULT_STATEMENT_RETENTION,
             },
         )
         .await?;
@@ -431,9 +432,20 @@ impl Stack {
         tasker_aws::DynamoStateTable::new(self.dynamodb(), &self.table)
     }
 
-    /// A PostgreSQL client on the database the statements run in.
+    /// A PostgreSQL client on the database the statements run in, as the role they run as (no superuser), so that
+    /// what it creates the statements may use, and the other way round.
     pub async fn sql(&self) -> anyhow::Result<tokio_postgres::Client> {
-        Ok(self.postgres.connect(DATABASE).await?)
+        let mut config = self.redshift.engine.statement_config().clone();
+        config.dbname(DATABASE);
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    /// Sets how long redshift-local keeps a statement after it ended (24 hours by default, as the Data API), so a
+    /// test sees statements expire.
+    pub fn statement_retention(&self, retention: Duration) {
+        self.redshift.engine.set_statement_retention(retention);
     }
 
     /// Creates a state machine from an ASL definition, filling `${StarterFunctionArn}`-style substitutions as the

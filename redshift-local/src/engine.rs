@@ -32,6 +32,21 @@ pub(crate) use view::{
 /// How long the Data API remembers a `ClientToken`.
 const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
 
+/// How long the Data API keeps a statement after it ended: "The maximum retention time for query results is 24
+/// hours" (Amazon Redshift Management Guide, "Considerations when calling the Amazon Redshift Data API",
+/// <https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html>). Past it, `DescribeStatement`, the result
+/// operations and `CancelStatement` answer [`ApiError::expired`] and `ListStatements` no longer shows it.
+pub const DEFAULT_STATEMENT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Which of the caller's statements `ListStatements` shows (`RoleLevel`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SessionScope<'a> {
+    /// Every statement of the caller's role (access key): `RoleLevel` true, the default.
+    Role,
+    /// Only those run in this IAM session (session token): `RoleLevel` false.
+    Only(Option<&'a str>),
+}
+
 /// A session: its connection (opened by its first statement), kept while statements come within its keep-alive.
 struct Session {
     owner: String,
@@ -123,9 +138,25 @@ struct Stmt {
     cancel_requested: bool,
     /// The session it runs on, if any.
     session_id: Option<String>,
+    /// When it ended: the retention runs from there.
+    ended_at: Option<Instant>,
 }
 
 impl Stmt {
+    /// Whether it ended longer than `retention` ago: the Data API no longer describes it.
+    fn expired(&self, retention: Duration) -> bool {
+        self.ended_at.is_some_and(|at| at.elapsed() >= retention)
+    }
+
+    /// Refuses a statement past the retention, after the owner check (another identity learns nothing of it).
+    fn check_retained(&self, retention: Duration) -> Result<(), ApiError> {
+        if self.expired(retention) {
+            Err(ApiError::expired())
+        } else {
+            Ok(())
+        }
+    }
+
     /// Refuses a caller other than the identity that ran the statement.
     fn check_owner(&self, id: &str, caller: &str) -> Result<(), ApiError> {
         if self.new.owner == caller {
@@ -140,13 +171,19 @@ impl Stmt {
 struct Inner {
     statements: HashMap<String, Stmt>,
     order: Vec<String>,
-    tokens: HashMap<String, (String, Instant)>,
+    /// `ClientToken`s by the identity (access key) that gave them: a token is one caller's, another identity's
+    /// same token is a new request.
+    tokens: HashMap<(String, String), (String, Instant)>,
     sessions: HashMap<String, Session>,
 }
 
 /// The statements of this server and the counters tests and benches read.
 pub struct Engine {
     options: Options,
+    /// The PostgreSQL connection statements run on: a role without superuser (see [`crate::sql_role`]).
+    statement_config: tokio_postgres::Config,
+    /// How long an ended statement is kept ([`DEFAULT_STATEMENT_RETENTION`] unless set), in milliseconds.
+    retention_ms: AtomicU64,
     events: EventSender,
     inner: Mutex<Inner>,
     query_ids: AtomicI64,
@@ -157,9 +194,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub(crate) fn new(options: Options, events: EventSender) -> Self {
+    pub(crate) fn new(
+        options: Options,
+        statement_config: tokio_postgres::Config,
+        events: EventSender,
+    ) -> Self {
         Engine {
+            retention_ms: AtomicU64::new(options.statement_retention.as_millis() as u64),
             options,
+            statement_config,
             events,
             inner: Mutex::new(Inner::default()),
             query_ids: AtomicI64::new(1000),
@@ -169,18 +212,44 @@ impl Engine {
         }
     }
 
-    /// Creates Redshift's functions in a database before its first statement (once per server).
-    async fn prepare_database(&self, client: &tokio_postgres::Client, database: &str) {
+    /// Before a database's first statement (once per server), as the configured (administrator) user: lets the
+    /// statements' role use it ([`crate::sql_role::grant`]) and creates Redshift's functions in it.
+    async fn prepare_database(&self, database: &str) {
         let mut ready = self.redshift_ready.lock().await;
         if ready.contains(database) {
             return;
         }
-        match client.batch_execute(crate::dialect::SETUP_SQL).await {
+        let mut config = self.options.postgres.clone();
+        config.dbname(database);
+        let prepared = async {
+            let (client, connection) = config.connect(NoTls).await?;
+            tokio::spawn(connection);
+            crate::sql_role::grant(&client, &self.options.postgres, &self.statement_config).await?;
+            client.batch_execute(crate::dialect::SETUP_SQL).await
+        };
+        match prepared.await {
             Ok(()) => {
                 ready.insert(database.to_string());
             }
-            Err(e) => tracing::warn!(database, error = %e, "could not create Redshift's functions"),
+            Err(e) => tracing::warn!(database, error = %e, "could not prepare the database"),
         }
+    }
+
+    /// The PostgreSQL connection settings statements run with (database left to the caller): the local stack's
+    /// own SQL client uses them, so that what it creates belongs to the same role as what statements create.
+    pub fn statement_config(&self) -> &tokio_postgres::Config {
+        &self.statement_config
+    }
+
+    /// How long an ended statement stays described, listed and readable.
+    fn retention(&self) -> Duration {
+        Duration::from_millis(self.retention_ms.load(Ordering::Relaxed))
+    }
+
+    /// Changes the statement retention (a test shortens it to see statements expire).
+    pub fn set_statement_retention(&self, retention: Duration) {
+        self.retention_ms
+            .store(retention.as_millis() as u64, Ordering::Relaxed);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -220,13 +289,18 @@ impl Engine {
         *self.events.faults.lock().expect("faults lock") = faults;
     }
 
-    /// Accepts a statement and starts it in the background; the same `ClientToken` within 8 hours returns the
-    /// first statement's id and runs nothing. Answers the statement's id, creation time and session.
+    /// Accepts a statement and starts it in the background; the same `ClientToken` from the same identity within
+    /// 8 hours returns the first statement's id and runs nothing. Answers the statement's id, creation time and
+    /// session.
     pub(crate) fn submit(self: &Arc<Self>, mut new: NewStatement) -> Result<Submitted, ApiError> {
         let now = Utc::now();
         let mut inner = self.lock();
-        if let Some(token) = &new.client_token {
-            if let Some((id, at)) = inner.tokens.get(token) {
+        let token_key = new
+            .client_token
+            .as_ref()
+            .map(|token| (new.owner.clone(), token.clone()));
+        if let Some(key) = &token_key {
+            if let Some((id, at)) = inner.tokens.get(key) {
                 if at.elapsed() < CLIENT_TOKEN_LIFE {
                     let s = inner.statements.get(id);
                     return Ok(Submitted {
@@ -293,10 +367,8 @@ impl Engine {
                 result: None,
             })
             .collect();
-        if let Some(token) = &new.client_token {
-            inner
-                .tokens
-                .insert(token.clone(), (id.clone(), Instant::now()));
+        if let Some(key) = token_key {
+            inner.tokens.insert(key, (id.clone(), Instant::now()));
         }
         inner.statements.insert(
             id.clone(),
@@ -313,6 +385,7 @@ impl Engine {
                 cancel: None,
                 cancel_requested: false,
                 session_id: session_id.clone(),
+                ended_at: None,
             },
         );
         inner.order.push(id.clone());
@@ -360,7 +433,7 @@ impl Engine {
                 return Ok(client);
             }
         }
-        let mut config = self.options.postgres.clone();
+        let mut config = self.statement_config.clone();
         config.dbname(database);
         let (client, connection) = config.connect(NoTls).await?;
         tokio::spawn(connection);
@@ -401,7 +474,7 @@ impl Engine {
             Ok(client) => client,
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
         };
-        self.prepare_database(&client, &database).await;
+        self.prepare_database(&database).await;
         let pid = match client.query_one("select pg_backend_pid()", &[]).await {
             Ok(row) => i64::from(row.get::<_, i32>(0)),
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
@@ -505,6 +578,7 @@ impl Engine {
             s.status = status;
             s.error = error;
             s.updated_at = Utc::now();
+            s.ended_at = Some(Instant::now());
             s.duration_ns = s.started.map_or(0, |t| t.elapsed().as_nanos() as i64);
             s.cancel = None;
             for sub in s.subs.iter_mut().filter(|sub| !sub.status.ended()) {
@@ -535,6 +609,7 @@ impl Engine {
             .get(base)
             .ok_or_else(|| ApiError::not_found(id))?;
         s.check_owner(id, caller)?;
+        s.check_retained(self.retention())?;
         if let Some(k) = sub {
             let sub = s
                 .subs
@@ -616,6 +691,7 @@ impl Engine {
             .get(base)
             .ok_or_else(|| ApiError::not_found(id))?;
         s.check_owner(id, caller)?;
+        s.check_retained(self.retention())?;
         let k = match (sub, s.new.is_batch) {
             (Some(k), _) => k.wrapping_sub(1),
             (None, false) => 0,
@@ -665,6 +741,7 @@ impl Engine {
 
     /// `CancelStatement`: a real cancel request to the server running the query.
     pub(crate) async fn cancel(&self, id: &str, caller: &str) -> Result<(), ApiError> {
+        let retention = self.retention();
         let token = {
             let mut inner = self.lock();
             let s = inner
@@ -672,6 +749,7 @@ impl Engine {
                 .get_mut(split_id(id).0)
                 .ok_or_else(|| ApiError::not_found(id))?;
             s.check_owner(id, caller)?;
+            s.check_retained(retention)?;
             if s.status.ended() {
                 return Err(ApiError::validation(format!(
                     "Could not cancel a query that is already in {} state with ID: {id}",
@@ -690,15 +768,18 @@ impl Engine {
         Ok(())
     }
 
-    /// `ListStatements`: the caller's statements, newest first, by name prefix, status and target, paged.
+    /// `ListStatements`: the caller's statements still retained (of its role, or of its session only), newest
+    /// first, by name prefix, status (`ALL` or one status) and target, paged.
     pub(crate) fn list(
         &self,
         caller: &str,
+        session: SessionScope<'_>,
         name_prefix: Option<&str>,
-        status: Option<&str>,
+        status: &str,
         target: &TargetFilter,
         page: &Page,
     ) -> Listing<StatementSummary> {
+        let retention = self.retention();
         let inner = self.lock();
         let matching: Vec<(&String, &Stmt)> = inner
             .order
@@ -708,8 +789,17 @@ impl Engine {
             .filter(|(_, s)| {
                 let name_ok = name_prefix
                     .is_none_or(|p| s.new.name.as_deref().is_some_and(|n| n.starts_with(p)));
-                let status_ok = status.is_none_or(|st| st == "ALL" || st == s.status.as_str());
-                s.new.owner == caller && name_ok && status_ok && target.matches(&s.new.target)
+                let status_ok = status == "ALL" || status == s.status.as_str();
+                let session_ok = match session {
+                    SessionScope::Role => true,
+                    SessionScope::Only(token) => s.new.owner_session.as_deref() == token,
+                };
+                s.new.owner == caller
+                    && session_ok
+                    && name_ok
+                    && status_ok
+                    && target.matches(&s.new.target)
+                    && !s.expired(retention)
             })
             .collect();
         let (window, next_token) = page.window(matching.len());

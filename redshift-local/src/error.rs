@@ -52,6 +52,42 @@ impl ApiError {
         }
     }
 
+    /// `ValidationException` for a statement past the Data API's retention. The text is the service's: public
+    /// clients match it (terraform-provider-aws' `internal/service/redshiftdata/find.go` `FindStatementByID` treats
+    /// a `ValidationException` containing "expired" as an expired statement;
+    /// ministryofjustice/hmpps-digital-prison-reporting-mi's `configuration/SentryConfig.kt` matches
+    /// "Could not retrieve the query result as it has expired after 24 hours"), so it names 24 hours even when a
+    /// test shortens the retention.
+    pub(crate) fn expired() -> Self {
+        ApiError {
+            code: "ValidationException",
+            message: "Could not retrieve the query result as it has expired after 24 hours".into(),
+            resource_id: None,
+        }
+    }
+
+    /// An unsigned request (no SigV4 `Authorization` header): AWS's common error `MissingAuthenticationToken`
+    /// ("The request must contain either a valid (registered) AWS access key ID or X.509 certificate.", HTTP 403,
+    /// <https://docs.aws.amazon.com/redshift/latest/APIReference/CommonErrors.html>), named with the `Exception`
+    /// suffix as the JSON protocol's `__type` carries it.
+    pub(crate) fn missing_authentication_token() -> Self {
+        ApiError {
+            code: "MissingAuthenticationTokenException",
+            message: "Missing Authentication Token".into(),
+            resource_id: None,
+        }
+    }
+
+    /// An `Authorization` header that is not a SigV4 signature naming its credential: AWS's common error
+    /// `IncompleteSignature` ("The request signature does not conform to AWS standards.", HTTP 400).
+    pub(crate) fn incomplete_signature() -> Self {
+        ApiError {
+            code: "IncompleteSignatureException",
+            message: "The request signature does not conform to AWS standards.".into(),
+            resource_id: None,
+        }
+    }
+
     /// `ResourceNotFoundException` for a statement id.
     pub(crate) fn not_found(id: &str) -> Self {
         ApiError {

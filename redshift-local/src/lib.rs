@@ -18,6 +18,7 @@
 //! - `dialect` translates Redshift's SQL to PostgreSQL's.
 //! - `events` emits completion events, with faults.
 //! - `s3_copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
+//! - `sql_role` sets up the PostgreSQL role statements run as, never a superuser.
 //!
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
 //! `POST /_local/faults` (the event fault setting).
@@ -30,6 +31,7 @@ mod error;
 mod events;
 mod paging;
 mod s3_copy;
+mod sql_role;
 mod values;
 mod wire;
 
@@ -37,7 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-pub use engine::Engine;
+pub use engine::{Engine, DEFAULT_STATEMENT_RETENTION};
 pub use events::EventFaults;
 
 /// How the local Data API is set up.
@@ -56,6 +58,9 @@ pub struct Options {
     pub page_rows: usize,
     /// Initial event fault setting.
     pub faults: EventFaults,
+    /// How long a statement is kept after it ended ([`DEFAULT_STATEMENT_RETENTION`], the Data API's 24 hours,
+    /// unless a test shortens it); then it is answered as expired.
+    pub statement_retention: std::time::Duration,
 }
 
 /// A running server: where it listens, and its engine for the test controls the stack drives directly.
@@ -80,16 +85,18 @@ impl Drop for Server {
     }
 }
 
-/// Starts serving on `listener` in the background of the current tokio runtime.
+/// Starts serving on `listener` in the background of the current tokio runtime. `options.postgres` must be up:
+/// when its user is a superuser, the role statements run as is created now (see `sql_role`).
 pub async fn serve(listener: TcpListener, options: Options) -> anyhow::Result<Server> {
     let addr = listener.local_addr()?;
+    let statement_config = sql_role::statement_config(&options.postgres).await?;
     let events = events::EventSender::new(
         options.eventbridge_endpoint.clone(),
         &options.region,
         options.faults.clone(),
     )
     .await;
-    let engine = Arc::new(engine::Engine::new(options, events));
+    let engine = Arc::new(engine::Engine::new(options, statement_config, events));
     let app = api::router(engine.clone());
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {

@@ -28,6 +28,9 @@ struct Args {
     /// Event faults, e.g. "drop=0.1,duplicate=0.1,delay_ms=200,drop_next=1".
     #[arg(long, default_value = "")]
     event_faults: String,
+    /// Seconds a statement is kept after it ended, then answered as expired (the Data API keeps it 24 hours).
+    #[arg(long, env = "REDSHIFT_LOCAL_STATEMENT_RETENTION_SECONDS", default_value_t = 24 * 3600)]
+    statement_retention_seconds: u64,
 }
 
 #[tokio::main]
@@ -45,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
         region: args.region,
         page_rows: args.page_rows.max(1),
         faults: EventFaults::parse(&args.event_faults).map_err(anyhow::Error::msg)?,
+        statement_retention: std::time::Duration::from_secs(args.statement_retention_seconds),
     };
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
     let server = serve(listener, options).await?;

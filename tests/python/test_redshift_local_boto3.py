@@ -6,6 +6,8 @@ import os
 import time
 
 import boto3
+import botocore
+import botocore.config
 import botocore.exceptions
 import pytest
 
@@ -142,3 +144,17 @@ def test_catalog_operations(client):
     assert [(c["name"], c["typeName"], c["nullable"], c["length"]) for c in table["ColumnList"]] == [("id", "int4", 0, 0), ("name", "varchar", 1, 9)]
     with pytest.raises(client.exceptions.ValidationException):
         client.list_tables(NextToken="bogus", **TARGET)
+
+
+def test_unsigned_request_is_refused():
+    # AWS refuses a request without a SigV4 signature (MissingAuthenticationToken, HTTP 403) before reading it.
+    unsigned = boto3.client(
+        "redshift-data",
+        endpoint_url=URL,
+        region_name="us-east-1",
+        config=botocore.config.Config(signature_version=botocore.UNSIGNED),
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        unsigned.list_statements()
+    assert e.value.response["Error"]["Code"] == "MissingAuthenticationTokenException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403

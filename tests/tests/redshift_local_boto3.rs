@@ -38,5 +38,5 @@ async fn boto3_parses_every_reply() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "pytest failed:\n{text}");
-    assert!(text.contains("8 passed"), "{text}");
+    assert!(text.contains("9 passed"), "{text}");
 }

@@ -4,7 +4,7 @@ use super::checks::{
     check_batch_parameters_used, check_id, check_target, required_database, wait_seconds,
     MAX_SQL_BYTES,
 };
-use super::decode;
+use super::{decode, Caller};
 use crate::engine::{
     Engine, ExecutionMode, NewStatement, ResultFormat, SessionUse, Submitted, Target,
 };
@@ -46,7 +46,7 @@ pub(super) fn execute(
     engine: &Arc<Engine>,
     body: &Value,
     batch: bool,
-    caller: &str,
+    caller: &Caller,
 ) -> Result<(Submitted, Target, Option<u64>), ApiError> {
     let r: ExecuteRequest = decode(body)?;
     let session = match (r.session_keep_alive_seconds, &r.session_id) {
@@ -183,7 +183,8 @@ pub(super) fn execute(
         target: target.clone(),
         with_event: r.with_event.unwrap_or(false),
         client_token: r.client_token,
-        owner: caller.to_string(),
+        owner: caller.key.clone(),
+        owner_session: caller.session.clone(),
         session,
         result_format,
         execution_mode,

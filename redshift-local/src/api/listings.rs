@@ -2,9 +2,9 @@
 //! `ListTables`, `DescribeTable`), their filters checked as the model bounds them.
 
 use super::checks::{check_id, check_target, check_target_filter, max_results, required_database};
-use super::decode;
+use super::{decode, Caller};
 use crate::catalog::{self, Scope};
-use crate::engine::{Engine, SessionFilter, TargetFilter};
+use crate::engine::{Engine, SessionFilter, SessionScope, TargetFilter};
 use crate::error::ApiError;
 use crate::paging::Page;
 use crate::wire;
@@ -141,19 +141,22 @@ struct ListRequest {
     max_results: Option<u32>,
     statement_name: Option<String>,
     status: Option<String>,
-    /// Locally an identity is one access key, so every statement of the caller is of its role.
-    #[allow(dead_code)]
+    /// True (the default): every statement of the caller's role (access key); false: only those of the caller's
+    /// IAM session (session token).
     role_level: Option<bool>,
     cluster_identifier: Option<String>,
     workgroup_name: Option<String>,
     database: Option<String>,
 }
 
-/// `ListStatements`: validates the status and target filters, then lists the caller's statements.
+/// `ListStatements`: validates the status and target filters, then lists the caller's statements. As the model
+/// documents it (botocore's `redshift-data` `service-2.json`): without `Status`, "By default, only finished
+/// statements are shown"; `RoleLevel` "If true, all statements run by the caller's IAM role are returned. If false,
+/// only statements run by the caller's IAM role in the current IAM session are returned. The default is true."
 pub(super) fn list_statements(
     engine: &Arc<Engine>,
     body: &Value,
-    caller: &str,
+    caller: &Caller,
 ) -> Result<Value, ApiError> {
     let r: ListRequest = decode(body)?;
     if let Some(s) = &r.status {
@@ -181,10 +184,15 @@ pub(super) fn list_statements(
         database: r.database,
     };
     let page = Page::new("list", max, r.next_token.as_deref())?;
+    let session = match r.role_level {
+        Some(false) => SessionScope::Only(caller.session.as_deref()),
+        None | Some(true) => SessionScope::Role,
+    };
     let listing = engine.list(
-        caller,
+        &caller.key,
+        session,
         r.statement_name.as_deref(),
-        r.status.as_deref(),
+        r.status.as_deref().unwrap_or("FINISHED"),
         &target,
         &page,
     );

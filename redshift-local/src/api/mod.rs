@@ -44,6 +44,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match self.code {
             "InternalServerException" => StatusCode::INTERNAL_SERVER_ERROR,
+            "MissingAuthenticationTokenException" => StatusCode::FORBIDDEN,
             _ => StatusCode::BAD_REQUEST,
         };
         let body = wire::error(&self);
@@ -69,6 +70,11 @@ fn reply(v: Value) -> Response {
 }
 
 async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: Bytes) -> Response {
+    // AWS authenticates a request before it reads its operation.
+    let caller = match Caller::of(&headers) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -82,7 +88,6 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
         .into_response();
     };
     engine.count_call(operation);
-    let caller = caller(&headers);
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -105,7 +110,7 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 Ok((submitted, target, wait)) => {
                     let waited = match wait {
                         Some(seconds) => {
-                            wait_for_end(&engine, &submitted.id, seconds, &caller).await
+                            wait_for_end(&engine, &submitted.id, seconds, &caller.key).await
                         }
                         None => None,
                     };
@@ -114,32 +119,42 @@ async fn data_api(State(engine): State<Arc<Engine>>, headers: HeaderMap, body: B
                 Err(e) => Err(e),
             }
         }
-        "DescribeStatement" => match id_request(&engine, &body, &caller).await {
+        "DescribeStatement" => match id_request(&engine, &body, &caller.key).await {
             Ok(r) => engine
-                .describe(&r.id, &caller)
+                .describe(&r.id, &caller.key)
                 .map(|d| wire::description(&d)),
             Err(e) => Err(e),
         },
-        "GetStatementResult" => match id_request(&engine, &body, &caller).await {
+        "GetStatementResult" => match id_request(&engine, &body, &caller.key).await {
             Ok(r) => engine
-                .result(&r.id, r.next_token.as_deref(), &caller, ResultFormat::Json)
+                .result(
+                    &r.id,
+                    r.next_token.as_deref(),
+                    &caller.key,
+                    ResultFormat::Json,
+                )
                 .map(|page| wire::result_page(&page)),
             Err(e) => Err(e),
         },
-        "GetStatementResultV2" => match id_request(&engine, &body, &caller).await {
+        "GetStatementResultV2" => match id_request(&engine, &body, &caller.key).await {
             Ok(r) => engine
-                .result(&r.id, r.next_token.as_deref(), &caller, ResultFormat::Csv)
+                .result(
+                    &r.id,
+                    r.next_token.as_deref(),
+                    &caller.key,
+                    ResultFormat::Csv,
+                )
                 .map(|page| wire::result_page_csv(&page)),
             Err(e) => Err(e),
         },
-        "ListSessions" => listings::list_sessions(&engine, &body, &caller),
+        "ListSessions" => listings::list_sessions(&engine, &body, &caller.key),
         "ListDatabases" | "ListSchemas" | "ListTables" | "DescribeTable" => {
             listings::catalog_operation(&engine, operation, &body).await
         }
         "CancelStatement" => {
             match decode::<IdRequest>(&body).and_then(|r| check_id(&r.id).map(|_| r)) {
                 Ok(r) => engine
-                    .cancel(&r.id, &caller)
+                    .cancel(&r.id, &caller.key)
                     .await
                     .map(|()| wire::cancelled()),
                 Err(e) => Err(e),
@@ -201,16 +216,40 @@ async fn id_request(
     Ok(r)
 }
 
-/// Who is calling: the access key id of the SigV4 signature (one per IAM identity here), or `anonymous` for an
-/// unsigned request. The Data API scopes a statement to the identity that ran it.
-fn caller(headers: &HeaderMap) -> String {
-    headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|auth| auth.split("Credential=").nth(1))
-        .and_then(|credential| credential.split('/').next())
-        .unwrap_or("anonymous")
-        .to_string()
+/// Who is calling, read from the request's SigV4 signature (the signature itself is not verified).
+pub(crate) struct Caller {
+    /// The access key id of the signature: one per IAM identity (role) here. The Data API scopes a statement to
+    /// the identity that ran it.
+    pub(crate) key: String,
+    /// The session token (`X-Amz-Security-Token`), if any: one per IAM session of the role here, what
+    /// `ListStatements` with `RoleLevel` false narrows to.
+    pub(crate) session: Option<String>,
+}
+
+impl Caller {
+    /// The caller of a request; an unsigned one is refused as AWS refuses it (`MissingAuthenticationToken`), an
+    /// `Authorization` header that is not a SigV4 signature naming its credential as `IncompleteSignature`.
+    fn of(headers: &HeaderMap) -> Result<Caller, ApiError> {
+        let auth = headers
+            .get("authorization")
+            .ok_or_else(ApiError::missing_authentication_token)?
+            .to_str()
+            .map_err(|_| ApiError::incomplete_signature())?;
+        let key = auth
+            .strip_prefix("AWS4-HMAC-SHA256 ")
+            .and_then(|rest| rest.split("Credential=").nth(1))
+            .and_then(|credential| credential.split('/').next())
+            .filter(|key| !key.is_empty())
+            .ok_or_else(ApiError::incomplete_signature)?;
+        let session = headers
+            .get("x-amz-security-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Ok(Caller {
+            key: key.to_string(),
+            session,
+        })
+    }
 }
 
 /// `WaitTimeSeconds`: holds the reply until the statement ended or the time passed; the statement as the wait

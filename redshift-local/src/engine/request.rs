@@ -47,6 +47,9 @@ pub(crate) struct NewStatement {
     pub(crate) client_token: Option<String>,
     /// The identity (access key id) that ran it: only it may describe, read or cancel the statement.
     pub(crate) owner: String,
+    /// The IAM session (session token) of the identity that ran it: `ListStatements` with `RoleLevel` false
+    /// shows only the statements of the caller's session.
+    pub(crate) owner_session: Option<String>,
     /// Whether it runs on a session's connection (temporary tables of earlier statements survive).
     pub(crate) session: SessionUse,
     /// Which result operation serves its rows: the service keeps the format the statement was run with.
