@@ -145,3 +145,54 @@ async fn the_sweeper_completes_an_execution_whose_event_was_lost() {
     );
     assert_eq!(stack.front.count("AWSStepFunctions.SendTaskSuccess"), 1);
 }
+
+/// A statement past the Data API's retention whose event was lost: AWS then answers `DescribeStatement` with the
+/// expired `ValidationException` (redshift-local, told to keep statements 2 s, answers the same), and one sweep
+/// fails the waiting task with `StatementLost` instead of leaving it to its heartbeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_past_retention_fails_its_task_with_statement_lost_in_one_sweep() {
+    let stack = Stack::start(StackOptions {
+        sweep_grace_seconds: 0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    stack.statement_retention(Duration::from_secs(2));
+    stack.event_faults(redshift_local::EventFaults {
+        drop_next: 1,
+        ..Default::default()
+    });
+    let sm = stack
+        .create_state_machine("example-expired", &example())
+        .await
+        .unwrap();
+    let started = stack
+        .sfn()
+        .start_execution()
+        .state_machine_arn(&sm)
+        .name("expired")
+        .input(json!({"sql": "select 7 as n", "heartbeatSeconds": 60}).to_string())
+        .send()
+        .await
+        .unwrap();
+    stack
+        .events_dropped(1, Duration::from_secs(20))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let report = stack
+        .completer
+        .handle(&json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report["settled"].clone(), report["lost"].clone()),
+        (json!(1), json!(1)),
+        "{report}"
+    );
+    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "FAILED", "{run:?}");
+    let records = stack.records(&run.arn).await.unwrap();
+    assert_eq!(records[0].status, RecordStatus::Lost, "{records:?}");
+    assert_eq!(stack.front.count("AWSStepFunctions.SendTaskFailure"), 1);
+}
