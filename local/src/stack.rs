@@ -253,6 +253,7 @@ impl Stack {
         .await?;
         let front = Front::serve(front_listener, moto.url(), redshift.url());
         let sdk = sdk_config(&front.url());
+        front.check_models(crate::front::model_check::Models::shared()?);
         let deployment = Deployment::deploy(
             &moto.url(),
             &options.prefix,

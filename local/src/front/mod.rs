@@ -10,18 +10,24 @@
 //! - `X-Amz-Target: RedshiftData.*` goes to `redshift-local`.
 //! - Everything else goes to moto.
 //!
+//! - Every JSON-protocol request (`X-Amz-Target`) is first checked against its service's botocore model
+//!   (`model_check`) and refused as the service refuses it (`ValidationException`) before moto or redshift-local
+//!   sees it.
+//!
 //! Each call is logged by operation (with its JSON body and signer) for the tests' assertions and the call counts.
 //! Faults: an operation can be refused with an HTTP status a number of times (throttling and 5xx injection), and
 //! [`Chaos`] rules make a function's calls fail at random, either refused before they reach the service or
 //! *applied and then answered with a 500* (a lost response: the caller crashed right after that step).
 //!
 //! This module is the proxy (routing and forwarding); each other job has its own: `lambda` (invocations and
-//! their errors), `attempts` (the task-token attempt model), `faults` and `call_log`.
+//! their errors), `attempts` (the task-token attempt model), `model_check` (the service models' constraints),
+//! `faults` and `call_log`.
 
 mod attempts;
 mod call_log;
 mod faults;
 mod lambda;
+pub mod model_check;
 
 pub use call_log::Call;
 pub use faults::{Chaos, FaultKind};
@@ -35,6 +41,7 @@ use axum::response::{IntoResponse, Response};
 use call_log::{log, signer};
 use faults::refusal;
 use lambda::{function_name, invoke};
+use model_check::{Models, Refusal};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -46,6 +53,8 @@ pub struct FrontState {
     redshift: String,
     http: reqwest::Client,
     functions: Mutex<HashMap<String, Handler>>,
+    /// The service models requests are checked against (none: nothing is checked).
+    models: Mutex<Option<Arc<Models>>>,
     /// Deployed function names (`<stack>-StarterFunction-XYZ`) to the names handlers are registered under.
     aliases: Mutex<HashMap<String, String>>,
     /// Attempts per moto task token (see [`Attempt`]).
@@ -85,6 +94,7 @@ impl Front {
             redshift,
             http: reqwest::Client::new(),
             functions: Mutex::new(HashMap::new()),
+            models: Mutex::new(None),
             aliases: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
             calls: Mutex::new(Vec::new()),
@@ -105,6 +115,11 @@ impl Front {
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Checks every JSON-protocol request against `models` from now on, refusing what they refuse.
+    pub fn check_models(&self, models: Arc<Models>) {
+        *self.state.models.lock().expect("models") = Some(models);
     }
 
     /// Routes invocations of the function named `name` (the last part of its ARN) to `handler`.
@@ -139,6 +154,19 @@ async fn route(
     };
     let mut json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let principal = signer(&headers).unwrap_or_default();
+    if let (None, Some(target), false) = (&function, &target, json_body.is_null()) {
+        let models = state.models.lock().expect("models").clone();
+        if let Some(refusal) = models.and_then(|m| m.check(target, &json_body)) {
+            return log(
+                &state,
+                operation,
+                principal,
+                json_body,
+                refused(&refusal),
+                None,
+            );
+        }
+    }
     let fault = state.fault_for(&operation, &principal);
     let must_be_atomic = matches!(
         operation.as_str(),
@@ -232,6 +260,26 @@ async fn route(
         fault: fault.map(|(k, _)| k),
         at: std::time::SystemTime::now(),
     });
+    response
+}
+
+/// A request the service model refuses, answered as the service answers it.
+fn refused(refusal: &Refusal) -> Response {
+    let mut response = (
+        StatusCode::BAD_REQUEST,
+        [
+            ("content-type", "application/x-amz-json-1.1".to_string()),
+            ("x-amzn-errortype", refusal.code.clone()),
+        ],
+        serde_json::json!({"__type": refusal.code, "message": refusal.message}).to_string(),
+    )
+        .into_response();
+    if refusal.query_compatible {
+        // What a query-compatible service (SQS) adds: its SDKs read the query-era code from it.
+        if let Ok(v) = format!("{};Sender", refusal.code).parse() {
+            response.headers_mut().insert("x-amzn-query-error", v);
+        }
+    }
     response
 }
 
