@@ -511,13 +511,17 @@ def of_type(resources: dict[str, dict[str, str]], resource_type: str) -> list[st
 
 
 def functions_wiring(lam: Any, resources: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Each deployed function as Lambda would run it: its ARN and its environment (the template's)."""
+    """Each deployed function as Lambda would run it: its ARN, its environment (the template's), its timeout and
+    its reserved concurrency (none when it reserves none)."""
     functions = {}
     for name in of_type(resources, "AWS::Lambda::Function"):
         config = lam.get_function_configuration(FunctionName=name)
+        reserved = lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
         functions[name] = {
             "arn": config["FunctionArn"],
             "environment": {k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
+            "timeout": int(config.get("Timeout", 3)),
+            "reservedConcurrency": None if reserved is None else int(reserved),
         }
     return functions
 

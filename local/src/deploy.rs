@@ -49,11 +49,26 @@ pub struct Wiring {
 
 /// A deployed function.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeployedFunction {
     /// Its ARN, which state machines name.
     pub arn: String,
     /// Its environment, as the template sets it.
     pub environment: HashMap<String, String>,
+    /// Its `Timeout`, in seconds.
+    pub timeout: u64,
+    /// Its `ReservedConcurrentExecutions` (none when it reserves none).
+    pub reserved_concurrency: Option<u32>,
+}
+
+impl DeployedFunction {
+    /// The limits Lambda runs it within.
+    pub fn limits(&self) -> crate::front::FunctionLimits {
+        crate::front::FunctionLimits {
+            reserved_concurrency: self.reserved_concurrency,
+            timeout: std::time::Duration::from_secs(self.timeout),
+        }
+    }
 }
 
 /// An SQS event source mapping.

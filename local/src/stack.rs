@@ -54,6 +54,9 @@ pub struct StackOptions {
     /// long before invoking the completer, as Lambda does. The template sets none (zero); the bench measures
     /// what one would cost.
     pub batching_window: Duration,
+    /// The template's `StarterReservedConcurrency` (its default, 1, when `None`): the starter's slots, beyond
+    /// which an invocation is throttled.
+    pub starter_reserved_concurrency: Option<u32>,
 }
 
 impl Default for StackOptions {
@@ -70,6 +73,7 @@ impl Default for StackOptions {
             function_logs: None,
             fast_path_seconds: 0,
             batching_window: Duration::ZERO,
+            starter_reserved_concurrency: None,
         }
     }
 }
@@ -254,20 +258,19 @@ impl Stack {
         let front = Front::serve(front_listener, moto.url(), redshift.url());
         let sdk = sdk_config(&front.url());
         front.check_models(crate::front::model_check::Models::shared()?);
-        let deployment = Deployment::deploy(
-            &moto.url(),
-            &options.prefix,
-            &[
-                ("ClusterIdentifier", CLUSTER.into()),
-                ("Database", DATABASE.into()),
-                ("DbUser", DB_USER.into()),
-                ("StatementPrefix", options.prefix.clone()),
-                ("SweepGraceSeconds", options.sweep_grace_seconds.to_string()),
-                ("FastPathSeconds", options.fast_path_seconds.to_string()),
-                ("DeployExampleStateMachine", "true".into()),
-            ],
-        )
-        .await?;
+        let mut parameters = vec![
+            ("ClusterIdentifier", CLUSTER.to_string()),
+            ("Database", DATABASE.into()),
+            ("DbUser", DB_USER.into()),
+            ("StatementPrefix", options.prefix.clone()),
+            ("SweepGraceSeconds", options.sweep_grace_seconds.to_string()),
+            ("FastPathSeconds", options.fast_path_seconds.to_string()),
+            ("DeployExampleStateMachine", "true".into()),
+        ];
+        if let Some(n) = options.starter_reserved_concurrency {
+            parameters.push(("StarterReservedConcurrency", n.to_string()));
+        }
+        let deployment = Deployment::deploy(&moto.url(), &options.prefix, &parameters).await?;
         let mapping = deployment
             .wiring
             .event_source_mappings
@@ -346,11 +349,14 @@ impl Stack {
                 functions.push(f);
             }
         }
-        let completer_handler = handlers[1].1.clone();
         for (name, h) in handlers {
+            let (deployed_name, deployed) = deployment.function(&name_output(name))?;
             front.register(name, h);
-            front.route_function(deployment.function(&name_output(name))?.0, name);
+            front.limit(name, deployed.limits());
+            front.route_function(deployed_name, name);
         }
+        // The event source mapping and the schedule invoke it as Lambda does: within its limits.
+        let completer_handler = front.invoker("completer");
         let mut stack = Stack {
             background: Vec::new(),
             _functions: functions,

@@ -33,6 +33,7 @@ fn map_machine(cancel: Value) -> String {
             "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
             "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": payload},
             "HeartbeatSecondsPath": "$.heartbeat", "TimeoutSeconds": 60, "ResultPath": "$.result",
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1, "MaxAttempts": 10, "BackoffRate": 1.5}],
             "Catch": [
                 {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "cancelSlowQuery"},
                 {"ErrorEquals": ["ABORTED"], "ResultPath": "$.aborted", "Next": "Aborted"}

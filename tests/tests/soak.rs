@@ -98,9 +98,11 @@ async fn soak(name: &str, definition: &str, inputs: Vec<serde_json::Value>, stat
     let n = inputs.len();
     let concurrency = env_or("SOAK_CONCURRENCY", 16);
     let started_at = Instant::now();
+    // About faults, not throttling: as many starter slots as starts at once (a fan-out of three per execution).
     let stack = Stack::start(StackOptions {
         sweep_grace_seconds: 2,
         sweep_every: Some(Duration::from_secs(1)),
+        starter_reserved_concurrency: Some(3 * concurrency as u32),
         ..Default::default()
     })
     .await

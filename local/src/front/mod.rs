@@ -13,15 +13,17 @@
 //! - Every JSON-protocol request (`X-Amz-Target`) is first checked against its service's botocore model
 //!   (`model_check`) and refused as the service refuses it (`ValidationException`) before moto or redshift-local
 //!   sees it.
+//! - Each function runs within its deployed reserved concurrency and timeout (`lambda`): beyond the one, 429
+//!   `TooManyRequestsException`; past the other, `Sandbox.Timedout`.
 //!
 //! Each call is logged by operation (with its JSON body and signer) for the tests' assertions and the call counts.
 //! Faults: an operation can be refused with an HTTP status a number of times (throttling and 5xx injection), and
 //! [`Chaos`] rules make a function's calls fail at random, either refused before they reach the service or
 //! *applied and then answered with a 500* (a lost response: the caller crashed right after that step).
 //!
-//! This module is the proxy (routing and forwarding); each other job has its own: `lambda` (invocations and
-//! their errors), `attempts` (the task-token attempt model), `model_check` (the service models' constraints),
-//! `faults` and `call_log`.
+//! This module is the proxy (routing and forwarding); each other job has its own: `lambda` (invocations, their
+//! limits and their errors), `attempts` (the task-token attempt model), `model_check` (the service models'
+//! constraints), `faults` and `call_log`.
 
 mod attempts;
 mod call_log;
@@ -31,7 +33,7 @@ pub mod model_check;
 
 pub use call_log::Call;
 pub use faults::{Chaos, FaultKind};
-pub use lambda::{FunctionError, Handler};
+pub use lambda::{FunctionError, FunctionLimits, Handler};
 
 use attempts::{task_timed_out, Attempt, Callback};
 use axum::body::Bytes;
@@ -40,7 +42,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use call_log::{log, signer};
 use faults::refusal;
-use lambda::{function_name, invoke};
+use lambda::{answer, function_name, throttled, Limiter};
 use model_check::{Models, Refusal};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -53,6 +55,8 @@ pub struct FrontState {
     redshift: String,
     http: reqwest::Client,
     functions: Mutex<HashMap<String, Handler>>,
+    /// Each function's deployed concurrency and timeout, by the name its handler is registered under.
+    limits: Mutex<HashMap<String, Limiter>>,
     /// The service models requests are checked against (none: nothing is checked).
     models: Mutex<Option<Arc<Models>>>,
     /// Deployed function names (`<stack>-StarterFunction-XYZ`) to the names handlers are registered under.
@@ -94,6 +98,7 @@ impl Front {
             redshift,
             http: reqwest::Client::new(),
             functions: Mutex::new(HashMap::new()),
+            limits: Mutex::new(HashMap::new()),
             models: Mutex::new(None),
             aliases: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
@@ -188,17 +193,24 @@ async fn route(
         Some((FaultKind::Refused, status)) => (refusal(status), status),
         _ => {
             let upstream = if let Some(f) = function {
-                let mut payload = json_body.clone();
-                let attempt = state.begin_attempt(&mut payload);
-                // Logged as the handler got it (with its attempt token), so a test can replay it.
-                json_body = payload.clone();
-                let response = invoke(&state, &f, payload).await;
-                let failed = response.headers().contains_key("x-amz-function-error");
-                if state.end_attempt(attempt, failed) && failed {
-                    // Answered while it ran: the task is over, its error no longer counts.
-                    (StatusCode::OK, [("content-type", "application/json")], "{}").into_response()
-                } else {
-                    response
+                match state.admit(&f) {
+                    // Refused before it ran: no attempt, no handler.
+                    Err(()) => throttled(),
+                    Ok(slot) => {
+                        let mut payload = json_body.clone();
+                        let attempt = state.begin_attempt(&mut payload);
+                        // Logged as the handler got it (with its attempt token), so a test can replay it.
+                        json_body = payload.clone();
+                        let response = answer(&f, state.run_admitted(&f, payload, slot).await);
+                        let failed = response.headers().contains_key("x-amz-function-error");
+                        if state.end_attempt(attempt, failed) && failed {
+                            // Answered while it ran: the task is over, its error no longer counts.
+                            (StatusCode::OK, [("content-type", "application/json")], "{}")
+                                .into_response()
+                        } else {
+                            response
+                        }
+                    }
                 }
             } else {
                 let mut callback = json_body.clone();
