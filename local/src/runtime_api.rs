@@ -5,6 +5,10 @@
 //! and the environment a deployment gives it. An invocation is queued; the binary's `GET .../invocation/next`
 //! takes it (with `Lambda-Runtime-Aws-Request-Id` and a deadline), and its `POST .../response` or
 //! `.../error` answers it. The process is killed when the [`Function`] is dropped (and dies with the test process).
+//!
+//! An invocation the caller stops waiting for while the process runs it (the front cut it off at the function's
+//! timeout) resets the sandbox as Lambda does: the process is killed and a new one started, which inits again
+//! before it takes the next invocation. One cut off while still queued is never handed to the process.
 
 use crate::front::{FunctionError, Handler};
 use axum::body::Bytes;
@@ -21,17 +25,41 @@ use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<Value, FunctionError>>;
 
+/// Starts the function's process (again, after a reset).
+type Spawn = Box<dyn Fn() -> std::io::Result<Child> + Send + Sync>;
+
 struct Shared {
     /// When the process first asked for an invocation: the end of its init.
     first_poll: tokio::sync::watch::Sender<Option<Instant>>,
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>,
     waiting: Mutex<HashMap<String, Reply>>,
+    /// The invocation the process is running, if any.
+    running: Mutex<Option<String>>,
     function_arn: String,
+    child: Mutex<Child>,
+    spawn: Spawn,
+    /// How many times the sandbox was reset after a cut-off invocation.
+    resets: std::sync::atomic::AtomicU32,
+}
+
+impl Shared {
+    /// Stops the process and starts a new one, as Lambda resets a sandbox whose invocation timed out.
+    fn reset(&self) {
+        let mut child = self.child.lock().expect("child");
+        let _ = child.kill();
+        let _ = child.wait();
+        *self.running.lock().expect("running") = None;
+        match (self.spawn)() {
+            Ok(new) => *child = new,
+            Err(e) => eprintln!("a function could not be restarted: {e}"),
+        }
+        self.resets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// One function: its Runtime API endpoint and the binary process serving it.
 pub struct Function {
-    child: Child,
     /// When the process was spawned.
     pub spawned: Instant,
     send: mpsc::UnboundedSender<(String, Value)>,
@@ -42,8 +70,33 @@ pub struct Function {
 impl Drop for Function {
     fn drop(&mut self) {
         self.server.abort();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = self.shared.child.lock().expect("child");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// An invocation the caller waits for; dropped unanswered (cut off), it resets the sandbox if the process runs it.
+struct InFlight {
+    id: String,
+    shared: Arc<Shared>,
+    answered: bool,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.answered {
+            return;
+        }
+        self.shared
+            .waiting
+            .lock()
+            .expect("waiting")
+            .remove(&self.id);
+        let running = self.shared.running.lock().expect("running").clone();
+        if running.as_deref() == Some(self.id.as_str()) {
+            self.shared.reset();
+        }
     }
 }
 
@@ -79,14 +132,46 @@ impl Function {
         log: Option<&FsPath>,
     ) -> anyhow::Result<Function> {
         let (send, receive) = mpsc::unbounded_channel();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let api = listener.local_addr()?.to_string();
+        if let Some(path) = log {
+            std::fs::File::create(path)?;
+        }
+        let (program, log) = (program.to_path_buf(), log.map(FsPath::to_path_buf));
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let (name, env) = (name.to_string(), env.to_vec());
+        let spawn: Spawn = Box::new(move || {
+            let mut cmd = Command::new(&program);
+            cmd.args(&args)
+                .env("AWS_LAMBDA_RUNTIME_API", &api)
+                .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/local/{name}"))
+                .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .stdout(match &log {
+                    // Appended: a reset sandbox logs after its predecessor, as in one log group.
+                    Some(path) => Stdio::from(std::fs::OpenOptions::new().append(true).open(path)?),
+                    None => Stdio::null(),
+                })
+                .stderr(Stdio::inherit());
+            crate::die_with_parent(&mut cmd);
+            cmd.spawn()
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", program.display())))
+        });
+        let spawned = Instant::now();
+        let child = spawn().map_err(|e| anyhow::anyhow!("{e}"))?;
         let shared = Arc::new(Shared {
             first_poll: tokio::sync::watch::Sender::new(None),
             queue: tokio::sync::Mutex::new(receive),
             waiting: Mutex::new(HashMap::new()),
+            running: Mutex::new(None),
             function_arn: function_arn.to_string(),
+            child: Mutex::new(child),
+            spawn,
+            resets: std::sync::atomic::AtomicU32::new(0),
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let api = listener.local_addr()?.to_string();
         let app = axum::Router::new()
             .route(
                 "/2018-06-01/runtime/invocation/next",
@@ -108,27 +193,7 @@ impl Function {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .env("AWS_LAMBDA_RUNTIME_API", &api)
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/local/{name}"))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(match log {
-                Some(path) => Stdio::from(std::fs::File::create(path)?),
-                None => Stdio::null(),
-            })
-            .stderr(Stdio::inherit());
-        crate::die_with_parent(&mut cmd);
-        let spawned = Instant::now();
-        let child = cmd
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", program.display()))?;
         Ok(Function {
-            child,
             spawned,
             send,
             shared,
@@ -145,7 +210,12 @@ impl Function {
 
     /// The process id (to read its memory).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.shared.child.lock().expect("child").id()
+    }
+
+    /// How many times its sandbox was reset (an invocation cut off at its timeout while the process ran it).
+    pub fn resets(&self) -> u32 {
+        self.shared.resets.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A front handler that invokes this function through its Runtime API.
@@ -167,9 +237,16 @@ impl Function {
                     error_type: "Lambda.Unknown".into(),
                     message: why.into(),
                 };
+                let mut in_flight = InFlight {
+                    id: id.clone(),
+                    shared: shared.clone(),
+                    answered: false,
+                };
                 send.send((id, payload))
                     .map_err(|_| lost("the function is stopped"))?;
-                rx.await.map_err(|_| lost("the function died"))?
+                let answer = rx.await.map_err(|_| lost("the function died"));
+                in_flight.answered = true;
+                answer?
             })
         })
     }
@@ -183,9 +260,16 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         }
         first
     });
-    let Some((id, payload)) = shared.queue.lock().await.recv().await else {
-        return StatusCode::GONE.into_response();
+    let (id, payload) = loop {
+        let Some((id, payload)) = shared.queue.lock().await.recv().await else {
+            return StatusCode::GONE.into_response();
+        };
+        // One its caller stopped waiting for while it was queued is never run.
+        if shared.waiting.lock().expect("waiting").contains_key(&id) {
+            break (id, payload);
+        }
     };
+    *shared.running.lock().expect("running") = Some(id.clone());
     let deadline = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() + 900_000)
@@ -207,6 +291,12 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 fn answer(shared: &Shared, id: &str, result: Result<Value, FunctionError>) -> StatusCode {
+    {
+        let mut running = shared.running.lock().expect("running");
+        if running.as_deref() == Some(id) {
+            *running = None;
+        }
+    }
     match shared.waiting.lock().expect("waiting").remove(id) {
         Some(reply) => {
             let _ = reply.send(result);

@@ -82,7 +82,7 @@ impl Default for StackOptions {
 pub struct Stack {
     background: Vec<tokio::task::JoinHandle<()>>,
     /// The binaries' processes, when the stack runs them: held so that they stop with the stack.
-    _functions: Vec<crate::runtime_api::Function>,
+    functions: Vec<crate::runtime_api::Function>,
     /// What the SQS poller and the sweeper invoke: the completer, in-process or its binary.
     completer_handler: Handler,
     batching_window: Duration,
@@ -359,7 +359,7 @@ impl Stack {
         let completer_handler = front.invoker("completer");
         let mut stack = Stack {
             background: Vec::new(),
-            _functions: functions,
+            functions,
             completer_handler,
             batching_window: match options.batching_window {
                 Duration::ZERO => Duration::from_secs(mapping.batching_window_seconds),
@@ -410,6 +410,12 @@ impl Stack {
             self.completer_handler.clone(),
             self.batching_window,
         )));
+    }
+
+    /// How many times a binary's sandbox was reset (an invocation cut off at its timeout while the process ran
+    /// it); always 0 with in-process handlers.
+    pub fn sandbox_resets(&self) -> u32 {
+        self.functions.iter().map(|f| f.resets()).sum()
     }
 
     /// A Step Functions client through the front.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tasker_tests::asl::sql_state;
 use tasker_tests::front::{FunctionLimits, Handler};
 use tasker_tests::stack::{signed_as, Stack, StackOptions, ACCOUNT, REGION, ROLE};
+use tasker_tests::workspace_root;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -202,6 +203,59 @@ async fn an_invocation_past_its_timeout_is_cut_off_as_sandbox_timedout() {
         !finished.load(Ordering::SeqCst),
         "the handler was cut off, not left running"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_binary_cut_off_at_its_timeout_is_restarted_as_lambda_resets_its_sandbox() {
+    let binaries = workspace_root().join("target/debug");
+    assert!(
+        binaries.join("starter").exists(),
+        "build the workspace first (cargo build --workspace)"
+    );
+    let stack = Stack::start(StackOptions {
+        prefix: "tasker-reset".into(),
+        binaries: Some(binaries),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    stack.front.limit(
+        "starter",
+        FunctionLimits {
+            reserved_concurrency: Some(1),
+            timeout: Duration::from_secs(1),
+        },
+    );
+    // The starter holds ExecuteStatement (the fast path) past its 1 s timeout.
+    let slow = stack
+        .sql_machine(
+            "cut-off",
+            json!({"sqlStatement": "select pg_sleep(8)", "waitSeconds": 20}),
+        )
+        .await
+        .unwrap();
+    let run = stack.run(&slow, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "FAILED", "{run:?}");
+    assert_eq!(run.error.as_deref(), Some("Sandbox.Timedout"), "{run:?}");
+    assert_eq!(stack.sandbox_resets(), 1);
+    // A new sandbox takes the next start at once; the old process, still waiting on its 8 s statement, would not.
+    let quick = stack
+        .sql_machine("after-reset", json!({"sqlStatement": "select 1"}))
+        .await
+        .unwrap();
+    let asked = Instant::now();
+    let execution = stack.start_execution(&quick, json!({})).await.unwrap();
+    stack
+        .invocation_payload("starter", Some(&execution), TIMEOUT)
+        .await
+        .unwrap();
+    let answered = asked.elapsed();
+    assert!(
+        answered < Duration::from_secs(4),
+        "the start took {answered:?}"
+    );
+    let run = stack.wait(&execution, TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
 }
 
 /// A test-only function that takes a task token and returns at once: its task waits for a callback.
