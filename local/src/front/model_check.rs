@@ -470,12 +470,24 @@ mod tests {
         )
         .unwrap()
         .ends_with("Value at 'taskToken' failed to satisfy constraint: Member must have length less than or equal to 2048"));
-        assert!(refused(
+        let failure = refused(
             "AWSStepFunctions.SendTaskFailure",
-            json!({"taskToken": "t", "error": "e".repeat(257), "cause": "c".repeat(32768)})
+            json!({"taskToken": "t", "error": "e".repeat(257), "cause": "c".repeat(32769)}),
         )
-        .unwrap()
-        .contains("'error'"));
+        .unwrap();
+        assert!(
+            failure.starts_with("2 validation errors detected: "),
+            "{failure}"
+        );
+        assert!(failure.contains("Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768"));
+        assert!(failure.contains("Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"));
+        assert_eq!(
+            refused(
+                "AWSStepFunctions.SendTaskFailure",
+                json!({"taskToken": "t", "error": "e".repeat(256), "cause": "c".repeat(32768)})
+            ),
+            None
+        );
         assert_eq!(
             refused(
                 "AWSStepFunctions.SendTaskSuccess",
