@@ -22,6 +22,16 @@ async fn stack() -> Stack {
     Stack::start(StackOptions::default()).await.unwrap()
 }
 
+/// A stack whose starter has one slot (`StarterReservedConcurrency` 1, the seed's value).
+async fn one_slot_stack() -> Stack {
+    Stack::start(StackOptions {
+        starter_reserved_concurrency: Some(1),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
 /// A fast-path SQL state (the starter holds its slot while the 2 s statement runs) that ends its branch.
 fn slow_start(retry: bool) -> Value {
     let mut state = sql_state(
@@ -66,7 +76,7 @@ async fn the_deployed_reserved_concurrency_and_timeouts_are_what_the_front_enfor
     assert_eq!(
         limits("starter"),
         FunctionLimits {
-            reserved_concurrency: Some(1),
+            reserved_concurrency: Some(40),
             timeout: Duration::from_secs(60)
         },
         "the template's StarterReservedConcurrency default and the starter's Timeout"
@@ -94,7 +104,7 @@ async fn the_deployed_reserved_concurrency_and_timeouts_are_what_the_front_enfor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_start_beyond_the_reserved_concurrency_is_throttled_as_lambda_too_many_requests() {
-    let stack = stack().await;
+    let stack = one_slot_stack().await;
     let sm = stack
         .create_state_machine("throttle-caught", &two_starts(false))
         .await
@@ -130,7 +140,7 @@ async fn a_start_beyond_the_reserved_concurrency_is_throttled_as_lambda_too_many
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_recommended_retry_absorbs_the_throttle() {
-    let stack = stack().await;
+    let stack = one_slot_stack().await;
     let sm = stack
         .create_state_machine("throttle-retried", &two_starts(true))
         .await

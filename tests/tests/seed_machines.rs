@@ -46,16 +46,9 @@ fn latest(action: &str) -> Value {
     json!({"action": action, "statementId": "LATEST", "executionArn.$": "$$.Execution.Id"})
 }
 
-/// A stack with a `seed_runs` table that the SQL of these machines writes to. The seed's machines carry no `Retry`
-/// on `Lambda.TooManyRequestsException`: deployed with one starter slot, their fan-outs would be throttled (as on
-/// AWS), so this deployment reserves as many slots as their widest fan-out (ten branches).
+/// A stack with a `seed_runs` table that the SQL of these machines writes to.
 async fn stack() -> Stack {
-    let stack = Stack::start(StackOptions {
-        starter_reserved_concurrency: Some(10),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
     stack
         .sql()
         .await
