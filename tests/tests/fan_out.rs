@@ -1,0 +1,117 @@
+//! Fan-outs under Lambda's real throttling (the front answers 429 beyond the starter's deployed reserved
+//! concurrency): a `Map` of the recommended state, with the seed's `Retry` block, never fails with
+//! `Lambda.TooManyRequestsException`, and the fast path (each start waiting for its statement) does not make a
+//! fan-out queue behind one waiting start. Timings are printed and kept in BENCHMARKS.md, not asserted: what is
+//! asserted is the mechanism (no start throttled, each fast-path iteration answered by the starter itself).
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tasker_tests::stack::{Stack, StackOptions};
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A `Map` over `$.items` (`{sql}` each, at most 40 at once, an inline Map's largest fan-out) of the recommended
+/// SQL state with the seed's `Retry` on `Lambda.TooManyRequestsException` (1 s, x1.5, 10 attempts).
+fn fan_out(wait_seconds: Option<u32>) -> String {
+    let mut payload = json!({
+        "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
+        "stateName.$": "States.Format('RunSql-{}', $.index)",
+        "stateEnteredTime.$": "$$.State.EnteredTime", "sqlStatement.$": "$.sql"
+    });
+    if let Some(w) = wait_seconds {
+        payload["waitSeconds"] = json!(w);
+    }
+    let iteration = json!({"StartAt": "RunSql", "States": {
+        "RunSql": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": payload},
+            "HeartbeatSeconds": 120, "TimeoutSeconds": 600,
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1,
+                       "MaxAttempts": 10, "BackoffRate": 1.5}],
+            "End": true
+        }
+    }});
+    json!({"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 40, "Iterator": iteration, "End": true,
+                "Parameters": {"index.$": "$$.Map.Item.Index", "sql.$": "$$.Map.Item.Value.sql"}}
+    }})
+    .to_string()
+}
+
+fn items(n: usize, sql: &str) -> Value {
+    json!({"items": (0..n).map(|_| json!({"sql": sql})).collect::<Vec<_>>()})
+}
+
+/// Starter invocations the front refused with 429 (`TooManyRequestsException`).
+fn throttled(stack: &Stack) -> usize {
+    stack
+        .front
+        .calls_of("Lambda.Invoke:starter")
+        .iter()
+        .filter(|c| c.status == 429)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_map_of_40_with_the_seed_retry_is_never_throttled_out() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let sm = stack
+        .create_state_machine("fan-40", &fan_out(None))
+        .await
+        .unwrap();
+    let run = stack
+        .run(&sm, items(40, "select 1 as one"), TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    let out = run.output.as_array().expect("one output per iteration");
+    assert_eq!(out.len(), 40);
+    assert!(out.iter().all(|o| o["state"] == "FINISHED"), "{out:?}");
+    assert_eq!(
+        throttled(&stack),
+        0,
+        "the deployed reservation covers a 40-wide Map"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fast_path_map_is_answered_by_its_starters_without_queueing() {
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    // Events take a second, as EventBridge -> SQS -> Lambda may on AWS (locally they arrive in milliseconds and
+    // could beat the starter's own answer; still one answer, but from the completer).
+    stack.event_faults(redshift_local::EventFaults {
+        delay_ms: 1000,
+        ..Default::default()
+    });
+    let mut took = Vec::new();
+    for (name, wait) in [("fan-event", None), ("fan-fast", Some(10))] {
+        let sm = stack
+            .create_state_machine(name, &fan_out(wait))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let run = stack
+            .run(&sm, items(6, "select pg_sleep(2), 1 as one"), TIMEOUT)
+            .await
+            .unwrap();
+        took.push(started.elapsed());
+        assert_eq!(run.status, "SUCCEEDED", "{name}: {run:?}");
+    }
+    assert_eq!(throttled(&stack), 0);
+    let by_starter = stack
+        .front
+        .calls_of("AWSStepFunctions.SendTaskSuccess")
+        .iter()
+        .filter(|c| c.principal.contains("starter"))
+        .count();
+    assert_eq!(
+        by_starter, 6,
+        "each fast-path iteration is answered by its own start"
+    );
+    println!(
+        "Map of 6 two-second statements: event path {:?}, fast path {:?} (ratio {:.2})",
+        took[0],
+        took[1],
+        took[1].as_secs_f64() / took[0].as_secs_f64()
+    );
+}
