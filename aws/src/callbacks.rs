@@ -9,7 +9,13 @@ use tasker_core::ports::{FaultKind, PortError, TaskCallbacks};
 pub struct SfnCallbacks {
     sfn: aws_sdk_sfn::Client,
     http: reqwest::Client,
+    response_endpoint: Option<String>,
 }
+
+/// The variable that sends CloudFormation responses to a local stand-in instead of S3 (tests and the local
+/// stack only, like the SDK's `AWS_ENDPOINT_URL`; the template never sets it): the `PUT` goes to this origin with
+/// the response URL's path and query. The URL itself is still checked to be CloudFormation's before anything runs.
+pub const RESPONSE_ENDPOINT_VAR: &str = "CFN_RESPONSE_ENDPOINT";
 
 impl SfnCallbacks {
     /// Callbacks through this Step Functions client.
@@ -23,7 +29,14 @@ impl SfnCallbacks {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a client with timeouts builds");
-        SfnCallbacks { sfn, http }
+        let response_endpoint = std::env::var(RESPONSE_ENDPOINT_VAR)
+            .ok()
+            .filter(|e| !e.is_empty());
+        SfnCallbacks {
+            sfn,
+            http,
+            response_endpoint,
+        }
     }
 }
 
@@ -53,10 +66,18 @@ impl TaskCallbacks for SfnCallbacks {
     }
 
     async fn respond(&self, url: &str, body: &str) -> Result<(), PortError> {
+        let url = match &self.response_endpoint {
+            Some(origin) => {
+                let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+                let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+                format!("{}{path}", origin.trim_end_matches('/'))
+            }
+            None => url.to_string(),
+        };
         // A presigned S3 URL signs an empty content type.
         let sent = self
             .http
-            .put(url)
+            .put(&url)
             .header("content-type", "")
             .body(body.to_string())
             .send()

@@ -24,9 +24,43 @@ where
         .try_init();
 }
 
+/// Crates whose `debug` and `trace` events carry what must never reach the logs: the Lambda runtime logs whole
+/// invocation events (SQL, parameters, task tokens), the SDK and the HTTP stack log request and response bodies
+/// (result rows, tokens). They are held at `info` whatever the level asked for, so `LogLevel=trace` shows our own
+/// decisions in detail and nothing else.
+const PINNED_AT_INFO: [&str; 12] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "aws_lambda_events",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http",
+    "aws_sigv4",
+    "aws_config",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+];
+
 /// `RUST_LOG` when set (it can filter per module), else Lambda's `AWS_LAMBDA_LOG_LEVEL` (which the template's
-/// `LoggingConfig` sets: `TRACE` ... `FATAL`), else `info`.
+/// `LoggingConfig` sets: `TRACE` ... `FATAL`), else `info`; with the crates of [`PINNED_AT_INFO`] held at `info`
+/// (or lower, if the level asked for is lower), whatever the filter says of them.
 pub fn log_filter(get: impl Fn(&str) -> Option<String>) -> tracing_subscriber::EnvFilter {
+    let filter = chosen_filter(get);
+    let cap = match filter.max_level_hint() {
+        Some(l) if l < tracing_subscriber::filter::LevelFilter::INFO => l.to_string(),
+        _ => "info".to_string(),
+    };
+    PINNED_AT_INFO.iter().fold(filter, |f, target| {
+        match format!("{target}={cap}").parse() {
+            Ok(directive) => f.add_directive(directive),
+            Err(_) => f,
+        }
+    })
+}
+
+fn chosen_filter(get: impl Fn(&str) -> Option<String>) -> tracing_subscriber::EnvFilter {
     use tracing_subscriber::EnvFilter;
     if let Some(filter) = get("RUST_LOG").and_then(|f| EnvFilter::try_new(f).ok()) {
         return filter;
@@ -48,23 +82,65 @@ pub fn log_filter(get: impl Fn(&str) -> Option<String>) -> tracing_subscriber::E
 mod tests {
     use super::log_filter;
 
+    fn filter(pairs: &[(&str, &str)]) -> Vec<String> {
+        let mut d: Vec<String> = log_filter(|k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .to_string()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+        d.sort();
+        d
+    }
+
+    /// The directive for `target` (the bare level when `target` is empty).
+    fn level_of(directives: &[String], target: &str) -> Option<String> {
+        directives.iter().find_map(|d| match d.split_once('=') {
+            Some((t, l)) if t == target => Some(l.to_string()),
+            None if target.is_empty() => Some(d.clone()),
+            _ => None,
+        })
+    }
+
     #[test]
     fn rust_log_first_then_lambdas_level_then_info() {
-        let filter = |pairs: &'static [(&'static str, &'static str)]| {
-            log_filter(|k| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            })
-            .to_string()
-        };
-        assert_eq!(filter(&[]), "info");
-        assert_eq!(filter(&[("AWS_LAMBDA_LOG_LEVEL", "WARN")]), "warn");
-        assert_eq!(filter(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]), "error");
+        assert_eq!(level_of(&filter(&[]), "").as_deref(), Some("info"));
+        let warn = filter(&[("AWS_LAMBDA_LOG_LEVEL", "WARN")]);
+        assert_eq!(level_of(&warn, "").as_deref(), Some("warn"));
+        let fatal = filter(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]);
+        assert_eq!(level_of(&fatal, "").as_deref(), Some("error"));
+        let both = filter(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "debug")]);
+        assert_eq!(level_of(&both, "").as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn the_runtime_the_sdk_and_http_stay_at_info_whatever_the_level() {
+        for asked in [
+            &[("RUST_LOG", "trace")][..],
+            &[("AWS_LAMBDA_LOG_LEVEL", "TRACE")],
+            &[(
+                "RUST_LOG",
+                "info,lambda_runtime=trace,aws_smithy_runtime=trace",
+            )],
+        ] {
+            let d = filter(asked);
+            for target in super::PINNED_AT_INFO {
+                assert_eq!(
+                    level_of(&d, target).as_deref(),
+                    Some("info"),
+                    "{asked:?}: {d:?}"
+                );
+            }
+        }
+        let quiet = filter(&[("AWS_LAMBDA_LOG_LEVEL", "ERROR")]);
         assert_eq!(
-            filter(&[("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("RUST_LOG", "debug")]),
-            "debug"
+            level_of(&quiet, "hyper").as_deref(),
+            Some("error"),
+            "{quiet:?}"
         );
     }
 }

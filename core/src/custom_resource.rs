@@ -119,6 +119,49 @@ struct RawRequest {
     resource_properties: Value,
 }
 
+/// The bucket-name prefix of CloudFormation's presigned response URLs (`cloudformation-custom-resource-response-`
+/// plus the region without dashes, e.g. `useast1`).
+const RESPONSE_BUCKET: &str = "cloudformation-custom-resource-response-";
+
+/// Whether `url` is a `ResponseURL` CloudFormation gives: `https` to one of its presigned S3 response buckets, in
+/// the global (`<bucket>.s3.amazonaws.com`), dashed regional (`<bucket>.s3-<region>.amazonaws.com`) or dotted
+/// regional (`<bucket>.s3.<region>.amazonaws.com`) form, or China's `.amazonaws.com.cn`, with no port or user
+/// part. Anything else is refused before a record is written, so no request can make the functions call a host of
+/// its choosing (the answer is a `PUT` of the outcome).
+pub fn is_cloudformation_response_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some(after) = host.strip_prefix(RESPONSE_BUCKET) else {
+        return false;
+    };
+    let Some((region_key, s3)) = after.split_once('.') else {
+        return false;
+    };
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let region = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+    };
+    let Some(endpoint) = s3
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| s3.strip_suffix(".amazonaws.com.cn"))
+    else {
+        return false;
+    };
+    let endpoint_ok = endpoint == "s3"
+        || endpoint.strip_prefix("s3-").is_some_and(region)
+        || endpoint.strip_prefix("s3.").is_some_and(region);
+    word(region_key) && endpoint_ok
+}
+
 /// Whether a payload is a CloudFormation custom-resource request (it has `RequestType`).
 pub fn is_request(payload: &Value) -> bool {
     payload.get("RequestType").is_some()
@@ -167,6 +210,11 @@ pub fn parse(payload: &Value) -> Result<CustomResourceRequest, TaskerError> {
             )))
         }
     };
+    if !is_cloudformation_response_url(&raw.response_url) {
+        return Err(TaskerError::InvalidInput(
+            "ResponseURL: not an https URL of CloudFormation's response buckets".into(),
+        ));
+    }
     for (field, value) in [
         ("ResponseURL", &raw.response_url),
         ("StackId", &raw.stack_id),
@@ -197,9 +245,43 @@ mod tests {
     use super::*;
 
     fn request(kind: &str, props: Value) -> Value {
-        json!({"RequestType": kind, "ResponseURL": "https://s3.example/presigned?sig=x", "StackId": "arn:stack",
+        json!({"RequestType": kind, "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=x", "StackId": "arn:stack",
                "RequestId": "r-1", "LogicalResourceId": "Migration", "ResourceType": "Custom::RedshiftSql",
                "ServiceToken": "arn:fn", "ResourceProperties": props})
+    }
+
+    #[test]
+    fn only_cloudformations_response_buckets_over_https_are_accepted() {
+        let bucket = "cloudformation-custom-resource-response";
+        for ok in [
+            format!("https://{bucket}-useast1.s3.amazonaws.com/arn%3Aaws/r-1?X-Amz-Signature=a"),
+            format!("https://{bucket}-uswest2.s3-us-west-2.amazonaws.com/k?sig=b"),
+            format!("https://{bucket}-eucentral1.s3.eu-central-1.amazonaws.com/k"),
+            format!("https://{bucket}-cnnorth1.s3.cn-north-1.amazonaws.com.cn/k"),
+        ] {
+            assert!(is_cloudformation_response_url(&ok), "{ok}");
+        }
+        for bad in [
+            format!("http://{bucket}-useast1.s3.amazonaws.com/k"),
+            format!("https://{bucket}-useast1.s3.amazonaws.com.evil.example/k"),
+            format!("https://{bucket}-useast1.s3.amazonaws.com:8443/k"),
+            format!("https://user@{bucket}-useast1.s3.amazonaws.com/k"),
+            format!("https://evil.example/{bucket}-useast1.s3.amazonaws.com"),
+            format!("https://{bucket}-.s3.amazonaws.com/k"),
+            format!("https://{bucket}-useast1.evil.amazonaws.com/k"),
+            "https://169.254.169.254/latest/meta-data".to_string(),
+            "https://127.0.0.1:9000/k".to_string(),
+            String::new(),
+        ] {
+            assert!(!is_cloudformation_response_url(&bad), "{bad}");
+        }
+        let mut req = request("Create", json!({"CreateSql": "s"}));
+        req["ResponseURL"] = json!("http://127.0.0.1:1/k");
+        let err = parse(&req).unwrap_err().to_string();
+        assert!(
+            err.starts_with("ResponseURL") && !err.contains("127.0.0.1"),
+            "{err}"
+        );
     }
 
     #[test]

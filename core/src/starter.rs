@@ -90,7 +90,9 @@ pub async fn decode(
             // Answer if the request says where; CloudFormation shows the reason.
             let raw: Option<custom_resource::CustomResourceCallback> =
                 serde_json::from_value(payload.clone()).ok();
-            if let Some(cfn) = raw {
+            if let Some(cfn) =
+                raw.filter(|c| custom_resource::is_cloudformation_response_url(&c.response_url))
+            {
                 let body = cfn.response(false, &e.to_string(), "invalid-request", json!({}));
                 let _ = ports.callbacks.respond(&cfn.response_url, &body).await;
             }

@@ -54,9 +54,11 @@ pub struct StackOptions {
     /// long before invoking the completer, as Lambda does. The template sets none (zero); the bench measures
     /// what one would cost.
     pub batching_window: Duration,
-    /// The template's `StarterReservedConcurrency` (its default, 1, when `None`): the starter's slots, beyond
+    /// The template's `StarterReservedConcurrency` (its default, 40, when `None`): the starter's slots, beyond
     /// which an invocation is throttled.
     pub starter_reserved_concurrency: Option<u32>,
+    /// The template's `LogLevel` (the functions' `RUST_LOG`; its default, `info`, when `None`).
+    pub log_level: Option<String>,
 }
 
 impl Default for StackOptions {
@@ -74,6 +76,7 @@ impl Default for StackOptions {
             fast_path_seconds: 0,
             batching_window: Duration::ZERO,
             starter_reserved_concurrency: None,
+            log_level: None,
         }
     }
 }
@@ -267,6 +270,9 @@ impl Stack {
             ("FastPathSeconds", options.fast_path_seconds.to_string()),
             ("DeployExampleStateMachine", "true".into()),
         ];
+        if let Some(level) = &options.log_level {
+            parameters.push(("LogLevel", level.clone()));
+        }
         if let Some(n) = options.starter_reserved_concurrency {
             parameters.push(("StarterReservedConcurrency", n.to_string()));
         }

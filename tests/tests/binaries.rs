@@ -182,3 +182,64 @@ async fn the_binaries_run_the_example_state_machine() {
     .unwrap();
     println!("metrics: {sums:?}");
 }
+
+/// `LogLevel=trace` (the functions' `RUST_LOG`): the binaries log their own decisions in detail, but the Lambda
+/// runtime (which logs whole invocation events at trace), the SDK and the HTTP stack (request and response bodies)
+/// stay at `info`, so neither the SQL text, a result value nor a whole task token reaches the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn at_log_level_trace_the_binaries_log_no_sql_no_rows_and_no_token() {
+    let logs = tempfile::Builder::new()
+        .prefix("tasker-trace-")
+        .tempdir()
+        .unwrap();
+    let stack = Stack::start(StackOptions {
+        binaries: Some(binaries()),
+        function_logs: Some(logs.path().to_path_buf()),
+        log_level: Some("trace".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let example =
+        std::fs::read_to_string(workspace_root().join("infra/statemachines/example.asl.json"))
+            .unwrap();
+    let sm = stack
+        .create_state_machine("example-trace", &example)
+        .await
+        .unwrap();
+    let run = stack
+        .run(
+            &sm,
+            json!({"sql": "select 'needle-sql-4711' as secret, 'row-value-0815' as v", "heartbeatSeconds": 30}),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    let tokens: Vec<String> = stack
+        .front
+        .calls_of("AWSStepFunctions.SendTaskSuccess")
+        .iter()
+        .filter_map(|c| c.body["taskToken"].as_str().map(str::to_string))
+        .collect();
+    assert!(!tokens.is_empty());
+    let mut text = String::new();
+    for f in ["starter", "completer", "canceller"] {
+        text += &std::fs::read_to_string(logs.path().join(format!("{f}.log"))).unwrap_or_default();
+    }
+    assert!(
+        text.contains("\"decision\""),
+        "the functions logged their decisions"
+    );
+    assert!(
+        !text.contains("needle-sql-4711"),
+        "the SQL text is in the logs"
+    );
+    assert!(
+        !text.contains("row-value-0815"),
+        "a result value is in the logs"
+    );
+    for token in tokens {
+        assert!(!text.contains(&token), "a whole task token is in the logs");
+    }
+}

@@ -3,46 +3,67 @@
 //! its statement, and the SQL really ran in PostgreSQL.
 
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tasker_tests::eventually;
 use tasker_tests::stack::{Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The stand-in for S3's presigned URLs: every `PUT` body, by path.
+/// Every `PUT` the stand-in for S3's presigned URLs received, by path.
+type Puts = Arc<Mutex<Vec<(String, Value)>>>;
+
+/// The stand-in for S3's presigned URLs, one per test process on its own thread (the tests' runtimes come and
+/// go): the functions send CloudFormation's answers to it through `CFN_RESPONSE_ENDPOINT`, set before any stack
+/// is built, while the `ResponseURL`s themselves are CloudFormation's (the starter refuses any other).
+fn stand_in() -> &'static Puts {
+    static PUTS: OnceLock<Puts> = OnceLock::new();
+    PUTS.get_or_init(|| {
+        let puts: Puts = Arc::default();
+        let seen = puts.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async move {
+                let app = axum::Router::new().fallback(
+                    move |uri: axum::http::Uri, method: axum::http::Method, body: String| {
+                        let seen = seen.clone();
+                        async move {
+                            assert_eq!(method, axum::http::Method::PUT);
+                            let body: Value = serde_json::from_str(&body).expect("a JSON response");
+                            seen.lock().unwrap().push((uri.path().to_string(), body));
+                            ""
+                        }
+                    },
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let _ = axum::serve(listener, app).await;
+            });
+        });
+        let origin = format!("http://{}", rx.recv().expect("the stand-in's address"));
+        std::env::set_var(tasker_aws::callbacks::RESPONSE_ENDPOINT_VAR, origin);
+        puts
+    })
+}
+
+/// One test's view of the stand-in: its own path prefix, so parallel tests never read each other's answers.
 struct ResponseUrl {
-    url: String,
-    puts: Arc<Mutex<Vec<(String, Value)>>>,
-    task: tokio::task::JoinHandle<()>,
+    prefix: String,
+    puts: Puts,
 }
 
-impl Drop for ResponseUrl {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
+/// Call before `Stack::start`: the functions read `CFN_RESPONSE_ENDPOINT` when they are built.
 async fn response_url() -> ResponseUrl {
-    let puts: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
-    let seen = puts.clone();
-    let app = axum::Router::new().fallback(
-        move |uri: axum::http::Uri, method: axum::http::Method, body: String| {
-            let seen = seen.clone();
-            async move {
-                assert_eq!(method, axum::http::Method::PUT);
-                let body: Value = serde_json::from_str(&body).expect("a JSON response");
-                seen.lock().unwrap().push((uri.path().to_string(), body));
-                ""
-            }
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    ResponseUrl { url, puts, task }
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    ResponseUrl {
+        prefix: format!("/t{}", NEXT.fetch_add(1, Ordering::SeqCst)),
+        puts: stand_in().clone(),
+    }
 }
 
 impl ResponseUrl {
@@ -53,7 +74,7 @@ impl ResponseUrl {
                 .lock()
                 .unwrap()
                 .iter()
-                .filter(|(p, _)| p == path)
+                .filter(|(p, _)| *p == format!("{}{path}", self.prefix))
                 .map(|(_, b)| b.clone())
                 .collect()
         };
@@ -73,7 +94,11 @@ impl ResponseUrl {
 
 fn request(url: &ResponseUrl, kind: &str, id: &str, physical: Option<&str>, props: Value) -> Value {
     let mut r = json!({
-        "RequestType": kind, "ResponseURL": format!("{}/{id}?X-Amz-Signature=secret", url.url),
+        "RequestType": kind,
+        "ResponseURL": format!(
+            "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com{}/{id}?X-Amz-Signature=secret",
+            url.prefix
+        ),
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1", "RequestId": id,
         "LogicalResourceId": "Migration", "ResourceType": "Custom::RedshiftSql",
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:starter",
@@ -87,8 +112,8 @@ fn request(url: &ResponseUrl, kind: &str, id: &str, physical: Option<&str>, prop
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_schema_migration_is_created_updated_and_deleted_with_one_answer_each() {
-    let stack = Stack::start(StackOptions::default()).await.unwrap();
     let url = response_url().await;
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
     let props = json!({
         "CreateSql": "create table migrated (i int)",
         "UpdateSql": ["alter table migrated add column j int", "insert into migrated values (1, 2)"],
@@ -161,8 +186,8 @@ async fn a_schema_migration_is_created_updated_and_deleted_with_one_answer_each(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn failing_sql_answers_failed_with_the_error_and_a_delete_without_sql_succeeds_at_once() {
-    let stack = Stack::start(StackOptions::default()).await.unwrap();
     let url = response_url().await;
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
     stack
         .starter
         .handle(&request(
@@ -210,12 +235,12 @@ async fn failing_sql_answers_failed_with_the_error_and_a_delete_without_sql_succ
 /// before the stack and made the Create fail).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_rollback_delete_of_a_failed_create_keeps_the_existing_table() {
+    let url = response_url().await;
     let stack = Stack::start(StackOptions::default()).await.unwrap();
     let pg = stack.sql().await.unwrap();
     pg.batch_execute("create schema if not exists etl; create table etl.day (d date); insert into etl.day values ('2026-12-07')")
         .await
         .unwrap();
-    let url = response_url().await;
     let props =
         json!({"CreateSql": "create table etl.day (d date)", "DeleteSql": "drop table etl.day"});
     stack
@@ -239,4 +264,37 @@ async fn the_rollback_delete_of_a_failed_create_keeps_the_existing_table() {
     assert_eq!(body["PhysicalResourceId"], marker.as_str());
     let rows = pg.query("select d from etl.day", &[]).await.unwrap();
     assert_eq!(rows.len(), 1, "the table and its row are still there");
+}
+
+/// A request whose `ResponseURL` is not CloudFormation's (here the stand-in's own address, over plain HTTP) is
+/// refused before anything is written or run, and nothing is sent to it: no request can make the functions call a
+/// host of its choosing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_response_url_that_is_not_cloudformations_is_refused_and_never_called() {
+    let url = response_url().await;
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let mut bad = request(
+        &url,
+        "Create",
+        "foreign-1",
+        None,
+        json!({"CreateSql": "create table t (i int)"}),
+    );
+    let origin = std::env::var(tasker_aws::callbacks::RESPONSE_ENDPOINT_VAR).unwrap();
+    bad["ResponseURL"] = json!(format!("{origin}{}/foreign-1", url.prefix));
+    let err = stack.starter.handle(&bad).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidInput");
+    assert!(err.to_string().starts_with("ResponseURL"), "{err}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(url
+        .puts
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|(p, _)| !p.ends_with("/foreign-1")));
+    let records = stack
+        .records("arn:aws:cloudformation:us-east-1:123456789012:stack/app/1")
+        .await
+        .unwrap();
+    assert!(records.is_empty(), "{records:?}");
 }

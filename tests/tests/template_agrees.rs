@@ -150,6 +150,19 @@ fn the_rule_routes_exactly_the_prefix_the_starter_names_statements_with() {
     }
 }
 
+/// Deleting the stack keeps the table (its records are the audit of what ran) and the key that encrypts it and its
+/// backups: a deleted key would make the retained table unreadable (cfn-lint's I3011, run with the informational
+/// rules by scripts/check-infra.sh, asks every stateful resource for an explicit policy).
+#[test]
+fn the_table_and_its_key_outlive_the_stack() {
+    let t = Template::load("etl-prod", CLUSTER).unwrap();
+    for resource in ["StateTable", "Key"] {
+        let raw = t.resource(resource).unwrap();
+        assert_eq!(raw["DeletionPolicy"], "Retain", "{resource}");
+        assert_eq!(raw["UpdateReplacePolicy"], "Retain", "{resource}");
+    }
+}
+
 #[test]
 fn the_table_has_the_key_indexes_and_ttl_the_code_uses() {
     let t = Template::load("etl-prod", CLUSTER).unwrap();
