@@ -20,9 +20,10 @@ pub const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
 /// Longest `sessionKeepAliveSeconds` (the Data API's limit: 24 hours).
 const MAX_SESSION_SECONDS: u64 = 86_400;
 const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
-/// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted (Step Functions' own limits
-/// are lower; this only stops absurd inputs).
-const MAX_FIELD_CHARS: usize = 8192;
+/// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted, in bytes: a DynamoDB key
+/// attribute of an index (`executionArn` partitions the `byExecution` index) holds at most 2,048 bytes, and Step
+/// Functions' own limits are lower still (an ARN 256 characters, a state name 80).
+const MAX_FIELD_BYTES: usize = 2048;
 /// Step Functions' limit on a task token (botocore's `stepfunctions` model: `TaskToken` max 2,048): a longer one
 /// would be refused by `SendTaskSuccess` for good, after its SQL ran, so it is refused before.
 pub const MAX_TASK_TOKEN_CHARS: usize = 2048;
@@ -138,8 +139,8 @@ pub fn parse(payload: &serde_json::Value) -> Result<StarterRequest, TaskerError>
 fn text_field(name: &str, value: Option<String>) -> Result<Option<String>, TaskerError> {
     match value {
         Some(v) if v.trim().is_empty() => Err(invalid(format!("{name}: must not be empty"))),
-        Some(v) if v.len() > MAX_FIELD_CHARS => Err(invalid(format!(
-            "{name}: longer than {MAX_FIELD_CHARS} characters"
+        Some(v) if v.len() > MAX_FIELD_BYTES => Err(invalid(format!(
+            "{name}: longer than {MAX_FIELD_BYTES} bytes"
         ))),
         other => Ok(other),
     }
@@ -458,6 +459,14 @@ mod tests {
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "taskToken": "t".repeat(2049)}),
                 "taskToken",
+            ),
+            (
+                json!({"executionArn": "a".repeat(2049), "sqlStatement": "s"}),
+                "executionArn",
+            ),
+            (
+                json!({"executionArn": "a", "stateName": "é".repeat(1025), "sqlStatement": "s"}),
+                "stateName",
             ),
             (
                 json!({"executionArn": "a", "sqlStatement": "s", "taskToken": "cfn:{\"ResponseURL\": \"https://x\"}"}),

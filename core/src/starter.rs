@@ -126,7 +126,9 @@ pub async fn run(
                 .await
                 .map_err(TaskerError::data_api)?;
             info!(decision = "described", statement_id = %id, status = d.status.as_str());
-            Ok(StarterOutput::DataApi(d.to_data_api_json()))
+            Ok(StarterOutput::DataApi(
+                d.to_data_api_json_within(MAX_RESULT_MAX_BYTES as usize),
+            ))
         }
         StarterRequest::GetResult(r) => get_result(ports, &r).await.map(StarterOutput::DataApi),
         StarterRequest::Cancel(r) => {

@@ -315,6 +315,49 @@ impl Description {
     }
 }
 
+impl Description {
+    /// [`Description::to_data_api_json`] within `max` bytes (the seed's `describeStatement` answer goes into a
+    /// Step Functions state, at most 256 KiB): a batch of 40 statements of 100 KB each would not fit, so past the
+    /// budget each `QueryString` is cut to its first 1,024 characters (then dropped), and `"Truncated": true`
+    /// says so. Everything else is kept.
+    pub fn to_data_api_json_within(&self, max: usize) -> Value {
+        let full = self.to_data_api_json();
+        if full.to_string().len() <= max {
+            return full;
+        }
+        for keep in [Some(1024), None] {
+            let mut cut = full.clone();
+            cut_query_strings(&mut cut, keep);
+            cut["Truncated"] = json!(true);
+            if cut.to_string().len() <= max || keep.is_none() {
+                return cut;
+            }
+        }
+        unreachable!("the last pass returns")
+    }
+}
+
+/// Cuts (`Some(n)`: to n characters) or drops (`None`) every `QueryString`, the statement's and its members'.
+fn cut_query_strings(v: &mut Value, keep: Option<usize>) {
+    if let Some(m) = v.as_object_mut() {
+        match (keep, m.get("QueryString").and_then(Value::as_str)) {
+            (Some(n), Some(q)) if q.chars().count() > n => {
+                let short: String = q.chars().take(n).collect();
+                m.insert("QueryString".into(), json!(format!("{short}…")));
+            }
+            (None, Some(_)) => {
+                m.remove("QueryString");
+            }
+            _ => {}
+        }
+        if let Some(Value::Array(subs)) = m.get_mut("SubStatements") {
+            for sub in subs {
+                cut_query_strings(sub, keep);
+            }
+        }
+    }
+}
+
 /// ISO 8601 with milliseconds and `Z`, as Step Functions writes its own timestamps.
 pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -393,5 +436,33 @@ impl From<Ending> for crate::record::RecordStatus {
             Ending::Failed => Self::Failed,
             Ending::Aborted => Self::Aborted,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_batch_description_is_cut_to_its_budget_keeping_the_rest() {
+        let mut d = Description::new("id", DataApiStatus::Finished);
+        d.query_string = Some("x".repeat(100_000));
+        d.sub_statements = (0..40)
+            .map(|i| {
+                let mut s = Description::new(format!("id:{i}"), DataApiStatus::Finished);
+                s.query_string = Some("y".repeat(100_000));
+                s
+            })
+            .collect();
+        let v = d.to_data_api_json_within(240 * 1024);
+        assert!(v.to_string().len() <= 240 * 1024, "{}", v.to_string().len());
+        assert_eq!(v["Truncated"], json!(true));
+        assert_eq!(v["SubStatements"].as_array().unwrap().len(), 40);
+        assert_eq!(v["SubStatements"][39]["Id"], "id:39");
+        let small = Description::new("id", DataApiStatus::Failed);
+        assert_eq!(
+            small.to_data_api_json_within(1024),
+            small.to_data_api_json()
+        );
     }
 }
