@@ -59,16 +59,6 @@ fn two_starts(retry: bool) -> String {
     .to_string()
 }
 
-/// The starter invocations the front refused with 429.
-fn throttles(stack: &Stack) -> usize {
-    stack
-        .front
-        .calls_of("Lambda.Invoke:starter")
-        .iter()
-        .filter(|c| c.status == 429)
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_deployed_reserved_concurrency_and_timeouts_are_what_the_front_enforces() {
     let stack = stack().await;
@@ -130,7 +120,7 @@ async fn a_start_beyond_the_reserved_concurrency_is_throttled_as_lambda_too_many
         branches.iter().filter(|b| b["state"] == "FINISHED").count(),
         1
     );
-    assert_eq!(throttles(&stack), 1);
+    assert_eq!(stack.front.throttled("Lambda.Invoke:starter"), 1);
     assert_eq!(
         stack.front.count("RedshiftData.ExecuteStatement"),
         1,
@@ -152,7 +142,10 @@ async fn the_recommended_retry_absorbs_the_throttle() {
         branches.iter().all(|b| b["state"] == "FINISHED"),
         "{branches:?}"
     );
-    assert!(throttles(&stack) >= 1, "the second start was throttled");
+    assert!(
+        stack.front.throttled("Lambda.Invoke:starter") >= 1,
+        "the second start was throttled"
+    );
     assert_eq!(stack.front.count("RedshiftData.ExecuteStatement"), 2);
 }
 

@@ -42,16 +42,6 @@ fn items(n: usize, sql: &str) -> Value {
     json!({"items": (0..n).map(|_| json!({"sql": sql})).collect::<Vec<_>>()})
 }
 
-/// Starter invocations the front refused with 429 (`TooManyRequestsException`).
-fn throttled(stack: &Stack) -> usize {
-    stack
-        .front
-        .calls_of("Lambda.Invoke:starter")
-        .iter()
-        .filter(|c| c.status == 429)
-        .count()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_map_of_40_with_the_seed_retry_is_never_throttled_out() {
     let stack = Stack::start(StackOptions::default()).await.unwrap();
@@ -68,7 +58,7 @@ async fn a_map_of_40_with_the_seed_retry_is_never_throttled_out() {
     assert_eq!(out.len(), 40);
     assert!(out.iter().all(|o| o["state"] == "FINISHED"), "{out:?}");
     assert_eq!(
-        throttled(&stack),
+        stack.front.throttled("Lambda.Invoke:starter"),
         0,
         "the deployed reservation covers a 40-wide Map"
     );
@@ -97,7 +87,7 @@ async fn a_fast_path_map_is_answered_by_its_starters_without_queueing() {
         took.push(started.elapsed());
         assert_eq!(run.status, "SUCCEEDED", "{name}: {run:?}");
     }
-    assert_eq!(throttled(&stack), 0);
+    assert_eq!(stack.front.throttled("Lambda.Invoke:starter"), 0);
     let by_starter = stack
         .front
         .calls_of("AWSStepFunctions.SendTaskSuccess")

@@ -45,6 +45,15 @@ impl Front {
             .filter(|c| c.status < 300)
             .count()
     }
+
+    /// How many calls of `operation` were refused with HTTP 429 (Lambda's throttling): what a fan-out lost to the
+    /// functions' reserved concurrency.
+    pub fn throttled(&self, operation: &str) -> usize {
+        self.calls_of(operation)
+            .iter()
+            .filter(|c| c.status == 429)
+            .count()
+    }
 }
 
 /// The access key id of a SigV4 `Authorization: AWS4-HMAC-SHA256 Credential=AKID/date/region/service/...`.
