@@ -800,17 +800,24 @@ pub async fn statement_end(
     .await
 }
 
+/// An `ExecuteStatement` of `sql` on the local cluster, database and user, for a test to add to and send.
+pub fn execute_on_cluster(
+    c: &aws_sdk_redshiftdata::Client,
+    sql: &str,
+) -> aws_sdk_redshiftdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder {
+    c.execute_statement()
+        .cluster_identifier(CLUSTER)
+        .database(DATABASE)
+        .db_user(DB_USER)
+        .sql(sql)
+}
+
 /// Runs one statement on the local cluster to its end; its description (the SDK's error text if refused).
 pub async fn run_statement(
     c: &aws_sdk_redshiftdata::Client,
     sql: &str,
 ) -> Result<aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput, String> {
-    let started = c
-        .execute_statement()
-        .cluster_identifier(CLUSTER)
-        .database(DATABASE)
-        .db_user(DB_USER)
-        .sql(sql)
+    let started = execute_on_cluster(c, sql)
         .send()
         .await
         .map_err(|e| format!("{e:?}"))?;

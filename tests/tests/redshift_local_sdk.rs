@@ -8,7 +8,9 @@ use aws_sdk_redshiftdata::types::{
 use aws_sdk_redshiftdata::Client;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use tasker_tests::stack::{signed_as, Stack, StackOptions, CLUSTER, DATABASE, DB_USER};
+use tasker_tests::stack::{
+    execute_on_cluster, signed_as, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
+};
 
 async fn stack() -> Stack {
     Stack::start(StackOptions {
@@ -21,15 +23,12 @@ async fn stack() -> Stack {
     .expect("local stack")
 }
 
+/// `ExecuteStatement` of `sql` on the local cluster, database and user.
 fn exec(
     c: &Client,
     sql: &str,
 ) -> aws_sdk_redshiftdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder {
-    c.execute_statement()
-        .cluster_identifier(CLUSTER)
-        .database(DATABASE)
-        .db_user(DB_USER)
-        .sql(sql)
+    execute_on_cluster(c, sql)
 }
 
 /// A statement on a session: no target is named, the session's is used.

@@ -9,7 +9,8 @@ use aws_sdk_redshiftdata::Client;
 use serde_json::Value;
 use std::time::Duration;
 use tasker_tests::stack::{
-    run_statement, signed_as, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER, ROLE,
+    execute_on_cluster, run_statement, signed_as, statement_end, Stack, StackOptions, CLUSTER,
+    DATABASE, DB_USER, ROLE,
 };
 
 /// The text AWS answers for an expired statement (see `ApiError::expired` in redshift-local for its sources).
@@ -25,15 +26,12 @@ async fn stack(prefix: &str) -> Stack {
     .expect("local stack")
 }
 
+/// `ExecuteStatement` of `sql` on the local cluster, database and user.
 fn exec(
     c: &Client,
     sql: &str,
 ) -> aws_sdk_redshiftdata::operation::execute_statement::builders::ExecuteStatementFluentBuilder {
-    c.execute_statement()
-        .cluster_identifier(CLUSTER)
-        .database(DATABASE)
-        .db_user(DB_USER)
-        .sql(sql)
+    execute_on_cluster(c, sql)
 }
 
 /// Runs `sql` to its end: its id.
