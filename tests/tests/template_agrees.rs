@@ -150,6 +150,38 @@ fn the_rule_routes_exactly_the_prefix_the_starter_names_statements_with() {
     }
 }
 
+/// The target parameters name one database user or one secret, never a wildcard: `DbUser=*` would let the role get
+/// credentials for every database user (superusers included), `secret:*` read every secret of the account. The
+/// patterns are the template's own `AllowedPattern`s, which CloudFormation enforces at deploy time.
+#[test]
+fn the_target_parameters_admit_one_user_or_one_secret_never_a_wildcard() {
+    let text =
+        std::fs::read_to_string(tasker_tests::workspace_root().join("infra/sam-template.yaml"))
+            .unwrap();
+    let root: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let pattern = |p: &str| {
+        let p = root["Parameters"][p]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{p}: no AllowedPattern"));
+        regex::Regex::new(p).unwrap()
+    };
+    let user = pattern("DbUser");
+    for ok in ["", "etl", "etl_loader$1", "_x"] {
+        assert!(user.is_match(ok), "{ok}");
+    }
+    for bad in ["*", "etl*", "a b", "1etl"] {
+        assert!(!user.is_match(bad), "{bad}");
+    }
+    let secret = pattern("SecretArn");
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret";
+    for ok in [String::new(), format!("{arn}:etl/redshift-AbC123")] {
+        assert!(secret.is_match(&ok), "{ok}");
+    }
+    for bad in [format!("{arn}:*"), format!("{arn}:etl*"), "*".to_string()] {
+        assert!(!secret.is_match(&bad), "{bad}");
+    }
+}
+
 /// Deleting the stack keeps the table (its records are the audit of what ran) and the key that encrypts it and its
 /// backups: a deleted key would make the retained table unreadable (cfn-lint's I3011, run with the informational
 /// rules by scripts/check-infra.sh, asks every stateful resource for an explicit policy).
