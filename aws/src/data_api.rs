@@ -83,6 +83,31 @@ fn waiting(wait: Option<i32>) -> aws_sdk_redshiftdata::config::Builder {
     aws_sdk_redshiftdata::config::Builder::default().timeout_config(timeouts.build())
 }
 
+/// Sends an execute builder on its session (whose target is not named again) or on the deployment's target, with
+/// the call limits of a wait of `wait` seconds: one place for both builders (single and batch are different SDK
+/// types with the same methods).
+macro_rules! send_waiting {
+    ($builder:expr, $session:expr, $target:expr, $wait:expr) => {{
+        match $session {
+            Some(sid) => {
+                $builder
+                    .session_id(sid)
+                    .customize()
+                    .config_override(waiting($wait))
+                    .send()
+                    .await
+            }
+            None => {
+                target!($builder, $target)
+                    .customize()
+                    .config_override(waiting($wait))
+                    .send()
+                    .await
+            }
+        }
+    }};
+}
+
 #[async_trait]
 impl DataApi for RedshiftDataApi {
     async fn execute(&self, call: &ExecuteCall) -> Result<Executed, PortError> {
@@ -112,24 +137,7 @@ impl DataApi for RedshiftDataApi {
                     .set_wait_time_seconds(wait)
                     .set_session_keep_alive_seconds(keep_alive)
                     .set_parameters((!params.is_empty()).then_some(params));
-                // On a session, the session's target: it is not named again.
-                let o = match &session_id {
-                    Some(sid) => {
-                        b.session_id(sid)
-                            .customize()
-                            .config_override(waiting(wait))
-                            .send()
-                            .await
-                    }
-                    None => {
-                        target!(b, &call.target)
-                            .customize()
-                            .config_override(waiting(wait))
-                            .send()
-                            .await
-                    }
-                }
-                .map_err(port_error)?;
+                let o = send_waiting!(b, &session_id, &call.target, wait).map_err(port_error)?;
                 let status = o.status.map(|s| s.as_str().to_string());
                 (o.id, status, o.session_id)
             }
@@ -143,23 +151,7 @@ impl DataApi for RedshiftDataApi {
                     .with_event(call.with_event)
                     .set_wait_time_seconds(wait)
                     .set_session_keep_alive_seconds(keep_alive);
-                let o = match &session_id {
-                    Some(sid) => {
-                        b.session_id(sid)
-                            .customize()
-                            .config_override(waiting(wait))
-                            .send()
-                            .await
-                    }
-                    None => {
-                        target!(b, &call.target)
-                            .customize()
-                            .config_override(waiting(wait))
-                            .send()
-                            .await
-                    }
-                }
-                .map_err(port_error)?;
+                let o = send_waiting!(b, &session_id, &call.target, wait).map_err(port_error)?;
                 let status = o.status.map(|s| s.as_str().to_string());
                 (o.id, status, o.session_id)
             }
