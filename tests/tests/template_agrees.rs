@@ -124,6 +124,8 @@ fn the_rule_routes_exactly_the_prefix_the_starter_names_statements_with() {
         let rule = t.properties("CompletionRule").unwrap();
         let pattern = &rule["EventPattern"];
         assert_eq!(pattern["source"], json!(["aws.redshift-data"]));
+        // Only this account's statements: another account's forwarded events never match.
+        assert_eq!(pattern["account"], json!([tasker_tests::template::ACCOUNT]));
         assert_eq!(
             pattern["detail-type"],
             json!(["Redshift Data Statement Status Change"])
@@ -351,7 +353,6 @@ fn platform_actions() -> BTreeSet<&'static str> {
         "logs:PutLogEvents",
         // DynamoDB uses the table's customer managed key on the function's behalf (kms:ViaService).
         "kms:Decrypt",
-        "kms:Encrypt",
         "kms:GenerateDataKey",
         "kms:DescribeKey",
         // The Data API authenticates the statements as the database user, the secret or IAM.
@@ -379,27 +380,43 @@ fn iam_action(operation: &str) -> Option<String> {
     Some(format!("{service}:{op}"))
 }
 
-/// Every action of a role's policies, and the table indexes its resources name.
-fn role_actions(t: &Template, role: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+/// What a role's policies grant: every action, the table indexes its resources name, and the DynamoDB actions
+/// granted on the table itself (as opposed to its indexes).
+struct Granted {
+    actions: BTreeSet<String>,
+    indexes: BTreeSet<String>,
+    on_table: BTreeSet<String>,
+}
+
+fn role_actions(t: &Template, role: &str) -> Granted {
     let p = t.properties(role).unwrap();
     let mut actions = BTreeSet::new();
     let mut indexes = BTreeSet::new();
+    let mut on_table = BTreeSet::new();
     for policy in p["Policies"].as_array().unwrap() {
         for s in policy["PolicyDocument"]["Statement"].as_array().unwrap() {
             assert_eq!(s["Effect"], "Allow");
-            match &s["Action"] {
-                Value::String(a) => {
-                    actions.insert(a.clone());
-                }
-                Value::Array(list) => {
-                    actions.extend(list.iter().filter_map(|a| a.as_str().map(str::to_string)))
-                }
+            let listed: Vec<String> = match &s["Action"] {
+                Value::String(a) => vec![a.clone()],
+                Value::Array(list) => list
+                    .iter()
+                    .filter_map(|a| a.as_str().map(str::to_string))
+                    .collect(),
                 other => panic!("{role}: action {other}"),
-            }
+            };
             let resources = match &s["Resource"] {
                 Value::Array(r) => r.clone(),
                 r => vec![r.clone()],
             };
+            if resources.contains(&json!("GetAtt:StateTable.Arn")) {
+                on_table.extend(
+                    listed
+                        .iter()
+                        .filter(|a| a.starts_with("dynamodb:"))
+                        .cloned(),
+                );
+            }
+            actions.extend(listed);
             for r in resources {
                 if let Some(i) = r.as_str().and_then(|r| r.split("/index/").nth(1)) {
                     indexes.insert(i.to_string());
@@ -407,7 +424,11 @@ fn role_actions(t: &Template, role: &str) -> (BTreeSet<String>, BTreeSet<String>
             }
         }
     }
-    (actions, indexes)
+    Granted {
+        actions,
+        indexes,
+        on_table,
+    }
 }
 
 /// Runs every path of the three functions on the local stack, each signing as itself, and compares the calls
@@ -585,6 +606,7 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
     // The functions' calls (the tests' own, signed `test`, do not count), all made under the one role.
     let mut called = BTreeSet::new();
     let mut used_indexes = BTreeSet::new();
+    let mut used_on_table = BTreeSet::new();
     let mut by_function: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for call in stack.front.calls() {
         let Some(action) = iam_action(&call.operation) else {
@@ -597,10 +619,16 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
             .entry(call.principal.clone())
             .or_default()
             .insert(action.clone());
-        called.insert(action);
-        if let Some(i) = call.body["IndexName"].as_str() {
-            used_indexes.insert(i.to_string());
+        match call.body["IndexName"].as_str() {
+            Some(i) => {
+                used_indexes.insert(i.to_string());
+            }
+            None if action.starts_with("dynamodb:") => {
+                used_on_table.insert(action.clone());
+            }
+            None => {}
         }
+        called.insert(action);
     }
     assert_eq!(
         by_function.len(),
@@ -608,9 +636,10 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
         "every function made calls: {by_function:?}"
     );
     let t = Template::load("tasker-test", CLUSTER).unwrap();
-    let (granted, indexes) = role_actions(&t, ROLE);
+    let granted = role_actions(&t, ROLE);
     let platform = platform_actions();
     let for_code: BTreeSet<String> = granted
+        .actions
         .iter()
         .filter(|a| !platform.contains(a.as_str()))
         .cloned()
@@ -619,7 +648,14 @@ async fn each_role_allows_exactly_the_calls_its_function_makes() {
         for_code, called,
         "{ROLE}: granted (left) vs called by the functions (right)"
     );
-    assert_eq!(indexes, used_indexes, "{ROLE}: indexes granted vs queried");
+    assert_eq!(
+        granted.indexes, used_indexes,
+        "{ROLE}: indexes granted vs queried"
+    );
+    assert_eq!(
+        granted.on_table, used_on_table,
+        "{ROLE}: actions granted on the table itself vs made on it (queries go to indexes)"
+    );
 }
 
 #[test]
