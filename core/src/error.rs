@@ -151,15 +151,37 @@ impl TaskerError {
 pub(crate) fn deserialize_payload<T: serde::de::DeserializeOwned>(
     payload: &serde_json::Value,
 ) -> Result<T, TaskerError> {
-    serde_path_to_error::deserialize(payload).map_err(|e| {
+    decode_naming_the_field(payload, "").map_err(TaskerError::InvalidInput)
+}
+
+/// Deserializes a JSON value found at `within` (a field path, empty for a whole payload); the error is the
+/// offending field's path and what was expected, never the value found (shared by every parser of outside input:
+/// payloads, events, custom-resource requests).
+pub(crate) fn decode_naming_the_field<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    within: &str,
+) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = without_value(&e.into_inner().to_string());
-        TaskerError::InvalidInput(if path == "." {
-            inner
-        } else {
-            format!("{path}: {inner}")
-        })
+        match (within.is_empty(), path == ".") {
+            (true, true) => inner,
+            (true, false) => format!("{path}: {inner}"),
+            (false, true) => format!("{within}: {inner}"),
+            (false, false) => format!("{within}.{path}: {inner}"),
+        }
     })
+}
+
+/// A JSON text that does not parse, said without its content: the kind of error and where (serde_json's syntax
+/// messages quote no input today, but a position is all a reader needs).
+pub(crate) fn unparsable_json(e: &serde_json::Error) -> String {
+    format!(
+        "not JSON ({:?} error at line {} column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }
 
 /// serde's message without the value it quotes: `invalid type: string "…", expected u64` becomes

@@ -1,5 +1,6 @@
 //! The Data API's completion event, as it reaches the completer: an EventBridge envelope in an SQS body.
 
+use crate::error::{decode_naming_the_field, unparsable_json};
 use crate::naming::StatementPrefix;
 use crate::statement::{DataApiStatus, Ending};
 use chrono::{DateTime, Utc};
@@ -62,35 +63,29 @@ struct Detail {
 
 /// Parses an SQS message body.
 pub fn parse_body(body: &str, prefix: &StatementPrefix) -> Result<Message, MalformedEvent> {
-    let envelope: Envelope =
-        serde_json::from_str(body).map_err(|e| MalformedEvent(format!("envelope: {e}")))?;
+    // Every message names the field and never quotes the body: a forged event must not write into the logs.
+    let value: serde_json::Value = serde_json::from_str(body)
+        .map_err(|e| MalformedEvent(format!("body: {}", unparsable_json(&e))))?;
+    let envelope: Envelope = decode_naming_the_field(&value, "").map_err(MalformedEvent)?;
     if envelope.source.as_deref() != Some(EVENT_SOURCE)
         || envelope.detail_type.as_deref() != Some(EVENT_DETAIL_TYPE)
     {
-        return Ok(Message::Foreign(format!(
-            "source {:?}, detail-type {:?}",
-            envelope.source, envelope.detail_type
-        )));
+        return Ok(Message::Foreign(
+            "source or detail-type: not a Data API status change".into(),
+        ));
     }
     let detail = envelope
         .detail
         .ok_or_else(|| MalformedEvent("detail: missing".into()))?;
-    let raw_detail = detail.clone();
-    let detail: Detail =
-        serde_json::from_value(detail).map_err(|e| MalformedEvent(format!("detail: {e}")))?;
-    let Some(statement_name) = detail.statement_name.filter(|n| prefix.owns(n)) else {
+    let parsed: Detail = decode_naming_the_field(&detail, "detail").map_err(MalformedEvent)?;
+    let Some(statement_name) = parsed.statement_name.filter(|n| prefix.owns(n)) else {
         return Ok(Message::Foreign(
-            "statement name of another deployment".into(),
+            "detail.statementName: another deployment's".into(),
         ));
     };
-    let ending = DataApiStatus::parse(&detail.state)
+    let ending = DataApiStatus::parse(&parsed.state)
         .and_then(DataApiStatus::ending)
-        .ok_or_else(|| {
-            MalformedEvent(format!(
-                "detail.state: {:?} is not an end state",
-                detail.state
-            ))
-        })?;
+        .ok_or_else(|| MalformedEvent("detail.state: not an end state".into()))?;
     let time = envelope
         .time
         .as_deref()
@@ -98,11 +93,11 @@ pub fn parse_body(body: &str, prefix: &StatementPrefix) -> Result<Message, Malfo
         .map(|t| t.with_timezone(&Utc));
     Ok(Message::Ours(StatusChange {
         statement_name,
-        statement_id: detail.statement_id,
+        statement_id: parsed.statement_id,
         ending,
-        rows: detail.rows,
+        rows: parsed.rows,
         time,
-        detail: raw_detail,
+        detail,
     }))
 }
 
@@ -194,6 +189,49 @@ mod tests {
             &prefix()
         )
         .is_err());
+    }
+
+    #[test]
+    fn refusals_name_the_field_and_never_quote_the_body() {
+        let planted = "planted-4711";
+        let cases = [
+            (format!("{{\"source\": \"{planted}"), "body"),
+            (json!({"source": {"x": planted}}).to_string(), "source"),
+            (
+                json!({"source": planted, "detail-type": planted}).to_string(),
+                "source",
+            ),
+            (body(json!(planted)), "detail"),
+            (
+                body(json!({"statementName": name(), "statementId": 7, "state": planted})),
+                "detail.statementId",
+            ),
+            (
+                body(json!({"statementName": name(), "statementId": "i", "state": planted})),
+                "detail.state",
+            ),
+            (
+                body(
+                    json!({"statementName": name(), "statementId": "i", "state": "FINISHED", "rows": planted}),
+                ),
+                "detail.rows",
+            ),
+            (
+                body(
+                    json!({"statementName": format!("etl-{planted}"), "statementId": "i", "state": "FINISHED"}),
+                ),
+                "detail.statementName",
+            ),
+        ];
+        for (body, field) in cases {
+            let said = match parse_body(&body, &prefix()) {
+                Ok(Message::Foreign(why)) => why,
+                Err(MalformedEvent(why)) => why,
+                Ok(other) => panic!("{other:?}"),
+            };
+            assert!(said.starts_with(field), "{said:?} names {field}");
+            assert!(!said.contains("planted"), "{said:?} quotes the body");
+        }
     }
 
     proptest! {

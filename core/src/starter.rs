@@ -701,14 +701,14 @@ async fn resolve_record(
                 .await
                 .map_err(TaskerError::state_table)?;
             let newest = records.into_iter().next().ok_or_else(|| {
-                TaskerError::StatementNotFound(format!(
-                    "no statement recorded for execution {execution_arn}"
-                ))
+                TaskerError::StatementNotFound(
+                    "executionArn: no statement recorded for this execution".into(),
+                )
             })?;
             match newest.statement_id.clone() {
                 Some(id) => Ok((id, Some(newest))),
                 None => Err(TaskerError::StatementNotFound(format!(
-                    "the newest statement of execution {execution_arn} ({}) has not started",
+                    "executionArn: the newest statement of this execution ({}) has not started",
                     newest.statement_name
                 ))),
             }

@@ -11,6 +11,7 @@ use tasker_core::metrics::{
     CALLBACK_LATENCY, CANCELLED, COLD_START, NAMESPACE, OUTCOME, REFUSED, SETTLED, STACK_DIMENSION,
     STARTED,
 };
+use tasker_core::naming::{statement_name, EntryKey};
 use tasker_core::record::RecordStatus;
 use tasker_tests::eventually;
 use tasker_tests::stack::{Stack, StackOptions};
@@ -183,11 +184,98 @@ async fn the_binaries_run_the_example_state_machine() {
     println!("metrics: {sums:?}");
 }
 
+/// Values planted in every kind of input each function refuses or sets aside: payloads with wrongly typed or
+/// unknown fields, an execution with no statement, custom-resource requests, cancel requests, and queue messages
+/// that are malformed or foreign. Each is invoked (or queued) on the binaries; returns the planted values once
+/// the functions have logged their decisions on all of them.
+async fn refuse_planted_values(stack: &Stack, logs: &Path) -> Vec<&'static str> {
+    const P: &str = "planted-7001";
+    const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:planted-7002:x";
+    const URL: &str = "https://planted-7003.example.com/response";
+    let starter = stack.front.invoker("starter");
+    let canceller = stack.front.invoker("canceller");
+    let cfn = |fields: Value| {
+        let mut r = json!({"RequestType": "Create", "ResponseURL": URL, "StackId": P, "RequestId": P,
+            "LogicalResourceId": P, "ResourceType": "Custom::Sql", "ResourceProperties": {"CreateSql": P}});
+        for (k, v) in fields.as_object().unwrap() {
+            r[k] = v.clone();
+        }
+        r
+    };
+    let mut refused = Vec::new();
+    for payload in [
+        json!({"executionArn": ARN, "sqlStatement": {"p": P}}),
+        json!({"executionArn": ARN, "sqlStatement": "select 1", "parameters": P}),
+        json!({"executionArn": ARN, "sqlStatement": "select 1", "resultRows": P}),
+        json!({"action": P, "sqlStatement": "select 1"}),
+        json!({"action": "describeStatement", "executionArn": ARN}),
+        json!({"action": "getStatementResult", "statementId": P}),
+        json!({"taskToken": P.repeat(200), "executionArn": ARN, "sqlStatement": "select 1"}),
+        cfn(json!({})),
+        cfn(json!({"RequestType": P})),
+        // SQL of the wrong type (checked before the URL, which is not CloudFormation's: nothing is PUT).
+        cfn(json!({"ResourceProperties": {"CreateSql": 47110815}})),
+    ] {
+        refused.push(starter(payload).await.expect_err("refused").error_type);
+    }
+    for payload in [
+        json!({"executionArn": {"p": P}}),
+        json!({"executionArn": ARN, "stateName": 47110815}),
+    ] {
+        refused.push(canceller(payload).await.expect_err("refused").error_type);
+    }
+    assert!(
+        refused
+            .iter()
+            .all(|t| t == "InvalidInput" || t == "StatementNotFound"),
+        "{refused:?}"
+    );
+    let sqs = stack.sqs();
+    let ours = statement_name(
+        &stack.settings.prefix,
+        &EntryKey::for_start(Some(ARN), None, None, "d", None, "i"),
+    );
+    let other_prefix = json!({"source": "aws.redshift-data", "detail-type": "Redshift Data Statement Status Change",
+        "detail": {"statementName": format!("other-{P}"), "statementId": P, "state": "FINISHED"}});
+    for body in [
+        format!("{{\"source\": \"{P}"),
+        json!({"source": P, "detail-type": P}).to_string(),
+        json!({"source": "aws.redshift-data", "detail-type": "Redshift Data Statement Status Change",
+            "detail": {"statementName": ours, "statementId": P, "state": P}}).to_string(),
+        other_prefix.to_string(),
+    ] {
+        sqs.send_message()
+            .queue_url(&stack.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Two foreign messages deleted, two malformed ones retried: every one has been read and decided on.
+    eventually(
+        "the completer decided on every planted message",
+        Duration::from_secs(30),
+        || async {
+            let log = std::fs::read_to_string(logs.join("completer.log")).unwrap_or_default();
+            let foreign = log.matches("foreign_event_deleted").count();
+            let malformed = log.matches("malformed_event_retried").count();
+            if foreign >= 2 && malformed >= 2 {
+                Ok(())
+            } else {
+                Err(format!("{foreign} foreign, {malformed} malformed"))
+            }
+        },
+    )
+    .await
+    .unwrap();
+    vec!["planted-7001", "planted-7002", "planted-7003", "47110815"]
+}
+
 /// `LogLevel=trace` (the functions' `RUST_LOG`): the binaries log their own decisions in detail, but the Lambda
 /// runtime (which logs whole invocation events at trace), the SDK and the HTTP stack (request and response bodies)
 /// stay at `info`, so neither the SQL text, a result value nor a whole task token reaches the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn at_log_level_trace_the_binaries_log_no_sql_no_rows_and_no_token() {
+async fn at_log_level_trace_the_binaries_log_no_sql_no_rows_no_token_and_no_planted_value() {
     let logs = tempfile::Builder::new()
         .prefix("tasker-trace-")
         .tempdir()
@@ -223,6 +311,7 @@ async fn at_log_level_trace_the_binaries_log_no_sql_no_rows_and_no_token() {
         .filter_map(|c| c.body["taskToken"].as_str().map(str::to_string))
         .collect();
     assert!(!tokens.is_empty());
+    let planted = refuse_planted_values(&stack, logs.path()).await;
     let mut text = String::new();
     for f in ["starter", "completer", "canceller"] {
         text += &std::fs::read_to_string(logs.path().join(format!("{f}.log"))).unwrap_or_default();
@@ -231,6 +320,12 @@ async fn at_log_level_trace_the_binaries_log_no_sql_no_rows_and_no_token() {
         text.contains("\"decision\""),
         "the functions logged their decisions"
     );
+    for value in planted {
+        assert!(
+            !text.contains(value),
+            "{value:?}, planted in an input, is in the logs"
+        );
+    }
     assert!(
         !text.contains("needle-sql-4711"),
         "the SQL text is in the logs"
