@@ -20,29 +20,37 @@ pub struct CancellerPorts<'a> {
     pub store: &'a dyn StateStore,
 }
 
-#[derive(Deserialize)]
+/// A `cancelSlowQuery` state's payload: the execution, narrowed to one state or one statement when given.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CancelPayload {
-    execution_arn: String,
-    state_name: Option<String>,
-    statement_name: Option<String>,
+pub struct CancelRequest {
+    /// The execution whose unsettled statements are cancelled.
+    pub execution_arn: String,
+    /// Only the statements of this state (a sibling branch's keep running).
+    pub state_name: Option<String>,
+    /// Only this statement.
+    pub statement_name: Option<String>,
 }
 
-/// Parses `{executionArn, stateName?, statementName?}`.
-fn parse(payload: &Value) -> Result<CancelPayload, TaskerError> {
-    let p: CancelPayload = crate::error::deserialize_payload(payload)?;
-    if p.execution_arn.trim().is_empty() {
-        return Err(TaskerError::InvalidInput(
-            "executionArn: must not be empty".into(),
-        ));
-    }
+/// Parses `{executionArn, stateName?, statementName?}`; every refusal is `InvalidInput` naming the field (public
+/// for the fuzz target). The fields are bounded like the starter's: `executionArn` keys an index (2,048 bytes).
+pub fn parse(payload: &Value) -> Result<CancelRequest, TaskerError> {
+    let p: CancelRequest = crate::error::deserialize_payload(payload)?;
     for (field, value) in [
-        ("stateName", &p.state_name),
-        ("statementName", &p.statement_name),
+        ("executionArn", Some(&p.execution_arn)),
+        ("stateName", p.state_name.as_ref()),
+        ("statementName", p.statement_name.as_ref()),
     ] {
-        if value.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        let Some(value) = value else { continue };
+        if value.trim().is_empty() {
             return Err(TaskerError::InvalidInput(format!(
                 "{field}: must not be empty"
+            )));
+        }
+        if value.len() > crate::payload::MAX_FIELD_BYTES {
+            return Err(TaskerError::InvalidInput(format!(
+                "{field}: longer than {} bytes",
+                crate::payload::MAX_FIELD_BYTES
             )));
         }
     }
@@ -115,4 +123,41 @@ pub async fn handle(
         json!({"executionArn": p.execution_arn, "cancelled": cancelled, "alreadyEnded": already_ended,
               "notStarted": not_started}),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_the_field_and_the_fields_are_bounded() {
+        let long = "a".repeat(crate::payload::MAX_FIELD_BYTES + 1);
+        for (payload, field) in [
+            (json!({}), "executionArn"),
+            (json!({"executionArn": " "}), "executionArn"),
+            (json!({"executionArn": long}), "executionArn"),
+            (json!({"executionArn": "a", "stateName": long}), "stateName"),
+            (
+                json!({"executionArn": "a", "statementName": ""}),
+                "statementName",
+            ),
+            (
+                json!({"executionArn": "a", "stateName": 47110815}),
+                "stateName",
+            ),
+            (json!({"executionArn": "a", "planted": 1}), "planted"),
+        ] {
+            let e = parse(&payload).unwrap_err();
+            assert_eq!(e.error_type(), "InvalidInput");
+            let message = e.to_string();
+            assert!(message.contains(field), "{message:?} names {field}");
+            assert!(
+                !message.contains("47110815"),
+                "{message:?} quotes the value"
+            );
+        }
+        let at_limit = "a".repeat(crate::payload::MAX_FIELD_BYTES);
+        let p = parse(&json!({"executionArn": at_limit, "stateName": "S"})).unwrap();
+        assert_eq!(p.state_name.as_deref(), Some("S"));
+    }
 }

@@ -23,7 +23,7 @@ const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
 /// Longest `executionArn`, `stateName`, `stateEnteredTime` or `taskToken` accepted, in bytes: a DynamoDB key
 /// attribute of an index (`executionArn` partitions the `byExecution` index) holds at most 2,048 bytes, and Step
 /// Functions' own limits are lower still (an ARN 256 characters, a state name 80).
-const MAX_FIELD_BYTES: usize = 2048;
+pub(crate) const MAX_FIELD_BYTES: usize = 2048;
 /// Step Functions' limit on a task token (botocore's `stepfunctions` model: `TaskToken` max 2,048): a longer one
 /// would be refused by `SendTaskSuccess` for good, after its SQL ran, so it is refused before.
 pub const MAX_TASK_TOKEN_CHARS: usize = 2048;
