@@ -12,9 +12,10 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
 use tasker_aws::Clients;
-use tasker_core::completer::{complete_event, sweep, CompleterPorts, Disposition, SweepBudget};
+use tasker_core::completer::{complete_event, CompleterPorts, Disposition};
 use tasker_core::config::{ConfigError, Settings};
 use tasker_core::event::{parse_body, Message};
+use tasker_core::sweep::{sweep, SweepBudget};
 use tasker_core::TaskerError;
 use tracing::{info, warn};
 

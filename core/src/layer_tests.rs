@@ -8,14 +8,26 @@ use std::path::Path;
 /// Module name -> the crate modules it imports (itself excluded).
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
-/// The modules of `src/` and their imports; test-only modules (`*_tests.rs`) are no layer and are left out.
+/// The modules of `src/` and their imports; test-only modules (`*_tests.rs`) are no layer and are left out. A
+/// module split into a directory (`src/starter/*.rs`) is one node: the union of its files' imports.
 fn module_graph() -> Graph {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut sources = BTreeMap::new();
+    let mut sources: BTreeMap<String, String> = BTreeMap::new();
     for entry in std::fs::read_dir(&src).expect("src/ is readable") {
         let path = entry.expect("a directory entry").path();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        if path.extension().is_some_and(|e| e == "rs") && name != "lib" && !name.ends_with("_tests")
+        if path.is_dir() {
+            let mut text = String::new();
+            for file in std::fs::read_dir(&path).expect("a module directory") {
+                let file = file.expect("a directory entry").path();
+                if file.extension().is_some_and(|e| e == "rs") {
+                    text += &std::fs::read_to_string(&file).expect("a module file");
+                }
+            }
+            sources.insert(name, text);
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && name != "lib"
+            && !name.ends_with("_tests")
         {
             sources.insert(name, std::fs::read_to_string(&path).expect("a module file"));
         }

@@ -8,7 +8,7 @@
 //! - [`record`] is the state-table record and its lifecycle.
 //! - [`event`] parses the Data API's completion event out of its EventBridge/SQS envelope.
 //! - [`outcome`] maps a finished statement to the Step Functions callback (section 5 of the design).
-//! - [`starter`], [`completer`] and [`canceller`] are the use cases, written against the [`ports`];
+//! - [`starter`], [`completer`], [`sweep`] and [`canceller`] are the use cases, written against the [`ports`];
 //!   [`invocation`] types the starter's input and output.
 //! - [`custom_resource`] lets CloudFormation run SQL at deploy time through the same protocol.
 //! - [`metrics`] names what they count (CloudWatch embedded metrics, written by the binaries).
@@ -21,7 +21,7 @@
 //! fails if an import goes sideways or up, so this drawing stays true.
 //!
 //! ```text
-//! 5  starter
+//! 5  starter  sweep
 //! 4  completer  canceller
 //! 3  config  event  outcome  invocation
 //! 2  naming  payload  custom_resource  ports  metrics
@@ -44,6 +44,7 @@ pub mod ports;
 pub mod record;
 pub mod starter;
 pub mod statement;
+pub mod sweep;
 
 pub use error::TaskerError;
 

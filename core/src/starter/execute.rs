@@ -1,27 +1,24 @@
-//! The starter use case: record the state entry, start its SQL exactly once, and answer the seed's
-//! request-response actions.
-//!
-//! Order matters for "exactly once" and "nothing lost": the record is written (conditionally) before the
-//! statement starts, and the statement starts with its name as `ClientToken`, so any retry, whatever step the
-//! previous attempt died at, converges on the same statement.
+//! One state entry's SQL, started exactly once: the record is written (conditionally) before the statement
+//! starts, with the statement's name as its `ClientToken`, so a retry converges on the same statement whatever
+//! step the last attempt died at; a retry of a running or ended entry adopts, resumes or answers it.
 
+use super::lock::{release_lock, take_singleton_lock};
+use super::{StarterConfig, StarterPorts};
 use crate::completer::{
     answer_not_started, settle_statement, CompleterPorts, Evidence, CLAIM_LEASE, NOT_STARTED_AFTER,
 };
-use crate::config::Settings;
-use crate::custom_resource::{self, CustomResourceCallback};
+use crate::custom_resource::CustomResourceCallback;
 use crate::error::TaskerError;
-pub use crate::invocation::Invocation;
-use crate::invocation::{Started, StarterInput, StarterOutput};
+use crate::invocation::Invocation;
+use crate::invocation::Started;
 use crate::metrics;
 use crate::naming::{sql_digest, statement_name, EntryKey};
 use crate::outcome::{deliver, not_started, record_outcome, Outcome};
-use crate::payload::{self, ExecuteRequest, StarterRequest, StatementRef, MAX_RESULT_MAX_BYTES};
-use crate::ports::{Claim, Claimant, Created, DataApi, FaultKind, Lock, StateStore, TaskCallbacks};
+use crate::payload::ExecuteRequest;
+use crate::ports::{Claim, Claimant, Created, FaultKind};
 use crate::record::{token_hint, unsettled_expiry, RecordStatus, StatementRecord};
-use crate::statement::{DataApiStatus, ExecuteCall, Target};
+use crate::statement::{DataApiStatus, ExecuteCall};
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{json, Value};
 use tracing::{info, warn};
 
 /// How long the Data API remembers a `ClientToken` is 8 hours; past this age a restart looks the statement up
@@ -31,190 +28,7 @@ pub const CLIENT_TOKEN_TRUST: Duration = Duration::hours(7);
 /// sweeper, and the start still succeeds.
 const MARK_STARTED_TRIES: usize = 3;
 
-/// What the starter talks to.
-pub struct StarterPorts<'a> {
-    /// Starts, describes, reads and cancels statements.
-    pub data: &'a dyn DataApi,
-    /// Records the state entry before the SQL starts, so a retry finds it.
-    pub store: &'a dyn StateStore,
-    /// Answers a task at once when the statement already ended (retries and the fast path).
-    pub callbacks: &'a dyn TaskCallbacks,
-}
-
-/// The starter's configuration: the shared settings and the one target it may run SQL on.
-#[derive(Debug, Clone)]
-pub struct StarterConfig {
-    /// The table, the prefix and the TTLs every function shares.
-    pub settings: Settings,
-    /// The only database this deployment may run SQL on.
-    pub target: Target,
-    /// `FAST_PATH_SECONDS`: the `waitSeconds` of a payload that gives none (0: no fast path).
-    pub fast_path_seconds: u32,
-}
-
-/// Handles one invocation of the starter, JSON in and out: [`decode`], then [`run`].
-pub async fn handle(
-    ports: &StarterPorts<'_>,
-    config: &StarterConfig,
-    payload: &Value,
-    invocation: Invocation<'_>,
-) -> Result<Value, TaskerError> {
-    let input = decode(ports, payload).await?;
-    run(ports, config, input, invocation)
-        .await
-        .map(|output| output.to_json())
-}
-
-/// Decodes and validates a payload. A refusal is `InvalidInput` naming the field, never its value; it is counted,
-/// logged, and, for a custom-resource request that says where, answered `FAILED` at once (CloudFormation shows
-/// the reason instead of waiting an hour).
-pub async fn decode(
-    ports: &StarterPorts<'_>,
-    payload: &Value,
-) -> Result<StarterInput, TaskerError> {
-    if !custom_resource::is_request(payload) {
-        return payload::parse(payload)
-            .map(StarterInput::Request)
-            .inspect_err(|e| {
-                metrics::refused();
-                warn!(decision = "rejected", error = %e, "invalid input")
-            });
-    }
-    let request = custom_resource::parse(payload).inspect_err(|e| {
-        metrics::refused();
-        warn!(decision = "rejected", error = %e, "invalid custom-resource request");
-    });
-    match request {
-        Ok(r) => Ok(StarterInput::CustomResource(r)),
-        Err(e) => {
-            // Answer if the request says where; CloudFormation shows the reason.
-            let raw: Option<custom_resource::CustomResourceCallback> =
-                serde_json::from_value(payload.clone()).ok();
-            if let Some(cfn) =
-                raw.filter(|c| custom_resource::is_cloudformation_response_url(&c.response_url))
-            {
-                let body = cfn.response(false, &e.to_string(), "invalid-request", json!({}));
-                let _ = ports.callbacks.respond(&cfn.response_url, &body).await;
-            }
-            Err(e)
-        }
-    }
-}
-
-/// Runs one decoded invocation.
-pub async fn run(
-    ports: &StarterPorts<'_>,
-    config: &StarterConfig,
-    input: StarterInput,
-    invocation: Invocation<'_>,
-) -> Result<StarterOutput, TaskerError> {
-    let request = match input {
-        StarterInput::CustomResource(request) => {
-            return deploy_time_sql(ports, config, request, invocation).await
-        }
-        StarterInput::Request(request) => request,
-    };
-    match request {
-        StarterRequest::Execute(req) => execute(ports, config, &req, invocation)
-            .await
-            .map(StarterOutput::Started),
-        StarterRequest::Describe(r) => {
-            let id = resolve(ports.store, &r).await?;
-            let d = ports
-                .data
-                .describe(&id)
-                .await
-                .map_err(TaskerError::data_api)?;
-            info!(decision = "described", statement_id = %id, status = d.status.as_str());
-            Ok(StarterOutput::DataApi(
-                d.to_data_api_json_within(MAX_RESULT_MAX_BYTES as usize),
-            ))
-        }
-        StarterRequest::GetResult(r) => get_result(ports, &r).await.map(StarterOutput::DataApi),
-        StarterRequest::Cancel(r) => {
-            let (id, record) = resolve_record(ports.store, &r).await?;
-            let status = ports
-                .data
-                .cancel(&id)
-                .await
-                .map_err(TaskerError::data_api)?;
-            // Settling is left to the ABORTED event (or the sweeper), as for the canceller.
-            if let Some(record) = record.filter(|r| !r.status.is_settled()) {
-                ports
-                    .store
-                    .mark_cancel_requested(&record.statement_name, invocation.now)
-                    .await
-                    .map_err(TaskerError::state_table)?;
-            }
-            metrics::cancelled();
-            info!(decision = "cancel_requested", statement_id = %id, status);
-            Ok(StarterOutput::DataApi(json!({"Status": status})))
-        }
-    }
-}
-
-/// A CloudFormation custom-resource request: its SQL runs as a statement whose callback is the `ResponseURL`; a
-/// request type without SQL, and the rollback Delete of a failed Create, are answered at once (CloudFormation would
-/// otherwise wait an hour for an answer).
-///
-/// Exactly one answer per request: an error after the record is written is returned, never answered here, so
-/// Lambda retries the event (same `RequestId`, same statement), and the completer or the sweeper answers once the
-/// statement ends, or `FAILED` (with the failed-Create marker) once the sweeper finds that it never started.
-async fn deploy_time_sql(
-    ports: &StarterPorts<'_>,
-    config: &StarterConfig,
-    request: custom_resource::CustomResourceRequest,
-    invocation: Invocation<'_>,
-) -> Result<StarterOutput, TaskerError> {
-    let callback = request.callback.clone();
-    let rollback = request.request_type == "Delete"
-        && custom_resource::is_failed_create(callback.physical_resource_id.as_deref());
-    let Some(sql) = request.sql.clone().filter(|_| !rollback) else {
-        // Nothing to run: the physical id is the one given, or a name of this deployment on create.
-        let name = statement_name(
-            &config.settings.prefix,
-            &EntryKey::for_start(
-                Some(&callback.stack_id),
-                Some(&callback.logical_resource_id),
-                Some(&callback.request_id),
-                "no-sql",
-                None,
-                invocation.id,
-            ),
-        );
-        let body = callback.response(true, "", &name, json!({}));
-        ports
-            .callbacks
-            .respond(&callback.response_url, &body)
-            .await
-            .map_err(|e| TaskerError::Callback(e.to_string()))?;
-        info!(decision = "custom_resource_without_sql", request_type = %request.request_type, rollback);
-        return Ok(StarterOutput::Answered {
-            answered: "SUCCESS",
-        });
-    };
-    let execute_request = ExecuteRequest {
-        task_token: Some(callback.to_token()),
-        execution_arn: Some(callback.stack_id.clone()),
-        sql,
-        parameters: Default::default(),
-        state_name: Some(callback.logical_resource_id.clone()),
-        // CloudFormation keeps the RequestId on its retries of one request: the key of exactly-once.
-        state_entered_time: Some(callback.request_id.clone()),
-        result_rows: 0,
-        result_max_bytes: payload::DEFAULT_RESULT_MAX_BYTES,
-        singleton: false,
-        wait_seconds: None,
-        session: Default::default(),
-    };
-    // Any error may hide a statement that started, or one a retry of this invocation starts: the error goes back
-    // to Lambda, which retries the event, and the completer or the sweeper answers (FAILED once the sweeper finds
-    // that nothing started; a request that old is never started again).
-    let started = execute(ports, config, &execute_request, invocation).await?;
-    Ok(StarterOutput::Started(started))
-}
-
-async fn execute(
+pub(super) async fn execute(
     ports: &StarterPorts<'_>,
     config: &StarterConfig,
     req: &ExecuteRequest,
@@ -394,17 +208,6 @@ async fn fast_path(
             info!(decision = "fast_path", statement_name = %name, disposition = ?disposition)
         }
         Err(e) => warn!(decision = "fast_path_failed", statement_name = %name, error = %e),
-    }
-}
-
-/// Frees a singleton lock of a start that has no statement (best effort: the lock is otherwise freed when the
-/// record settles `NOT_STARTED`, or stolen 15 minutes after a start that never wrote its record).
-async fn release_lock(store: &dyn StateStore, record: &StatementRecord) {
-    if let Err(e) = store
-        .unlock(&record.sql_digest, &record.statement_name)
-        .await
-    {
-        warn!(decision = "unlock_failed", statement_name = %record.statement_name, error = %e);
     }
 }
 
@@ -618,160 +421,4 @@ async fn restart(
 /// `detail.retried: true` says why `rows` and `records` are missing.
 fn settled_outcome(record: &StatementRecord, id: &str) -> Outcome {
     record_outcome(record, id)
-}
-
-/// How long a lock may be held by a statement that has no record yet: the holder writes its record right after
-/// the lock, so only a holder that died in between (within a Lambda's 15 minutes) leaves it so longer.
-pub const LOCK_WITHOUT_RECORD: Duration = Duration::minutes(15);
-
-async fn take_singleton_lock(
-    store: &dyn StateStore,
-    digest: &str,
-    name: &str,
-    now: DateTime<Utc>,
-    expires_at: i64,
-) -> Result<(), TaskerError> {
-    let state_table = TaskerError::state_table;
-    let (owner, since) = match store.lock(digest, name, now, expires_at).await {
-        Ok(Lock::Acquired) => return Ok(()),
-        Ok(Lock::HeldBy { owner, since }) => (owner, since),
-        Err(e) => {
-            // The write may have taken effect with its answer lost: give back what may be ours.
-            let _ = store.unlock(digest, name).await;
-            return Err(state_table(e));
-        }
-    };
-    // A lock this old without a live holder was left by a start that died between two writes.
-    let abandoned = since.is_none_or(|t| now - t >= LOCK_WITHOUT_RECORD);
-    let holder_done = match store.get(&owner).await.map_err(state_table)? {
-        // Settled after it took the lock: it ended. Settled before: a retry is reviving it (NOT_STARTED) and
-        // took the lock again a moment ago.
-        Some(record) if record.status.is_settled() => {
-            abandoned || record.settled_at.zip(since).is_none_or(|(s, t)| s > t)
-        }
-        Some(_) => false,
-        // Not written yet (it is between its lock and its record), or its start died in between.
-        None => abandoned,
-    };
-    if holder_done
-        && store
-            .steal_lock(digest, &owner, since, name, now, expires_at)
-            .await
-            .map_err(state_table)?
-    {
-        return Ok(());
-    }
-    info!(decision = "singleton_refused", statement_name = %name, holder = %owner);
-    Err(TaskerError::ConcurrentExecution(format!(
-        "There is already an instance of this SQL running (statement {owner})."
-    )))
-}
-
-/// A statement id, or the newest statement of an execution from the state table (never a racy name search).
-async fn resolve(store: &dyn StateStore, r: &StatementRef) -> Result<String, TaskerError> {
-    resolve_record(store, r).await.map(|(id, _)| id)
-}
-
-/// The statement id a seed action is about, with its record. An id this deployment did not start is refused:
-/// the starter must not become a way to read or cancel other teams' queries.
-async fn resolve_record(
-    store: &dyn StateStore,
-    r: &StatementRef,
-) -> Result<(String, Option<StatementRecord>), TaskerError> {
-    match r {
-        StatementRef::Id(id) => {
-            let parent = id.split_once(':').map_or(id.as_str(), |(p, _)| p);
-            let record = store
-                .by_statement_id(parent)
-                .await
-                .map_err(TaskerError::state_table)?;
-            match record {
-                Some(record) => Ok((id.clone(), Some(record))),
-                None => {
-                    warn!(decision = "foreign_statement_refused");
-                    Err(TaskerError::InvalidInput(
-                        "statementId: not a statement started by this deployment".into(),
-                    ))
-                }
-            }
-        }
-        StatementRef::Latest { execution_arn } => {
-            let records = store
-                .by_execution(execution_arn)
-                .await
-                .map_err(TaskerError::state_table)?;
-            let newest = records.into_iter().next().ok_or_else(|| {
-                TaskerError::StatementNotFound(
-                    "executionArn: no statement recorded for this execution".into(),
-                )
-            })?;
-            match newest.statement_id.clone() {
-                Some(id) => Ok((id, Some(newest))),
-                None => Err(TaskerError::StatementNotFound(format!(
-                    "executionArn: the newest statement of this execution ({}) has not started",
-                    newest.statement_name
-                ))),
-            }
-        }
-    }
-}
-
-/// `getStatementResult`, following `NextToken` to the end (the seed read one page), cut at the output limit.
-async fn get_result(ports: &StarterPorts<'_>, r: &StatementRef) -> Result<Value, TaskerError> {
-    let mut id = resolve(ports.store, r).await?;
-    if matches!(r, StatementRef::Latest { .. }) {
-        // A batch keeps its rows on a sub-statement.
-        let d = ports
-            .data
-            .describe(&id)
-            .await
-            .map_err(TaskerError::data_api)?;
-        if let Some(source) = d.result_source() {
-            id = source.to_string();
-        }
-    }
-    let mut records = Vec::new();
-    let mut columns = Value::Null;
-    let mut total = None;
-    let mut size = 0usize;
-    let mut truncated = false;
-    let mut next = None;
-    'pages: loop {
-        let page = ports
-            .data
-            .result_page(&id, next)
-            .await
-            .map_err(TaskerError::data_api)?;
-        if columns.is_null() {
-            columns = Value::Array(
-                page.columns
-                    .iter()
-                    .map(|c| {
-                        json!({"name": c.name, "label": c.name, "typeName": c.type_name, "nullable": c.nullable})
-                    })
-                    .collect(),
-            );
-            size += columns.to_string().len();
-        }
-        total = page.total_rows.or(total);
-        for row in page.records {
-            let row = Value::Array(row.iter().map(|f| f.to_data_api_json()).collect());
-            size += row.to_string().len() + 1;
-            if size > MAX_RESULT_MAX_BYTES as usize {
-                truncated = true;
-                break 'pages;
-            }
-            records.push(row);
-        }
-        next = page.next_token;
-        if next.is_none() {
-            break;
-        }
-    }
-    info!(decision = "result_read", statement_id = %id, rows = records.len(), truncated);
-    let mut out = json!({"Records": records, "ColumnMetadata": columns, "TotalNumRows": total});
-    if truncated {
-        out["Truncated"] = json!(true);
-    }
-    Ok(out)
 }
