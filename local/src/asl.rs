@@ -49,8 +49,8 @@ pub fn native_polling_states(sql: &str, interval: u32, next: &str) -> Value {
     json!({
         "Execute": task(
             "executeStatement",
-            json!({"ClusterIdentifier": crate::stack::CLUSTER, "Database": crate::stack::DATABASE,
-                   "DbUser": crate::stack::DB_USER, "Sql": sql}),
+            json!({"ClusterIdentifier": crate::names::CLUSTER, "Database": crate::names::DATABASE,
+                   "DbUser": crate::names::DB_USER, "Sql": sql}),
             "$.statement",
             "Wait"
         ),

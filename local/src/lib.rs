@@ -19,6 +19,7 @@ pub mod asl;
 pub mod deploy;
 pub mod front;
 pub mod moto;
+pub mod names;
 pub mod postgres;
 pub mod report;
 pub mod runtime_api;
