@@ -184,6 +184,12 @@ async fn finish(
             let Some(token) = cfn else {
                 return settle_quietly(ports, &unlocked, &settlement, lease).await;
             };
+            if now - record.created_at > CLOUDFORMATION_WAIT {
+                // Nobody reads an answer this late (a sweep that did not run for an hour): settled unanswered,
+                // as the completer settles a late statement (CloudFormation failed the operation on its own).
+                info!(decision = "cloudformation_stopped_waiting", statement_name = %name);
+                return settle_quietly(ports, &unlocked, &settlement, lease).await;
+            }
             let outcome = not_started(record, &why);
             answer_not_started(ports, token, name, &outcome).await?;
             return settle_quietly(ports, &unlocked, &settlement, lease).await;

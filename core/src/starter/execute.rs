@@ -5,7 +5,8 @@
 use super::lock::{release_lock, take_singleton_lock};
 use super::{StarterConfig, StarterPorts};
 use crate::completer::{
-    answer_not_started, settle_statement, CompleterPorts, Evidence, CLAIM_LEASE, NOT_STARTED_AFTER,
+    answer_not_started, settle_statement, CompleterPorts, Evidence, CLAIM_LEASE,
+    CLOUDFORMATION_WAIT,
 };
 use crate::custom_resource::CustomResourceCallback;
 use crate::error::TaskerError;
@@ -24,6 +25,10 @@ use tracing::{info, warn};
 /// How long the Data API remembers a `ClientToken` is 8 hours; past this age a restart looks the statement up
 /// by name before it executes again.
 pub const CLIENT_TOKEN_TRUST: Duration = Duration::hours(7);
+/// How long after a deploy-time request's record was written a retry may still start its statement: half of
+/// [`NOT_STARTED_AFTER`](crate::completer::NOT_STARTED_AFTER), so a statement started by the last allowed retry is listed by name long before the sweeper
+/// asks `ListStatements` whether it ever started.
+pub const CFN_RESTART_WITHIN: Duration = Duration::minutes(15);
 /// Tries of the `STARTED` write once a statement exists; after them the record is left to its event or the
 /// sweeper, and the start still succeeds.
 const MARK_STARTED_TRIES: usize = 3;
@@ -282,6 +287,11 @@ async fn resume(
         // A CloudFormation request whose start was refused is answered FAILED and never started again; a retry
         // of its invocation (the first may have died before its answer went out) repeats that answer.
         (RecordStatus::NotStarted, _) if cfn => {
+            if now - record.created_at > CLOUDFORMATION_WAIT {
+                // Nobody reads an answer this late, and it may be a first one (the sweeper found the record late).
+                info!(decision = "cloudformation_stopped_waiting", statement_name = %name);
+                return Ok(started_reply(&name, ""));
+            }
             let token = record.task_token.as_deref().unwrap_or_default();
             let why = record.error.clone().unwrap_or_default();
             let completer = CompleterPorts {
@@ -338,9 +348,11 @@ async fn restart(
         .as_deref()
         .and_then(CustomResourceCallback::from_token)
         .is_some();
-    if cfn && now - record.created_at >= NOT_STARTED_AFTER {
-        // The sweeper may be answering it FAILED right now (it judges such a record never started): a start now
-        // could answer the same request twice, with opposite results.
+    if cfn && now - record.created_at >= CFN_RESTART_WITHIN {
+        // The sweeper judges such a record never started at NOT_STARTED_AFTER and answers it FAILED; a start now
+        // could answer the same request twice with opposite results, or hide from that judgement in
+        // ListStatements' lag. A deploy-time record is never made young again (CloudFormation's hour counts from
+        // the request), so restarts stop with half of that time still ahead.
         return Err(TaskerError::DataApi {
             code: "NotStarted".into(),
             message: format!("{name}: this request is too old to start; it is answered FAILED"),
@@ -355,7 +367,7 @@ async fn restart(
             .map_err(TaskerError::state_table)?
         {
             Claim::Won(r) => {
-                if r.statement_id.is_none() {
+                if r.statement_id.is_none() && !cfn {
                     // Young again before the statement starts: a sweep after our claim ends gives the start (and
                     // ListStatements' lag) time before it calls the record never started.
                     ports

@@ -29,7 +29,7 @@ use tracing::{info, warn};
 
 use actions::{get_result, resolve, resolve_record};
 use deploy_time::deploy_time_sql;
-pub use execute::CLIENT_TOKEN_TRUST;
+pub use execute::{CFN_RESTART_WITHIN, CLIENT_TOKEN_TRUST};
 pub use lock::LOCK_WITHOUT_RECORD;
 
 /// What the starter talks to.

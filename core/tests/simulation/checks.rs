@@ -165,7 +165,16 @@ impl State {
                 .map(|r| r.status)
                 .or_else(|| self.settled_as.get(&req.name).copied());
             let orphaned = matches!(last, Some(RecordStatus::Orphaned | RecordStatus::Lost));
-            if req.answers.is_empty() && (recorded.is_some() || ran) && !req.expired && !orphaned {
+            // Found only after CloudFormation stopped waiting (no sweep ran for an hour): settled unanswered.
+            let late = req
+                .sent_at
+                .is_some_and(|t| self.clock - t > tasker_core::completer::CLOUDFORMATION_WAIT);
+            if req.answers.is_empty()
+                && (recorded.is_some() || ran)
+                && !req.expired
+                && !orphaned
+                && !late
+            {
                 self.violate(
                     "6 (every CloudFormation request is answered)",
                     format!(

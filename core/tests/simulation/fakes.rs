@@ -129,7 +129,18 @@ impl StateStore for Sim {
     async fn create(&self, record: &StatementRecord) -> Result<Created, PortError> {
         self.call(store("create", &record.statement_name), |s| {
             s.expect_own_name(&record.statement_name);
-            Ok(s.table.create(record.clone()))
+            let created = s.table.create(record.clone());
+            if created == Created::New {
+                // A deploy-time request's hour, as far as the code can know it, counts from its first record.
+                for req in s
+                    .cfn
+                    .values_mut()
+                    .filter(|r| r.name == record.statement_name)
+                {
+                    req.sent_at.get_or_insert(record.created_at);
+                }
+            }
+            Ok(created)
         })
         .await
     }

@@ -522,6 +522,7 @@ impl<'a> Harness<'a> {
                     rollback,
                     expired: false,
                     answers: Vec::new(),
+                    sent_at: None,
                 },
             );
         }

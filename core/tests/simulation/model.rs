@@ -30,6 +30,9 @@ pub(crate) struct CfnRequest {
     pub expired: bool,
     /// `(Status, PhysicalResourceId)` of every answer it received.
     pub answers: Vec<(String, String)>,
+    /// When its record was first written (the closest the code can know to when CloudFormation sent it): past [`tasker_core::completer::CLOUDFORMATION_WAIT`] from here nobody reads an
+    /// answer, and a late one could contradict an earlier one whose acknowledgement was lost.
+    pub sent_at: Option<DateTime<Utc>>,
 }
 
 /// An invocation of a use case; 0 is the harness itself (setup and checks, never faulted).
@@ -615,6 +618,22 @@ impl State {
             ));
         }
         self.log(|| format!("   answered {url}: {status} {}", short(&physical)));
+        // Late, nobody reads it: only a repeat of an answer already given may still be sent (a retried start
+        // repeats it), never a first or a different one.
+        // The code decides with the clock its invocation read (a sweep's `now` is read once), so an answer
+        // decided in time may go out up to one invocation later: Lambda's 15 minutes at most.
+        let age = self.clock - req.sent_at.unwrap_or(self.clock);
+        let repeat = req.answers.contains(&(status.clone(), physical.clone()));
+        let deadline = tasker_core::completer::CLOUDFORMATION_WAIT + Duration::minutes(15);
+        if age > deadline && !repeat {
+            self.violate(
+                "6 (no answer after CloudFormation stopped waiting)",
+                format!(
+                    "{url} answered {status} {} min after it was sent",
+                    age.num_minutes()
+                ),
+            );
+        }
         let statement = self
             .data
             .statements

@@ -1122,3 +1122,37 @@ fn a_deploy_time_answer_is_not_contradicted_after_cloudformation_stopped_waiting
     assert!(record_status(&h, e).is_some_and(|s| s.is_settled()));
     assert_clean(&mut h);
 }
+
+/// A deploy-time request whose first start failed before its statement existed keeps the age it was sent with:
+/// a Lambda retry twenty minutes later must not make it young again (its statement could then end, and be
+/// answered, after CloudFormation stopped waiting), nor start it so late that the sweeper's never-started judgement
+/// at half an hour could miss it in `ListStatements`' lag.
+#[test]
+fn a_late_retry_of_a_deploy_time_start_keeps_the_requests_age() {
+    let (sim, config) = world(7);
+    let mut h = harness(&sim, &config);
+    h.plan.scheduled_sweeps = false;
+    let sql = Some("create table etl.day (d date)");
+    let e = h.add_entry(EntrySpec::cfn(STACK, "Day", "r-1", "Create", None, sql));
+    h.script("execute", None, retryable("ThrottlingException"), false, 1);
+    let first = h.start_attempt(e);
+    h.run(first);
+    assert_eq!(statements_of(&h, e), 0);
+    h.advance(Duration::minutes(20));
+    let retry = h.start_attempt(e);
+    h.run(retry);
+    if statements_of(&h, e) == 1 {
+        let i = statement(&h, e);
+        h.run_statement(i);
+        h.advance(Duration::minutes(75));
+        h.end_statement(i, DataApiStatus::Finished);
+        h.drain_events();
+    }
+    h.advance(Duration::minutes(15));
+    h.refresh_index();
+    let sweep = h.spawn_sweep(None);
+    h.run(sweep);
+    assert_clean(&mut h);
+    let answers = cfn_answers(&h, e);
+    assert!(answers.len() <= 1, "{answers:?}");
+}
