@@ -17,7 +17,7 @@
 //! - `values` binds named parameters and types result values (`Field`s and `ColumnMetadata`).
 //! - `dialect` translates Redshift's SQL to PostgreSQL's.
 //! - `events` emits completion events, with faults.
-//! - `s3_copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
+//! - `copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
 //! - `sql_role` sets up the PostgreSQL role statements run as, never a superuser.
 //!
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
@@ -25,12 +25,12 @@
 
 mod api;
 mod catalog;
+mod copy;
 mod dialect;
 mod engine;
 mod error;
 mod events;
 mod paging;
-mod s3_copy;
 mod sql_role;
 mod values;
 mod wire;
