@@ -9,6 +9,8 @@
 //! - `api` decodes requests and routes them (`api::checks` the field checks, `api::execute` the executes,
 //!   `api::listings` the listing operations); `wire` shapes the typed answers and errors as the
 //!   Data API's JSON (`wire::csv` the `CSVRecords` of `GetStatementResultV2`).
+//! - `records` is the result rows as the Data API's `Records` and their `ResultSize`, shared by `wire` and
+//!   `engine` so that `engine` never depends on `wire`.
 //! - `engine` keeps statements and runs their lifecycle (`engine::request` what a statement asks for,
 //!   `engine::run` one statement on PostgreSQL, `engine::sessions` the connections statements share),
 //!   answering typed views (`engine::view`).
@@ -31,6 +33,7 @@ mod engine;
 mod error;
 mod events;
 mod paging;
+mod records;
 mod sql_role;
 mod values;
 mod wire;
