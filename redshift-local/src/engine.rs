@@ -512,7 +512,7 @@ impl Engine {
                     sub.result_rows = rows;
                     sub.result_size = result
                         .as_ref()
-                        .map_or(0, |r| crate::wire::records_size(&r.rows));
+                        .map_or(0, |r| crate::records::records_size(&r.rows));
                     sub.result = result;
                 }),
                 Err(failure) => {

@@ -9,6 +9,8 @@
 //! - `api` decodes requests and routes them (`api::checks` the field checks, `api::execute` the executes,
 //!   `api::listings` the listing operations); `wire` shapes the typed answers and errors as the
 //!   Data API's JSON (`wire::csv` the `CSVRecords` of `GetStatementResultV2`).
+//! - `records` is the result rows as the Data API's `Records` and their `ResultSize`, shared by `wire` and
+//!   `engine` so that `engine` never depends on `wire`.
 //! - `engine` keeps statements and runs their lifecycle (`engine::request` what a statement asks for,
 //!   `engine::run` one statement on PostgreSQL, `engine::sessions` the connections statements share),
 //!   answering typed views (`engine::view`).
@@ -17,7 +19,7 @@
 //! - `values` binds named parameters and types result values (`Field`s and `ColumnMetadata`).
 //! - `dialect` translates Redshift's SQL to PostgreSQL's.
 //! - `events` emits completion events, with faults.
-//! - `s3_copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
+//! - `copy` runs Redshift's `COPY` from S3 and `UNLOAD` to S3 against the local S3.
 //! - `sql_role` sets up the PostgreSQL role statements run as, never a superuser.
 //!
 //! Also served, for tests and the bench: `GET /_local/stats` (calls and events counted) and
@@ -25,12 +27,13 @@
 
 mod api;
 mod catalog;
+mod copy;
 mod dialect;
 mod engine;
 mod error;
 mod events;
 mod paging;
-mod s3_copy;
+mod records;
 mod sql_role;
 mod values;
 mod wire;

@@ -10,7 +10,8 @@ use crate::engine::{
 };
 use crate::error::ApiError;
 use crate::paging::Listing;
-use crate::values::{Cell, Column};
+use crate::records::records;
+use crate::values::Column;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
@@ -143,31 +144,6 @@ fn parameters(params: &[(String, String)]) -> Value {
             .map(|(n, v)| json!({"name": n, "value": v}))
             .collect(),
     )
-}
-
-/// A value as the `Field` union.
-fn field(cell: &Cell) -> Value {
-    match cell {
-        Cell::Null => json!({"isNull": true}),
-        Cell::Bool(b) => json!({"booleanValue": b}),
-        Cell::Long(n) => json!({"longValue": n}),
-        Cell::Double(d) => json!({"doubleValue": d}),
-        Cell::Text(s) => json!({"stringValue": s}),
-    }
-}
-
-/// Rows as `Records`: lists of `Field`s.
-fn records(rows: &[Vec<Cell>]) -> Value {
-    Value::Array(
-        rows.iter()
-            .map(|row| Value::Array(row.iter().map(field).collect()))
-            .collect(),
-    )
-}
-
-/// A result's `ResultSize`: the bytes of its rows as `GetStatementResult` sends them.
-pub(crate) fn records_size(rows: &[Vec<Cell>]) -> i64 {
-    records(rows).to_string().len() as i64
 }
 
 /// A column as `ColumnMetadata` (`columnDefault` only when it has one).
@@ -345,20 +321,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_and_result_columns_keep_their_shapes() {
-        let rows = vec![vec![
-            Cell::Null,
-            Cell::Bool(true),
-            Cell::Long(9000000000),
-            Cell::Double(1.5),
-            Cell::Text("x".into()),
-        ]];
-        assert_eq!(
-            records(&rows),
-            json!([[{"isNull": true}, {"booleanValue": true}, {"longValue": 9000000000i64},
-                    {"doubleValue": 1.5}, {"stringValue": "x"}]])
-        );
-        assert_eq!(records_size(&rows), records(&rows).to_string().len() as i64);
+    fn result_columns_keep_their_shapes() {
         let c = crate::values::column_metadata("n", &tokio_postgres::types::Type::INT4);
         assert_eq!(
             column(&c),

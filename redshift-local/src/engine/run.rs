@@ -29,7 +29,7 @@ pub(super) async fn run_one(
     options: &Options,
 ) -> Result<(i64, Option<ResultSet>), RunFailure> {
     // Redshift's COPY from S3 and UNLOAD to S3 run against the local S3, not as PostgreSQL's COPY.
-    if let Some(ran) = crate::s3_copy::run_if_s3(client, sql, params, options).await {
+    if let Some(ran) = crate::copy::run_if_s3(client, sql, params, options).await {
         return ran.map(|rows| (rows, None)).map_err(|e| RunFailure {
             cancelled: e.cancelled(),
             text: e.to_string(),

@@ -1,0 +1,65 @@
+//! Redshift's `COPY table FROM 's3://...'` and `UNLOAD ('select ...') TO 's3://...'`, run against the local S3
+//! (the moto server) and, for real, against PostgreSQL.
+//!
+//! PostgreSQL has a `COPY` of its own that reads server files and knows nothing of S3, and no `UNLOAD` at all, so
+//! users' Redshift loads and unloads would fail with errors Redshift never gives. This module recognises both
+//! statements with `sqlparser`'s Redshift dialect, reads or writes the objects with the real AWS SDK, and moves
+//! the rows with PostgreSQL's own `COPY ... FROM STDIN` (so type errors, constraint violations and column-count
+//! mismatches are PostgreSQL's real errors). Failures that Redshift itself reports (a prefix with no objects, a
+//! non-empty unload destination, malformed credentials, a missing table) carry Redshift's own text. Options that
+//! redshift-local does not implement fail the statement with a message naming them, never silently.
+//!
+//! The IAM role is checked for form only: there is no IAM locally, and the moto S3 accepts any signature.
+//!
+//! Each job has its own module:
+//!
+//! - `spec` reads the statement and its options into a [`spec::CopySpec`] or [`spec::UnloadSpec`]
+//!   (`auth` checks the authorization they carry, for form only).
+//! - `s3` is the S3 side: the local client, listing and getting objects, and S3's errors as Redshift words them.
+//! - `formats` reads a data file: gunzipped, UTF-8, split into records as text, CSV or JSON, with Redshift's
+//!   NULL rules.
+//! - `load` runs `COPY`: the target table's columns from PostgreSQL and the records through `COPY ... FROM STDIN`.
+//! - `unload` runs `UNLOAD`: the query on PostgreSQL and its rows written as one part file.
+//! - `error` is why a statement failed, in Redshift's words.
+//!
+//! [`run_if_s3`] is the entry point: it recognises the statement and hands it to `load` or `unload`.
+
+mod auth;
+mod error;
+mod formats;
+mod load;
+mod s3;
+mod spec;
+#[cfg(test)]
+mod test_support;
+mod unload;
+
+use error::CopyError;
+use spec::{recognise, Command};
+
+/// Runs `sql` if it is a `COPY` from S3 or an `UNLOAD`; `None` leaves it to the caller. Answers the rows loaded
+/// or unloaded.
+pub(crate) async fn run_if_s3(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[(String, String)],
+    options: &crate::Options,
+) -> Option<Result<i64, CopyError>> {
+    let command = match recognise(sql)? {
+        Ok(command) => command,
+        Err(e) => return Some(Err(e)),
+    };
+    if !params.is_empty() {
+        return Some(Err(CopyError::Unsupported(
+            "COPY or UNLOAD with parameters".into(),
+        )));
+    }
+    let Some(endpoint) = options.s3_endpoint.as_deref() else {
+        return Some(Err(CopyError::NoEndpoint));
+    };
+    let s3 = s3::s3_client(endpoint, &options.region);
+    Some(match command {
+        Command::Copy(spec) => load::copy(client, &s3, &spec).await,
+        Command::Unload(spec) => unload::unload(client, &s3, &spec).await,
+    })
+}
