@@ -1,4 +1,4 @@
-//! The DynamoDB state table (DESIGN section 4).
+//! The DynamoDB state table (docs/design.md, "State record").
 //!
 //! Key `statementName`; index [`BY_EXECUTION_INDEX`] (`executionArn`, `createdAt`) for the canceller and `LATEST`;
 //! sparse index [`UNSETTLED_INDEX`] (`unsettled`, `updatedAt`) holding only unsettled records, for the sweeper;

@@ -1,4 +1,4 @@
-//! Deployment configuration, read once at start-up from the environment (DESIGN section 6).
+//! Deployment configuration, read once at start-up from the environment (docs/design.md, "Configuration").
 //!
 //! The target database is fixed per deployment and never taken from a payload, so a deployment can only ever act as
 //! its own database user.

@@ -1,4 +1,4 @@
-//! SQL at deploy time (DESIGN section 2b): the starter as a CloudFormation custom resource.
+//! SQL at deploy time (docs/design.md, "Deploy-time SQL"): the starter as a CloudFormation custom resource.
 //!
 //! A request runs the SQL its `ResourceProperties` give for its `RequestType`, like any statement, with the
 //! presigned `ResponseURL` stored where a task token goes (so every path that answers a task, the completer, the

@@ -21,9 +21,9 @@ pub struct Invocation<'a> {
 /// The starter's invocation forms, decoded (and validated) from its payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StarterInput {
-    /// A Step Functions state's payload: run SQL or one of the seed's actions (DESIGN sections 2 and 2a).
+    /// A Step Functions state's payload: run SQL or one of the seed's actions (docs/design.md, "Starter payload").
     Request(StarterRequest),
-    /// A CloudFormation custom-resource request: SQL at deploy time (section 2b).
+    /// A CloudFormation custom-resource request: SQL at deploy time (docs/design.md, "Deploy-time SQL").
     CustomResource(CustomResourceRequest),
 }
 

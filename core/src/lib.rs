@@ -7,7 +7,7 @@
 //! - [`naming`] derives the deterministic statement name that makes a retried start idempotent.
 //! - [`record`] is the state-table record and its lifecycle.
 //! - [`event`] parses the Data API's completion event out of its EventBridge/SQS envelope.
-//! - [`outcome`] maps a finished statement to the Step Functions callback (section 5 of the design).
+//! - [`outcome`] maps a finished statement to the Step Functions callback (docs/design.md, "Task output").
 //! - [`starter`], [`completer`], [`sweep`] and [`canceller`] are the use cases, written against the [`ports`];
 //!   [`invocation`] types the starter's input and output.
 //! - [`custom_resource`] lets CloudFormation run SQL at deploy time through the same protocol.
@@ -48,6 +48,8 @@ pub mod sweep;
 
 pub use error::TaskerError;
 
+#[cfg(test)]
+mod docs_tests;
 #[cfg(test)]
 mod layer_tests;
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Deterministic statement names (DESIGN section 3).
+//! Deterministic statement names (docs/design.md, "Statement names").
 //!
 //! The name is both the Data API `StatementName` and its `ClientToken`, so a retried start of the same state entry
 //! maps to the same statement and can never run the SQL twice. It is `PREFIX-<32 hex>`: at most 64 characters

@@ -1,4 +1,4 @@
-//! From a statement's ending to the Step Functions callback (DESIGN sections 1.5 and 5).
+//! From a statement's ending to the Step Functions callback (docs/design.md, "Completion" and "Task output").
 //!
 //! The outcome is always worked out from the record's own statement (`DescribeStatement`), never from what an
 //! event claims: an event only says "look now".
@@ -24,7 +24,7 @@ const RETENTION: Duration = Duration::hours(24);
 pub enum Callback {
     /// `SendTaskSuccess`: the statement finished.
     Success {
-        /// The task output (section 5 of the design).
+        /// The task output (docs/design.md, "Task output").
         output: String,
     },
     /// `SendTaskFailure`: the statement failed, was aborted or is lost.

@@ -1,4 +1,4 @@
-//! The starter's payload (DESIGN section 2 and 2a), parsed strictly: any unknown field, wrong type, empty SQL or
+//! The starter's payload (docs/design.md, "Starter payload"), parsed strictly: any unknown field, wrong type, empty SQL or
 //! out-of-limit value is an `InvalidInput` whose message names the field, and nothing is written.
 
 use crate::error::TaskerError;

@@ -1,4 +1,4 @@
-//! The state-table record of one statement (DESIGN section 4) and its lifecycle:
+//! The state-table record of one statement (docs/design.md, "State record") and its lifecycle:
 //! `SUBMITTED` -> `STARTED` -> one final status.
 
 use chrono::{DateTime, Duration, Utc};

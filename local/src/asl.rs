@@ -1,8 +1,8 @@
-//! State machine definitions the tests build: the recommended SQL state of DESIGN section 8 around a payload.
+//! State machine definitions the tests build: the recommended SQL state of docs/design.md ("Recommended state") around a payload.
 
 use serde_json::{json, Value};
 
-/// The recommended SQL state of DESIGN section 8, with `payload` merged into its `Payload`.
+/// The recommended SQL state of docs/design.md ("Recommended state"), with `payload` merged into its `Payload`.
 pub fn sql_state(payload: Value, next: &str) -> Value {
     let mut p = json!({
         "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",

@@ -52,7 +52,7 @@ impl Moto {
             },
         )
         .await?;
-        // Before any state machine exists (DESIGN section 9).
+        // Before any state machine exists (docs/design.md, "Local stack").
         let config = serde_json::json!({"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}});
         let r = http
             .post(format!("{base}/moto-api/config"))

@@ -35,7 +35,7 @@ async fn select_succeeds_with_output_and_finished_record() {
     assert_eq!(record.status, RecordStatus::Finished);
     assert_eq!(record.state_name.as_deref(), Some("RunSql"));
     assert!(record.settled_at.is_some());
-    // The task output (section 5) is in the execution history's TaskSucceeded event.
+    // The task output (docs/design.md, "Task output") is in the execution history's TaskSucceeded event.
     let history = stack
         .sfn()
         .get_execution_history()

@@ -215,7 +215,7 @@ impl EntrySpec {
         sql_digest(&SqlText::Single(self.sql.clone()), &BTreeMap::new())
     }
 
-    /// The statement name the starter derives for this attempt (section 3 of the design).
+    /// The statement name the starter derives for this attempt (docs/design.md, "Statement names").
     fn statement_name(
         &self,
         prefix: &StatementPrefix,

@@ -177,7 +177,7 @@ pub(crate) struct State {
     /// Statement names of state entries with `stateEnteredTime`: their SQL must run at most once.
     pub once_names: BTreeSet<String>,
     /// Names whose singleton lock a starter freed while a statement of that name ran (its `ExecuteStatement`
-    /// answered with an error, yet the statement existed): the design's known gap, excused from mutual exclusion.
+    /// answered with an error, yet the statement existed): the known gap (docs/design.md, "Singleton lock"), excused from mutual exclusion.
     pub unguarded: BTreeSet<String>,
     pub violations: Vec<String>,
     pub trace: Option<Vec<String>>,
