@@ -191,3 +191,48 @@ impl From<LambdaError> for Diagnostic {
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
+
+/// One of the three Lambda functions, as [`serve`] runs it: configured once from the environment, built once
+/// per instance, then handed each invocation's raw JSON. The runtime's own decoding would report a Rust type name
+/// as the `errorType` and quote the offending value; each function decodes itself, with `InvalidInput` naming
+/// only the field.
+#[async_trait::async_trait]
+pub trait Function: Sized + Send + Sync {
+    /// What it reads from its environment.
+    type Config;
+    /// Reads its configuration; an error stops the instance before it serves anything.
+    fn config(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self::Config, tasker_core::config::ConfigError>;
+    /// Builds its clients from one SDK configuration.
+    fn new(sdk: &aws_config::SdkConfig, config: Self::Config) -> Self;
+    /// One invocation, JSON in and out; `request_id` is Lambda's (the starter names a statement by it when the
+    /// payload does not identify its state entry).
+    async fn invoke(
+        &self,
+        payload: &serde_json::Value,
+        request_id: &str,
+    ) -> Result<serde_json::Value, TaskerError>;
+}
+
+/// The one `main` of the three binaries: JSON logs, the metrics recorder, the configuration, the clients, then
+/// the Lambda runtime serving [`Function::invoke`] (a failure's `errorType` is the [`TaskerError`]'s name).
+pub async fn serve<F: Function>() -> Result<(), lambda_runtime::Error> {
+    init_logging();
+    let metrics = init_metrics(env)?;
+    let config = F::config(env)?;
+    let function = F::new(&sdk_config().await, config);
+    let function = &function;
+    metrics_cloudwatch_embedded::lambda::service::run(
+        metrics,
+        lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+                function
+                    .invoke(&event.payload, &event.context.request_id)
+                    .await
+                    .map_err(LambdaError)
+            },
+        ),
+    )
+    .await
+}

@@ -1,7 +1,9 @@
-//! The `canceller` Lambda: glue between the Lambda runtime and [`tasker_core::canceller`].
+//! The `canceller` Lambda: glue between the Lambda runtime and [`tasker_core::canceller`]; a [`Function`] like the
+//! starter and the completer.
 
 use aws_config::SdkConfig;
 use serde_json::Value;
+use tasker_aws::runtime::Function;
 use tasker_aws::Clients;
 use tasker_core::canceller::{handle, CancellerPorts};
 use tasker_core::config::{ConfigError, Settings};
@@ -12,19 +14,28 @@ pub struct Canceller {
     clients: Clients,
 }
 
-impl Canceller {
+#[async_trait::async_trait]
+impl Function for Canceller {
+    type Config = Settings;
+
     /// Reads the shared settings (it needs the table; the prefix is validated like everywhere).
-    pub fn config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    fn config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         Settings::from_lookup(get)
     }
 
-    /// Builds the clients from one SDK configuration.
-    pub fn new(sdk: &SdkConfig, settings: &Settings) -> Self {
+    fn new(sdk: &SdkConfig, settings: Settings) -> Self {
         Canceller {
             clients: Clients::from_sdk(sdk, &settings.table_name),
         }
     }
 
+    /// A `cancelSlowQuery` state's payload; the request id is not needed.
+    async fn invoke(&self, payload: &Value, _request_id: &str) -> Result<Value, TaskerError> {
+        self.handle(payload).await
+    }
+}
+
+impl Canceller {
     /// Handles one invocation payload.
     pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
         let ports = CancellerPorts {

@@ -2,7 +2,8 @@
 //! schedule, glued to [`tasker_core::completer`].
 //!
 //! The typed entry point is [`Completer::run`] ([`CompleterInput`] to [`CompleterOutput`]); [`Completer::handle`]
-//! decodes JSON into it and encodes the answer back, for the binary and the tests.
+//! decodes JSON into it and encodes the answer back; [`Function::invoke`] is that for the runtime, as for the
+//! starter and the canceller.
 
 mod input;
 
@@ -11,6 +12,7 @@ pub use input::{CompleterInput, CompleterOutput};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde_json::Value;
+use tasker_aws::runtime::Function;
 use tasker_aws::Clients;
 use tasker_core::completer::{complete_event, CompleterPorts, Disposition};
 use tasker_core::config::{ConfigError, Settings};
@@ -28,20 +30,29 @@ pub struct Completer {
     settings: Settings,
 }
 
-impl Completer {
+#[async_trait::async_trait]
+impl Function for Completer {
+    type Config = Settings;
+
     /// Reads the shared settings.
-    pub fn config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    fn config(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         Settings::from_lookup(get)
     }
 
-    /// Builds the clients from one SDK configuration.
-    pub fn new(sdk: &SdkConfig, settings: Settings) -> Self {
+    fn new(sdk: &SdkConfig, settings: Settings) -> Self {
         Completer {
             clients: Clients::from_sdk(sdk, &settings.table_name),
             settings,
         }
     }
 
+    /// An SQS batch (`Records`) or the sweeper's schedule event (anything else); the request id is not needed.
+    async fn invoke(&self, payload: &Value, _request_id: &str) -> Result<Value, TaskerError> {
+        self.handle(payload).await
+    }
+}
+
+impl Completer {
     fn ports(&self) -> CompleterPorts<'_> {
         CompleterPorts {
             data: &self.clients.data,

@@ -1,11 +1,14 @@
 //! The `starter` Lambda: glue between the Lambda runtime and [`tasker_core::starter`].
 //!
-//! The typed entry points are [`Starter::decode`] (the payload to a [`StarterInput`], with the `InvalidInput`
-//! mapping that names a field and never echoes a value) and [`Starter::run`] (a [`StarterInput`] to a
-//! [`StarterOutput`]); [`Starter::handle`] and [`Starter::handle_invocation`] chain them for JSON callers.
+//! Like the completer and the canceller, a [`Function`]: `config`, `new`, and `invoke` (JSON in and out), which
+//! [`tasker_aws::runtime::serve`] runs. The typed steps are [`Starter::decode`] (the payload to a
+//! [`StarterInput`], with the `InvalidInput` mapping that names a field and never echoes a value) and
+//! [`Starter::run`] (a [`StarterInput`] to a [`StarterOutput`]); [`Starter::handle`] is `invoke` under a fresh
+//! request id, for in-process callers.
 
 use aws_config::SdkConfig;
 use serde_json::Value;
+use tasker_aws::runtime::Function;
 use tasker_aws::Clients;
 use tasker_core::config::{ConfigError, Settings, Target};
 use tasker_core::invocation::{StarterInput, StarterOutput};
@@ -18,10 +21,13 @@ pub struct Starter {
     config: StarterConfig,
 }
 
-impl Starter {
+#[async_trait::async_trait]
+impl Function for Starter {
+    type Config = StarterConfig;
+
     /// Reads `TABLE_NAME`, `STATEMENT_PREFIX`, `RECORD_TTL_DAYS`, `SWEEP_GRACE_SECONDS`, `FAST_PATH_SECONDS` and the
     /// target variables.
-    pub fn config(get: impl Fn(&str) -> Option<String>) -> Result<StarterConfig, ConfigError> {
+    fn config(get: impl Fn(&str) -> Option<String>) -> Result<StarterConfig, ConfigError> {
         Ok(StarterConfig {
             settings: Settings::from_lookup(&get)?,
             target: Target::from_lookup(&get)?,
@@ -29,14 +35,22 @@ impl Starter {
         })
     }
 
-    /// Builds the clients from one SDK configuration.
-    pub fn new(sdk: &SdkConfig, config: StarterConfig) -> Self {
+    fn new(sdk: &SdkConfig, config: StarterConfig) -> Self {
         Starter {
             clients: Clients::from_sdk(sdk, &config.settings.table_name),
             config,
         }
     }
 
+    async fn invoke(&self, payload: &Value, request_id: &str) -> Result<Value, TaskerError> {
+        let input = self.decode(payload).await?;
+        self.run(input, request_id)
+            .await
+            .map(|output| output.to_json())
+    }
+}
+
+impl Starter {
     fn ports(&self) -> StarterPorts<'_> {
         StarterPorts {
             data: &self.clients.data,
@@ -67,19 +81,7 @@ impl Starter {
 
     /// Handles one invocation payload, under a fresh invocation id.
     pub async fn handle(&self, payload: &Value) -> Result<Value, TaskerError> {
-        self.handle_invocation(payload, &uuid::Uuid::new_v4().to_string())
+        self.invoke(payload, &uuid::Uuid::new_v4().to_string())
             .await
-    }
-
-    /// Handles one invocation payload, JSON in and out; `request_id` as in [`Starter::run`].
-    pub async fn handle_invocation(
-        &self,
-        payload: &Value,
-        request_id: &str,
-    ) -> Result<Value, TaskerError> {
-        let input = self.decode(payload).await?;
-        self.run(input, request_id)
-            .await
-            .map(|output| output.to_json())
     }
 }

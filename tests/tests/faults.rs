@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use tasker_aws::runtime::Function;
 use tasker_core::record::{RecordStatus, StatementRecord};
 use tasker_tests::stack::{sdk_config_as, Stack, StackOptions};
 

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use tasker_aws::runtime::Function;
 use tasker_core::record::RecordStatus;
 use tasker_tests::stack::{Stack, StackOptions};
 

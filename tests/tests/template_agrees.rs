@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+use tasker_aws::runtime::Function;
 use tasker_aws::state_table::{
     BY_EXECUTION_INDEX, BY_STATEMENT_ID_INDEX, KEY, TTL_ATTR, UNSETTLED_ATTR, UNSETTLED_INDEX,
 };

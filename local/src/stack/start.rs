@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use tasker_aws::runtime::Function;
 use tasker_core::config::Settings;
 
 /// A function's deployed environment (the template's), pointed at the local stack and signed as the role with the
@@ -164,7 +165,7 @@ impl Stack {
         ));
         let canceller = Arc::new(canceller::Canceller::new(
             &as_function("canceller"),
-            &canceller_settings,
+            canceller_settings,
         ));
         let s = starter.clone();
         let c = completer.clone();
