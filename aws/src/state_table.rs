@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 use tasker_core::ports::{
-    Claim, Claimant, Created, FaultKind, Lock, PortError, Settled, StateStore, UnsettledPage,
+    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, Settled, StateStore,
+    UnsettledPage,
 };
 use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
@@ -592,30 +593,30 @@ impl StateStore for DynamoStateTable {
         })
     }
 
-    async fn steal_lock(
-        &self,
-        sql_digest: &str,
-        from: &str,
-        from_since: Option<DateTime<Utc>>,
-        owner: &str,
-        now: DateTime<Utc>,
-        expires_at: i64,
-    ) -> Result<bool, PortError> {
+    async fn steal_lock(&self, steal: &LockSteal) -> Result<bool, PortError> {
+        let LockSteal {
+            sql_digest,
+            from,
+            from_since,
+            owner,
+            now,
+            expires_at,
+        } = steal;
         let mut b = self
             .update(&lock_key(sql_digest))
             .update_expression("SET #o = :me, takenAt = :now, expiresAt = :exp");
         b = match from_since {
             Some(since) => b
                 .condition_expression("#o = :from AND takenAt = :since")
-                .expression_attribute_values(":since", ts(since)),
+                .expression_attribute_values(":since", ts(*since)),
             None => b.condition_expression("#o = :from AND attribute_not_exists(takenAt)"),
         };
         let b = b
             .expression_attribute_names("#o", "owner")
             .expression_attribute_values(":me", s(owner))
             .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":now", ts(now))
-            .expression_attribute_values(":exp", n(expires_at));
+            .expression_attribute_values(":now", ts(*now))
+            .expression_attribute_values(":exp", n(*expires_at));
         Ok(self.conditional_update(b).await?.is_ok())
     }
 

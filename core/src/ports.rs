@@ -105,6 +105,24 @@ pub enum Lock {
     },
 }
 
+/// Taking over a singleton lock from a holder that is done with it: applied only if the lock is still the one
+/// seen, held by `from` since `from_since`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockSteal {
+    /// The SQL digest the lock guards.
+    pub sql_digest: String,
+    /// The statement seen holding it.
+    pub from: String,
+    /// When `from` took it, as seen (`None`: a lock written before locks carried the time).
+    pub from_since: Option<DateTime<Utc>>,
+    /// The statement taking it over.
+    pub owner: String,
+    /// When it is taken over.
+    pub now: DateTime<Utc>,
+    /// Its TTL, as for a lock taken fresh.
+    pub expires_at: i64,
+}
+
 /// The DynamoDB state table.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -198,16 +216,8 @@ pub trait StateStore: Send + Sync {
         expires_at: i64,
     ) -> Result<Lock, PortError>;
     /// Takes over a lock from a previous owner whose statement has settled (or never got a record), only if the
-    /// lock is still the one seen: held by `from` since `from_since` (a holder that re-took it meanwhile keeps it).
-    async fn steal_lock(
-        &self,
-        sql_digest: &str,
-        from: &str,
-        from_since: Option<DateTime<Utc>>,
-        owner: &str,
-        now: DateTime<Utc>,
-        expires_at: i64,
-    ) -> Result<bool, PortError>;
+    /// lock is still the one seen (a holder that re-took it meanwhile keeps it); `true` when taken.
+    async fn steal_lock(&self, steal: &LockSteal) -> Result<bool, PortError>;
     /// Frees the lock if `owner` still holds it.
     async fn unlock(&self, sql_digest: &str, owner: &str) -> Result<(), PortError>;
 }

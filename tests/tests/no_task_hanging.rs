@@ -1,6 +1,7 @@
 //! No task left hanging, end to end on the local stack: a `Map` whose one iteration times out (the canceller
 //! narrowed by `stateName` spares its siblings; not narrowed, it fails them with `ABORTED` at once instead of
-//! leaving them to their heartbeat), a singleton whose start failed gives its lock back, and a sweep that still
+//! leaving them to their heartbeat), a singleton whose start failed gives its lock back, one left by a dead start
+//! is taken over, and a sweep that still
 //! finds a lost event behind 150 records that can never settle the normal way.
 
 use chrono::{Duration as Age, Utc};
@@ -133,6 +134,34 @@ async fn a_singleton_whose_start_failed_does_not_block_the_next_run() {
     assert_eq!(failed.error_type(), "AccessDeniedException");
     let next = stack.starter.handle(&payload("arn:second")).await.unwrap();
     assert!(next["statementId"].is_string(), "{next}");
+}
+
+/// A singleton lock left by a start that died between its lock and its record (no record, taken 20 minutes ago)
+/// is taken over by the next run through the table's conditional steal; a live holder's is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_singleton_lock_left_by_a_dead_start_is_taken_over_and_a_live_ones_is_not() {
+    use tasker_core::statement::SqlText;
+    let stack = Stack::start(StackOptions::default()).await.unwrap();
+    let sql = "select pg_sleep(1)";
+    let digest = tasker_core::naming::sql_digest(&SqlText::Single(sql.into()), &Default::default());
+    let table = stack.state_table();
+    let far = (Utc::now() + Age::days(3)).timestamp();
+    let dead = "tasker-test-dead-holder";
+    let taken = table
+        .lock(&digest, dead, Utc::now() - Age::minutes(20), far)
+        .await
+        .unwrap();
+    assert_eq!(taken, tasker_core::ports::Lock::Acquired);
+    let payload = |execution: &str| json!({"executionArn": execution, "sqlStatement": sql, "singleton": true});
+    let next = stack.starter.handle(&payload("arn:next")).await.unwrap();
+    assert!(next["statementId"].is_string(), "{next}");
+    // Now held by a running statement with a record: a second run is refused.
+    let refused = stack
+        .starter
+        .handle(&payload("arn:third"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.error_type(), "ConcurrentExecution", "{refused}");
 }
 
 /// A record written as a starter would have, `age` ago.

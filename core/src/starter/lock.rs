@@ -2,7 +2,7 @@
 //! stolen after a bound.
 
 use crate::error::TaskerError;
-use crate::ports::{Lock, StateStore};
+use crate::ports::{Lock, LockSteal, StateStore};
 use crate::record::StatementRecord;
 use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
@@ -53,7 +53,14 @@ pub(super) async fn take_singleton_lock(
     };
     if holder_done
         && store
-            .steal_lock(digest, &owner, since, name, now, expires_at)
+            .steal_lock(&LockSteal {
+                sql_digest: digest.to_string(),
+                from: owner.clone(),
+                from_since: since,
+                owner: name.to_string(),
+                now,
+                expires_at,
+            })
             .await
             .map_err(state_table)?
     {

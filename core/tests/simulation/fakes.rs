@@ -10,8 +10,8 @@ use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use tasker_core::ports::{
-    Claim, Claimant, Created, DataApi, Lock, PortError, Settled, StateStore, TaskCallbacks,
-    UnsettledPage,
+    Claim, Claimant, Created, DataApi, Lock, LockSteal, PortError, Settled, StateStore,
+    TaskCallbacks, UnsettledPage,
 };
 use tasker_core::record::{Settlement, StatementRecord};
 use tasker_core::statement::{Description, ExecuteCall, Executed, ResultPage};
@@ -289,17 +289,9 @@ impl StateStore for Sim {
         .await
     }
 
-    async fn steal_lock(
-        &self,
-        sql_digest: &str,
-        from: &str,
-        from_since: Option<DateTime<Utc>>,
-        owner: &str,
-        now: DateTime<Utc>,
-        expires_at: i64,
-    ) -> Result<bool, PortError> {
-        self.call(store("steal_lock", owner), |s| {
-            Ok(s.steal_lock(sql_digest, from, from_since, owner, now, expires_at))
+    async fn steal_lock(&self, steal: &LockSteal) -> Result<bool, PortError> {
+        self.call(store("steal_lock", &steal.owner), |s| {
+            Ok(s.steal_lock(steal))
         })
         .await
     }

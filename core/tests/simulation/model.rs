@@ -8,7 +8,7 @@ use super::rng::Rng;
 use super::table::Table;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
-use tasker_core::ports::{FaultKind, Lock, PortError, Settled};
+use tasker_core::ports::{FaultKind, Lock, LockSteal, PortError, Settled};
 use tasker_core::record::Settlement;
 use tasker_core::statement::ExecuteCall;
 
@@ -418,18 +418,8 @@ impl State {
         lock
     }
 
-    pub(crate) fn steal_lock(
-        &mut self,
-        digest: &str,
-        from: &str,
-        from_since: Option<DateTime<Utc>>,
-        owner: &str,
-        now: DateTime<Utc>,
-        expires_at: i64,
-    ) -> bool {
-        let stolen = self
-            .table
-            .steal_lock(digest, from, from_since, owner, now, expires_at);
+    pub(crate) fn steal_lock(&mut self, steal: &LockSteal) -> bool {
+        let stolen = self.table.steal_lock(steal);
         if let (true, Some(m)) = (stolen, self.meta()) {
             m.took_lock = true;
         }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
 use tasker_core::ports::{
-    Claim, Claimant, Created, FaultKind, Lock, PortError, Settled, UnsettledPage,
+    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, Settled, UnsettledPage,
 };
 use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
@@ -243,20 +243,14 @@ impl Table {
         }
     }
 
-    pub(crate) fn steal_lock(
-        &mut self,
-        digest: &str,
-        from: &str,
-        from_since: Option<DateTime<Utc>>,
-        owner: &str,
-        now: DateTime<Utc>,
-        expires_at: i64,
-    ) -> bool {
-        match self.locks.get_mut(digest) {
-            Some(l) if l.owner == from && from_since.is_none_or(|t| l.taken_at == t) => {
-                l.owner = owner.to_string();
-                l.taken_at = now;
-                l.expires_at = expires_at;
+    pub(crate) fn steal_lock(&mut self, steal: &LockSteal) -> bool {
+        match self.locks.get_mut(&steal.sql_digest) {
+            Some(l)
+                if l.owner == steal.from && steal.from_since.is_none_or(|t| l.taken_at == t) =>
+            {
+                l.owner = steal.owner.clone();
+                l.taken_at = steal.now;
+                l.expires_at = steal.expires_at;
                 true
             }
             _ => false,
