@@ -8,8 +8,8 @@
 use crate::error::TaskerError;
 use crate::ports::{DataApi, FaultKind, StateStore};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tracing::{info, warn};
 
 /// What the canceller talks to.
@@ -57,22 +57,62 @@ pub fn parse(payload: &Value) -> Result<CancelRequest, TaskerError> {
     Ok(p)
 }
 
-/// Cancels the execution's unsettled statements (only those of `stateName` / `statementName` when given);
-/// returns what it cancelled and what had already ended.
+/// One statement the canceller reports on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportedStatement {
+    /// The statement's name.
+    pub statement_name: String,
+    /// Its Data API id (absent for one whose start has not produced a statement).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statement_id: Option<String>,
+}
+
+/// What a cancel did, as the `cancelSlowQuery` state gets it: a `Catch` or `Choice` can tell a cancelled statement
+/// from one that had already ended or not yet started.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelReport {
+    /// The execution asked about.
+    pub execution_arn: String,
+    /// `CancelStatement` was sent; the `ABORTED` event (or the sweeper) settles each.
+    pub cancelled: Vec<ReportedStatement>,
+    /// They ended before the cancel; their own events settle them.
+    pub already_ended: Vec<ReportedStatement>,
+    /// Their start is in flight or failed: nothing to cancel yet.
+    pub not_started: Vec<ReportedStatement>,
+}
+
+/// The canceller's JSON edge: [`parse`], then [`cancel`]; a refusal is counted.
 pub async fn handle(
     ports: &CancellerPorts<'_>,
     payload: &Value,
     now: DateTime<Utc>,
 ) -> Result<Value, TaskerError> {
-    let p = parse(payload).inspect_err(|_| crate::metrics::refused())?;
+    let request = parse(payload).inspect_err(|_| crate::metrics::refused())?;
+    let report = cancel(ports, &request, now).await?;
+    serde_json::to_value(report).map_err(|e| TaskerError::InvalidInput(e.to_string()))
+}
+
+/// Cancels the execution's unsettled statements (only those of `stateName` / `statementName` when given);
+/// reports what it cancelled and what had already ended or not started. A throttled cancel does not stop the
+/// others: the error comes at the end, so a `Retry` runs the cancel again.
+pub async fn cancel(
+    ports: &CancellerPorts<'_>,
+    p: &CancelRequest,
+    now: DateTime<Utc>,
+) -> Result<CancelReport, TaskerError> {
     let records = ports
         .store
         .by_execution(&p.execution_arn)
         .await
         .map_err(TaskerError::state_table)?;
-    let mut cancelled = Vec::new();
-    let mut already_ended = Vec::new();
-    let mut not_started = Vec::new();
+    let mut report = CancelReport {
+        execution_arn: p.execution_arn.clone(),
+        cancelled: Vec::new(),
+        already_ended: Vec::new(),
+        not_started: Vec::new(),
+    };
     let mut failed = None;
     for record in records {
         let other_state = p
@@ -90,8 +130,15 @@ pub async fn handle(
         let Some(id) = record.statement_id.clone() else {
             // Its start is in flight (or failed): nothing to cancel yet. Said in the output, so a Catch can tell.
             info!(decision = "cancel_not_started", statement_name = %name);
-            not_started.push(json!({"statementName": name}));
+            report.not_started.push(ReportedStatement {
+                statement_name: name,
+                statement_id: None,
+            });
             continue;
+        };
+        let entry = ReportedStatement {
+            statement_name: name.clone(),
+            statement_id: Some(id.clone()),
         };
         match ports.data.cancel(&id).await {
             Ok(_) => {
@@ -102,12 +149,12 @@ pub async fn handle(
                     .map_err(TaskerError::state_table)?;
                 crate::metrics::cancelled();
                 info!(decision = "cancel_requested", statement_name = %name, statement_id = %id);
-                cancelled.push(json!({"statementName": name, "statementId": id}));
+                report.cancelled.push(entry);
             }
             Err(e) if matches!(e.kind, FaultKind::Rejected | FaultKind::NotFound) => {
                 // It ended first; its event (or the sweeper) settles it.
                 info!(decision = "cancel_too_late", statement_name = %name, error = %e);
-                already_ended.push(json!({"statementName": name, "statementId": id}));
+                report.already_ended.push(entry);
             }
             Err(e) => {
                 // Throttled: the others still get their cancel; the error at the end makes a Retry run it again.
@@ -116,18 +163,16 @@ pub async fn handle(
             }
         }
     }
-    if let Some(e) = failed {
-        return Err(TaskerError::data_api(e));
+    match failed {
+        Some(e) => Err(TaskerError::data_api(e)),
+        None => Ok(report),
     }
-    Ok(
-        json!({"executionArn": p.execution_arn, "cancelled": cancelled, "alreadyEnded": already_ended,
-              "notStarted": not_started}),
-    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn refusals_name_the_field_and_the_fields_are_bounded() {
