@@ -15,6 +15,7 @@ use tasker_core::ports::{FaultKind, PortError, TaskCallbacks};
 
 /// `SendTaskSuccess` / `SendTaskFailure` through the SDK, and the `PUT` of a custom resource's response to its
 /// presigned URL on hyper and rustls (the stack the SDK itself links, so the binaries carry one TLS stack).
+#[derive(Debug)]
 pub struct SfnCallbacks {
     sfn: aws_sdk_sfn::Client,
     http: Result<ResponseClient, String>,

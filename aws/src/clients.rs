@@ -19,6 +19,7 @@ pub fn call_timeouts() -> TimeoutConfig {
 
 /// Every adapter a Lambda may talk to; built once per Lambda instance, so the connections are reused across
 /// invocations.
+#[derive(Debug)]
 pub struct Clients {
     /// Starts, describes, reads and cancels statements.
     pub data: RedshiftDataApi,

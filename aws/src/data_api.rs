@@ -13,6 +13,7 @@ use tasker_core::statement::{
 };
 
 /// The Data API through the SDK.
+#[derive(Debug)]
 pub struct RedshiftDataApi(pub aws_sdk_redshiftdata::Client);
 
 fn time(t: Option<&SdkDateTime>) -> Option<DateTime<Utc>> {

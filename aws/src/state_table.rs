@@ -34,6 +34,7 @@ pub const TTL_ATTR: &str = "expiresAt";
 type Item = HashMap<String, AttributeValue>;
 
 /// The state table through the SDK.
+#[derive(Debug)]
 pub struct DynamoStateTable {
     client: aws_sdk_dynamodb::Client,
     table: String,

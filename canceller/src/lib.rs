@@ -10,6 +10,7 @@ use tasker_core::config::{ConfigError, Settings};
 use tasker_core::TaskerError;
 
 /// The canceller with its clients.
+#[derive(Debug)]
 pub struct Canceller {
     clients: Clients,
 }

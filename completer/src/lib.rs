@@ -25,6 +25,7 @@ use tracing::{info, warn};
 pub const SWEEP_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The completer with its clients.
+#[derive(Debug)]
 pub struct Completer {
     clients: Clients,
     settings: Settings,

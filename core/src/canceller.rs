@@ -20,6 +20,13 @@ pub struct CancellerPorts<'a> {
     pub store: &'a dyn StateStore,
 }
 
+impl std::fmt::Debug for CancellerPorts<'_> {
+    /// The ports are trait objects: only the type is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancellerPorts").finish_non_exhaustive()
+    }
+}
+
 /// A `cancelSlowQuery` state's payload: the execution, narrowed to one state or one statement when given.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

@@ -45,6 +45,13 @@ pub struct CompleterPorts<'a> {
     pub callbacks: &'a dyn TaskCallbacks,
 }
 
+impl std::fmt::Debug for CompleterPorts<'_> {
+    /// The ports are trait objects: only the type is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompleterPorts").finish_non_exhaustive()
+    }
+}
+
 /// What became of one ending.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Disposition {

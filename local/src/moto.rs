@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running moto server; stopped on drop.
+#[derive(Debug)]
 pub struct Moto {
     child: Child,
     /// Where it listens.

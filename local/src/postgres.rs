@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A running cluster; stopped and deleted on drop.
+#[derive(Debug)]
 pub struct Postgres {
     child: Child,
     /// Where it listens.

@@ -67,6 +67,15 @@ pub struct Function {
     server: tokio::task::JoinHandle<()>,
 }
 
+impl std::fmt::Debug for Function {
+    /// When it was spawned; its process and channels are not printable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("spawned", &self.spawned)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Function {
     fn drop(&mut self) {
         self.server.abort();

@@ -16,6 +16,7 @@ pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
 
 /// The template with the parameters of one deployment.
+#[derive(Debug)]
 pub struct Template {
     root: Yaml,
     stack_name: String,

@@ -193,6 +193,16 @@ pub struct Engine {
     redshift_ready: tokio::sync::Mutex<std::collections::HashSet<String>>,
 }
 
+impl std::fmt::Debug for Engine {
+    /// Its options and counters; the statements and sessions it holds are too many to print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("options", &self.options)
+            .field("statements_run", &self.statements_run)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Engine {
     pub(crate) fn new(
         options: Options,

@@ -67,6 +67,7 @@ pub struct Options {
 }
 
 /// A running server: where it listens, and its engine for the test controls the stack drives directly.
+#[derive(Debug)]
 pub struct Server {
     /// Where it listens (the port picked when the listener asked for port 0).
     pub addr: SocketAddr,

@@ -16,6 +16,7 @@ use tasker_core::starter::{decode, run, Invocation, StarterConfig, StarterPorts}
 use tasker_core::TaskerError;
 
 /// The starter with its clients, built once per Lambda instance.
+#[derive(Debug)]
 pub struct Starter {
     clients: Clients,
     config: StarterConfig,

@@ -42,6 +42,13 @@ pub struct StarterPorts<'a> {
     pub callbacks: &'a dyn TaskCallbacks,
 }
 
+impl std::fmt::Debug for StarterPorts<'_> {
+    /// The ports are trait objects: only the type is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StarterPorts").finish_non_exhaustive()
+    }
+}
+
 /// The starter's configuration: the shared settings and the one target it may run SQL on.
 #[derive(Debug, Clone)]
 pub struct StarterConfig {

@@ -168,7 +168,10 @@ impl State {
             // Found only after CloudFormation stopped waiting (no sweep ran for an hour): settled unanswered.
             let late = req
                 .sent_at
-                .is_some_and(|t| self.clock - t > tasker_core::completer::CLOUDFORMATION_WAIT);
+                .zip(req.settled_at)
+                .is_some_and(|(sent, settled)| {
+                    settled - sent > tasker_core::completer::CLOUDFORMATION_WAIT
+                });
             if req.answers.is_empty()
                 && (recorded.is_some() || ran)
                 && !req.expired

@@ -523,6 +523,7 @@ impl<'a> Harness<'a> {
                     expired: false,
                     answers: Vec::new(),
                     sent_at: None,
+                    settled_at: None,
                 },
             );
         }

@@ -33,6 +33,9 @@ pub(crate) struct CfnRequest {
     /// When its record was first written (the closest the code can know to when CloudFormation sent it): past [`tasker_core::completer::CLOUDFORMATION_WAIT`] from here nobody reads an
     /// answer, and a late one could contradict an earlier one whose acknowledgement was lost.
     pub sent_at: Option<DateTime<Utc>>,
+    /// When its record first settled: one settled unanswered more than the wait after `sent_at` was found too late
+    /// to answer (no sweep ran for an hour), which the at-rest check excuses.
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 /// An invocation of a use case; 0 is the harness itself (setup and checks, never faulted).
@@ -470,6 +473,10 @@ impl State {
         let settled = self.table.settle(name, s, lease);
         if settled == Settled::Done {
             self.settled_as.insert(name.to_string(), s.status);
+            let now = self.clock;
+            for req in self.cfn.values_mut().filter(|r| r.name == name) {
+                req.settled_at.get_or_insert(now);
+            }
             self.log(|| format!("   settled {} {}", short(name), s.status.as_str()));
             let known_id = before.and_then(|r| r.statement_id);
             if let Err(why) = self.judge_settlement(name, s, known_id.as_deref()) {
@@ -611,10 +618,10 @@ impl State {
         // Late, nobody reads it: only a repeat of an answer already given may still be sent (a retried start
         // repeats it), never a first or a different one.
         // The code decides with the clock its invocation read (a sweep's `now` is read once), so an answer
-        // decided in time may go out up to one invocation later: Lambda's 15 minutes at most.
+        // decided in time may go out a little later: the functions' timeouts are a minute at most.
         let age = self.clock - req.sent_at.unwrap_or(self.clock);
         let repeat = req.answers.contains(&(status.clone(), physical.clone()));
-        let deadline = tasker_core::completer::CLOUDFORMATION_WAIT + Duration::minutes(15);
+        let deadline = tasker_core::completer::CLOUDFORMATION_WAIT + Duration::minutes(2);
         if age > deadline && !repeat {
             self.violate(
                 "6 (no answer after CloudFormation stopped waiting)",

@@ -74,7 +74,18 @@ pub struct FrontState {
     atomic: tokio::sync::Mutex<()>,
 }
 
+impl std::fmt::Debug for FrontState {
+    /// Where it forwards to; its handlers and call log are not printable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontState")
+            .field("moto", &self.moto)
+            .field("redshift", &self.redshift)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The running front; stopped on drop.
+#[derive(Debug)]
 pub struct Front {
     /// Where it listens.
     pub addr: SocketAddr,

@@ -66,6 +66,18 @@ pub struct Stack {
     pub deployment: Deployment,
 }
 
+impl std::fmt::Debug for Stack {
+    /// Its endpoint and what it deployed; the handlers and background tasks are not printable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("front", &self.front)
+            .field("table", &self.table)
+            .field("queue_url", &self.queue_url)
+            .field("dlq_url", &self.dlq_url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         for task in self.background.drain(..) {
