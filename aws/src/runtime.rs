@@ -44,7 +44,7 @@ const PINNED_AT_INFO: [&str; 12] = [
 ];
 
 /// `RUST_LOG` when set (it can filter per module), else Lambda's `AWS_LAMBDA_LOG_LEVEL` (which the template's
-/// `LoggingConfig` sets: `TRACE` ... `FATAL`), else `info`; with the crates of [`PINNED_AT_INFO`] held at `info`
+/// `LoggingConfig` sets: `TRACE` ... `FATAL`), else `info`; with the crates of `PINNED_AT_INFO` held at `info`
 /// (or lower, if the level asked for is lower), whatever the filter says of them.
 pub fn log_filter(get: impl Fn(&str) -> Option<String>) -> tracing_subscriber::EnvFilter {
     let filter = chosen_filter(get);

@@ -71,7 +71,7 @@ pub enum Disposition {
 
 /// What says that a record's statement ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Evidence<'a> {
+pub(crate) enum Evidence<'a> {
     /// A completion event naming this statement id, with its `detail`.
     Event {
         /// Must match the record's statement, so a stray event settles nothing.
@@ -110,7 +110,7 @@ fn parent_id(id: &str) -> &str {
 }
 
 /// Claims, checks the evidence against the record, calls back and settles one statement.
-pub async fn settle_statement(
+pub(crate) async fn settle_statement(
     ports: &CompleterPorts<'_>,
     settings: &Settings,
     name: &str,

@@ -163,7 +163,7 @@ pub fn is_cloudformation_response_url(url: &str) -> bool {
 }
 
 /// Whether a payload is a CloudFormation custom-resource request (it has `RequestType`).
-pub fn is_request(payload: &Value) -> bool {
+pub(crate) fn is_request(payload: &Value) -> bool {
     payload.get("RequestType").is_some()
 }
 

@@ -67,7 +67,7 @@ impl FaultKind {
 }
 
 /// The Data API's answer for a statement past its retention (see [`FaultKind::classify`]).
-pub fn is_expired_statement(code: &str, message: &str) -> bool {
+pub(crate) fn is_expired_statement(code: &str, message: &str) -> bool {
     code == "ValidationException" && message.to_ascii_lowercase().contains("expired")
 }
 

@@ -21,7 +21,7 @@ pub const OUTCOME: &str = "Outcome";
 /// Milliseconds from a statement's end (the Data API's `UpdatedAt`) to its delivered callback.
 pub const CALLBACK_LATENCY: &str = "CallbackLatency";
 /// Statements the sweeper settled because their completion event never came.
-pub const SWEPT: &str = "SettledBySweeper";
+pub(crate) const SWEPT: &str = "SettledBySweeper";
 /// Statements a canceller (or the `cancelStatement` action) asked the Data API to cancel.
 pub const CANCELLED: &str = "StatementsCancelled";
 /// Payloads refused with `InvalidInput`.

@@ -10,9 +10,9 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Hex characters of the hash part: 128 bits, far from any collision in a deployment's lifetime.
-pub const HASH_CHARS: usize = 32;
+pub(crate) const HASH_CHARS: usize = 32;
 /// Longest prefix that keeps the name within the Data API's 64-character `ClientToken`.
-pub const MAX_PREFIX_LEN: usize = 64 - 1 - HASH_CHARS;
+pub(crate) const MAX_PREFIX_LEN: usize = 64 - 1 - HASH_CHARS;
 
 /// A validated `STATEMENT_PREFIX`: the deployment's namespace for statement names and event routing.
 #[derive(Debug, Clone, PartialEq, Eq)]

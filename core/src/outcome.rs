@@ -11,11 +11,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 /// Step Functions' limit on a task output (and on a state's whole input/output).
-pub const MAX_OUTPUT_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_OUTPUT_BYTES: usize = 256 * 1024;
 /// `SendTaskFailure`'s limit on `cause`, in characters.
 pub const MAX_CAUSE_CHARS: usize = 32_768;
 /// The error a task gets when its statement is past the Data API's retention and its ending cannot be known.
-pub const STATEMENT_LOST: &str = "StatementLost";
+pub(crate) const STATEMENT_LOST: &str = "StatementLost";
 /// How long the Data API keeps a statement's metadata and results (the event's `expireAt`).
 const RETENTION: Duration = Duration::hours(24);
 
@@ -59,7 +59,7 @@ pub struct Finished {
     pub session_id: Option<String>,
 }
 
-/// The success output, with `records` cut to their budget (and never past [`MAX_OUTPUT_BYTES`]).
+/// The success output, with `records` cut to their budget (and never past `MAX_OUTPUT_BYTES`).
 pub fn success_output(f: &Finished) -> String {
     let mut base = json!({
         "statementName": f.statement_name,
@@ -101,7 +101,7 @@ pub fn success_output(f: &Finished) -> String {
 }
 
 /// A result row as `{column: typed value}`.
-pub fn plain_record(columns: &[Column], row: &[Field]) -> Value {
+pub(crate) fn plain_record(columns: &[Column], row: &[Field]) -> Value {
     let mut m = Map::new();
     for (i, field) in row.iter().enumerate() {
         let name = columns
@@ -171,7 +171,7 @@ pub struct Outcome {
 /// The completion event's `detail` for the output: the event's own when it agrees with the description,
 /// otherwise built from `DescribeStatement` (a swept statement, or an event that claimed another state).
 /// A built one has no `principal` (the description does not say who ran it).
-pub fn detail_for(name: &str, d: &Description, event_detail: Option<&Value>) -> Value {
+pub(crate) fn detail_for(name: &str, d: &Description, event_detail: Option<&Value>) -> Value {
     if let Some(detail) = event_detail {
         if detail.get("state").and_then(Value::as_str) == Some(d.status.as_str())
             && detail.to_string().len() <= MAX_EVENT_DETAIL_BYTES
@@ -193,7 +193,7 @@ pub fn detail_for(name: &str, d: &Description, event_detail: Option<&Value>) -> 
 }
 
 /// The outcome of a statement the Data API no longer knows: its ending cannot be learnt, so a waiting task
-/// fails with [`STATEMENT_LOST`] instead of waiting for ever.
+/// fails with `STATEMENT_LOST` instead of waiting for ever.
 pub fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
     let error = "The Data API no longer knows this statement (its metadata is kept 24 hours); \
                  whether it finished cannot be told.";
@@ -228,7 +228,7 @@ pub fn not_started(record: &StatementRecord, why: &str) -> Outcome {
 /// again: past its 24-hour retention it would call a finished statement lost). The record keeps the ending and the
 /// error text, not the result, so a `FINISHED` answer carries the statement and its state with `rows` -1 and
 /// `detail.fromRecord: true`.
-pub fn record_outcome(record: &StatementRecord, id: &str) -> Outcome {
+pub(crate) fn record_outcome(record: &StatementRecord, id: &str) -> Outcome {
     let name = record.statement_name.as_str();
     let ending = match record.status {
         RecordStatus::Orphaned | RecordStatus::Undeliverable => record
@@ -279,7 +279,7 @@ const MAX_EVENT_DETAIL_BYTES: usize = 4096;
 
 /// Works out the callback for a statement that ended, from its description `d`: the duration and result set of a
 /// finished one (and its rows when the state asked for them), the error text of a failed one.
-pub async fn callback_for(
+pub(crate) async fn callback_for(
     data: &dyn DataApi,
     record: &StatementRecord,
     d: &Description,

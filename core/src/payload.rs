@@ -3,20 +3,19 @@
 
 use crate::error::TaskerError;
 use crate::statement::check_sql;
-pub use crate::statement::{
-    Session, SqlText, MAX_BATCH_STATEMENTS, MAX_SQL_BYTES, MAX_WAIT_SECONDS,
-};
+pub use crate::statement::{Session, SqlText, MAX_SQL_BYTES};
+use crate::statement::{MAX_BATCH_STATEMENTS, MAX_WAIT_SECONDS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// Most result rows a task output may carry; larger `resultRows` are capped to it (the output is also cut to
 /// Step Functions' 256 KiB).
-pub const MAX_RESULT_ROWS: u32 = 1000;
+pub(crate) const MAX_RESULT_ROWS: u32 = 1000;
 /// Default byte budget of `records` in a task output: leaves room for a state's input when a `ResultPath`
 /// merges the output into it.
 pub const DEFAULT_RESULT_MAX_BYTES: u32 = 64 * 1024;
 /// Largest `resultMaxBytes`: 16 KiB under Step Functions' 256 KiB state limit for the rest of the output.
-pub const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
+pub(crate) const MAX_RESULT_MAX_BYTES: u32 = 240 * 1024;
 /// Longest `sessionKeepAliveSeconds` (the Data API's limit: 24 hours).
 const MAX_SESSION_SECONDS: u64 = 86_400;
 const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
@@ -26,7 +25,7 @@ const MAX_WAIT_SECONDS_U64: u64 = MAX_WAIT_SECONDS as u64;
 pub(crate) const MAX_FIELD_BYTES: usize = 2048;
 /// Step Functions' limit on a task token (botocore's `stepfunctions` model: `TaskToken` max 2,048): a longer one
 /// would be refused by `SendTaskSuccess` for good, after its SQL ran, so it is refused before.
-pub const MAX_TASK_TOKEN_CHARS: usize = 2048;
+pub(crate) const MAX_TASK_TOKEN_CHARS: usize = 2048;
 
 /// A request to run SQL for one state entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -324,7 +323,7 @@ fn statement_ref(raw: RawPayload) -> Result<StatementRef, TaskerError> {
 }
 
 /// The Data API's id pattern: a lowercase UUID, optionally `:N` for a batch's sub-statement.
-pub fn is_statement_id(id: &str) -> bool {
+pub(crate) fn is_statement_id(id: &str) -> bool {
     let (uuid, sub) = match id.split_once(':') {
         Some((u, s)) => (u, Some(s)),
         None => (id, None),

@@ -68,15 +68,15 @@ impl RecordStatus {
 
 /// The shortest life of an unsettled record: the Data API runs a statement at most 24 hours, so three days
 /// after its creation a record can only belong to a statement that has ended.
-pub const MIN_UNSETTLED_LIFE: Duration = Duration::days(3);
+pub(crate) const MIN_UNSETTLED_LIFE: Duration = Duration::days(3);
 
 /// The TTL of a record written now and not yet settled.
-pub fn unsettled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
+pub(crate) fn unsettled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
     (now + MIN_UNSETTLED_LIFE.max(Duration::days(i64::from(ttl_days)))).timestamp()
 }
 
 /// The TTL of a record settled now: `RECORD_TTL_DAYS` from its settling.
-pub fn settled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
+pub(crate) fn settled_expiry(now: DateTime<Utc>, ttl_days: u32) -> i64 {
     (now + Duration::days(i64::from(ttl_days))).timestamp()
 }
 
@@ -140,16 +140,16 @@ pub struct Settlement {
 
 /// The marker that tells a stored custom-resource callback (a CloudFormation `ResponseURL`) from a Step Functions
 /// task token in a record's `taskToken`.
-pub const CALLBACK_PREFIX: &str = "cfn:";
+pub(crate) const CALLBACK_PREFIX: &str = "cfn:";
 
 /// Whether a task token is spelled like a stored custom-resource callback: refused in payloads, so only a
 /// CloudFormation request can make the functions answer a URL.
-pub fn looks_like_callback(token: &str) -> bool {
+pub(crate) fn looks_like_callback(token: &str) -> bool {
     token.starts_with(CALLBACK_PREFIX)
 }
 
 /// The first ten characters of a task token: enough to correlate logs, never enough to use it.
-pub fn token_hint(token: &str) -> String {
+pub(crate) fn token_hint(token: &str) -> String {
     let cut: String = token.chars().take(10).collect();
     format!("{cut}…({} chars)", token.chars().count())
 }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 /// The Data API's limit on one SQL text.
 pub const MAX_SQL_BYTES: usize = 100 * 1024;
 /// The Data API's limit on statements in one `BatchExecuteStatement`.
-pub const MAX_BATCH_STATEMENTS: usize = 40;
+pub(crate) const MAX_BATCH_STATEMENTS: usize = 40;
 /// Longest `waitSeconds` (the Data API's `WaitTimeSeconds` limit).
-pub const MAX_WAIT_SECONDS: u32 = 30;
+pub(crate) const MAX_WAIT_SECONDS: u32 = 30;
 
 /// Checks one SQL text against the Data API's limits; the error names `field`.
 pub(crate) fn check_sql(field: &str, sql: &str) -> Result<(), TaskerError> {

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
 /// Records the sweeper reads per page.
-pub const SWEEP_PAGE: usize = 100;
+pub(crate) const SWEEP_PAGE: usize = 100;
 
 /// How much one sweep may do: the Lambda's time, or (in tests) a number of records.
 #[derive(Debug, Clone, Copy)]

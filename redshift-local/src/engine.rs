@@ -35,7 +35,7 @@ const CLIENT_TOKEN_LIFE: Duration = Duration::from_secs(8 * 3600);
 /// How long the Data API keeps a statement after it ended: "The maximum retention time for query results is 24
 /// hours" (Amazon Redshift Management Guide, "Considerations when calling the Amazon Redshift Data API",
 /// <https://docs.aws.amazon.com/redshift/latest/mgmt/data-api.html>). Past it, `DescribeStatement`, the result
-/// operations and `CancelStatement` answer [`ApiError::expired`] and `ListStatements` no longer shows it.
+/// operations and `CancelStatement` answer `ApiError::expired` and `ListStatements` no longer shows it.
 pub const DEFAULT_STATEMENT_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// Which of the caller's statements `ListStatements` shows (`RoleLevel`).

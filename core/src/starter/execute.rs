@@ -24,11 +24,11 @@ use tracing::{info, warn};
 
 /// How long the Data API remembers a `ClientToken` is 8 hours; past this age a restart looks the statement up
 /// by name before it executes again.
-pub const CLIENT_TOKEN_TRUST: Duration = Duration::hours(7);
+pub(crate) const CLIENT_TOKEN_TRUST: Duration = Duration::hours(7);
 /// How long after a deploy-time request's record was written a retry may still start its statement: half of
 /// [`NOT_STARTED_AFTER`](crate::completer::NOT_STARTED_AFTER), so a statement started by the last allowed retry is listed by name long before the sweeper
 /// asks `ListStatements` whether it ever started.
-pub const CFN_RESTART_WITHIN: Duration = Duration::minutes(15);
+pub(crate) const CFN_RESTART_WITHIN: Duration = Duration::minutes(15);
 /// Tries of the `STARTED` write once a statement exists; after them the record is left to its event or the
 /// sweeper, and the start still succeeds.
 const MARK_STARTED_TRIES: usize = 3;

@@ -20,7 +20,7 @@ pub(super) async fn release_lock(store: &dyn StateStore, record: &StatementRecor
 
 /// How long a lock may be held by a statement that has no record yet: the holder writes its record right after
 /// the lock, so only a holder that died in between (within a Lambda's 15 minutes) leaves it so longer.
-pub const LOCK_WITHOUT_RECORD: Duration = Duration::minutes(15);
+pub(crate) const LOCK_WITHOUT_RECORD: Duration = Duration::minutes(15);
 
 pub(super) async fn take_singleton_lock(
     store: &dyn StateStore,

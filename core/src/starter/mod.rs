@@ -29,8 +29,6 @@ use tracing::{info, warn};
 
 use actions::{get_result, resolve, resolve_record};
 use deploy_time::deploy_time_sql;
-pub use execute::{CFN_RESTART_WITHIN, CLIENT_TOKEN_TRUST};
-pub use lock::LOCK_WITHOUT_RECORD;
 
 /// What the starter talks to.
 pub struct StarterPorts<'a> {

@@ -15,7 +15,7 @@ pub struct StackOptions {
     pub page_rows: usize,
     /// The template's `SweepGraceSeconds`.
     pub sweep_grace_seconds: u64,
-    /// Run the SQS poller that drives the completer (or start it later with [`Stack::start_polling`]).
+    /// Run the SQS poller that drives the completer (or start it later with [`Stack::start_polling`](crate::stack::Stack::start_polling)).
     pub poll: bool,
     /// Run the completer's sweeper this often, as its schedule would.
     pub sweep_every: Option<Duration>,
