@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditi
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 use tasker_core::ports::{
-    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, Settled, StateStore,
-    UnsettledPage,
+    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, Settled, SingletonLocks,
+    StateStore, UnsettledPage,
 };
 use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
@@ -563,7 +563,10 @@ impl StateStore for DynamoStateTable {
             .expression_attribute_values(":now", ts(now));
         self.conditional_update(b).await.map(|_| ())
     }
+}
 
+#[async_trait]
+impl SingletonLocks for DynamoStateTable {
     async fn lock(
         &self,
         sql_digest: &str,

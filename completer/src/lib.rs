@@ -58,6 +58,7 @@ impl Completer {
         CompleterPorts {
             data: &self.clients.data,
             store: &self.clients.store,
+            locks: &self.clients.store,
             callbacks: &self.clients.callbacks,
         }
     }

@@ -13,7 +13,9 @@ use crate::error::TaskerError;
 use crate::event::StatusChange;
 use crate::metrics;
 use crate::outcome::{callback_for, deliver, lost, not_started, Outcome};
-use crate::ports::{Claim, Claimant, DataApi, FaultKind, Settled, StateStore, TaskCallbacks};
+use crate::ports::{
+    Claim, Claimant, DataApi, FaultKind, Settled, SingletonLocks, StateStore, TaskCallbacks,
+};
 use crate::record::{settled_expiry, token_hint, RecordStatus, Settlement, StatementRecord};
 use crate::statement::Description;
 use chrono::{DateTime, Duration, Utc};
@@ -41,6 +43,8 @@ pub struct CompleterPorts<'a> {
     pub data: &'a dyn DataApi,
     /// Holds the claim that makes a callback happen once.
     pub store: &'a dyn StateStore,
+    /// Frees a singleton's lock once its statement ended.
+    pub locks: &'a dyn SingletonLocks,
     /// Answers the waiting task (or CloudFormation).
     pub callbacks: &'a dyn TaskCallbacks,
 }
@@ -176,7 +180,7 @@ async fn finish(
             };
             // The lock goes first, while our claim keeps restarts away: once the record reads NOT_STARTED, a late
             // retry may revive it and re-take the lock under the same name, which a later unlock would free.
-            free_lock(ports.store, record).await?;
+            free_lock(ports.locks, record).await?;
             let unlocked = StatementRecord {
                 singleton: false,
                 ..record.clone()
@@ -402,14 +406,17 @@ async fn settle(
     }
     metrics::settled(settlement.status);
     info!(decision = "settled", statement_name = %name, status = settlement.status.as_str());
-    free_lock(ports.store, record).await?;
+    free_lock(ports.locks, record).await?;
     Ok(Ok(settlement.status))
 }
 
 /// Frees the singleton lock the record's statement holds, if it holds one.
-async fn free_lock(store: &dyn StateStore, record: &StatementRecord) -> Result<(), TaskerError> {
+async fn free_lock(
+    locks: &dyn SingletonLocks,
+    record: &StatementRecord,
+) -> Result<(), TaskerError> {
     if record.singleton {
-        store
+        locks
             .unlock(&record.sql_digest, &record.statement_name)
             .await
             .map_err(TaskerError::state_table)?;

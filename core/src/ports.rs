@@ -207,6 +207,13 @@ pub trait StateStore: Send + Sync {
         statement_name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), PortError>;
+}
+
+/// The singleton locks (items of the state table keyed by a SQL digest), apart from [`StateStore`]: only a
+/// singleton start and the settling of its statement use them.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SingletonLocks: Send + Sync {
     /// Takes the singleton lock of a SQL digest for a statement at `now`; re-taking one's own lock succeeds.
     async fn lock(
         &self,

@@ -6,8 +6,8 @@ use crate::config::{ClusterAuth, Settings, Target};
 use crate::event::StatusChange;
 use crate::naming::StatementPrefix;
 use crate::ports::{
-    Claim, Created, FaultKind, Lock, MockDataApi, MockStateStore, MockTaskCallbacks, PortError,
-    Settled,
+    Claim, Created, FaultKind, Lock, MockDataApi, MockSingletonLocks, MockStateStore,
+    MockTaskCallbacks, PortError, Settled,
 };
 use crate::record::{RecordStatus, StatementRecord};
 use crate::starter::{handle, Invocation, StarterConfig, StarterPorts};
@@ -58,16 +58,28 @@ fn record(status: RecordStatus, token: Option<&str>) -> StatementRecord {
     }
 }
 
-/// Runs the starter on `payload` with these mocks and the test configuration.
+/// Runs the starter on `payload` with these mocks and the test configuration (no lock may be touched).
 async fn start(
     data: &MockDataApi,
     store: &MockStateStore,
     callbacks: &MockTaskCallbacks,
     payload: &serde_json::Value,
 ) -> Result<serde_json::Value, TaskerError> {
+    start_locking(data, store, &MockSingletonLocks::new(), callbacks, payload).await
+}
+
+/// [`start`] with these singleton locks.
+async fn start_locking(
+    data: &MockDataApi,
+    store: &MockStateStore,
+    locks: &MockSingletonLocks,
+    callbacks: &MockTaskCallbacks,
+    payload: &serde_json::Value,
+) -> Result<serde_json::Value, TaskerError> {
     let ports = StarterPorts {
         data,
         store,
+        locks,
         callbacks,
     };
     let invocation = Invocation {
@@ -202,8 +214,9 @@ async fn a_retry_after_the_statement_settled_calls_back_the_new_token_at_once() 
 #[tokio::test]
 async fn a_singleton_refuses_while_its_holder_runs() {
     let mut store = MockStateStore::new();
+    let mut locks = MockSingletonLocks::new();
     let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
-    store.expect_lock().returning(|_, _, _, _| {
+    locks.expect_lock().returning(|_, _, _, _| {
         Ok(Lock::HeldBy {
             owner: "etl-holder".into(),
             since: Some(Utc::now()),
@@ -214,7 +227,9 @@ async fn a_singleton_refuses_while_its_holder_runs() {
         .returning(|name| Ok((name == "etl-holder").then(|| record(RecordStatus::Started, None))));
     let mut p = payload();
     p["singleton"] = json!(true);
-    let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
+    let err = start_locking(&data, &store, &locks, &callbacks, &p)
+        .await
+        .unwrap_err();
     assert!(
         matches!(err, TaskerError::ConcurrentExecution(_)),
         "{err:?}"
@@ -225,8 +240,9 @@ async fn a_singleton_refuses_while_its_holder_runs() {
 async fn a_singleton_refuses_while_its_holder_has_just_locked_and_not_yet_recorded() {
     // Ten Parallel branches at once: the holder took the lock, its record is not written yet.
     let mut store = MockStateStore::new();
+    let mut locks = MockSingletonLocks::new();
     let (data, callbacks) = (MockDataApi::new(), MockTaskCallbacks::new());
-    store.expect_lock().returning(|_, _, _, _| {
+    locks.expect_lock().returning(|_, _, _, _| {
         Ok(Lock::HeldBy {
             owner: "etl-holder".into(),
             since: Some(Utc::now()),
@@ -235,17 +251,20 @@ async fn a_singleton_refuses_while_its_holder_has_just_locked_and_not_yet_record
     store.expect_get().returning(|_| Ok(None));
     let mut p = payload();
     p["singleton"] = json!(true);
-    let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
+    let err = start_locking(&data, &store, &locks, &callbacks, &p)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "ConcurrentExecution");
 }
 
 #[tokio::test]
 async fn a_singleton_whose_start_failed_gives_the_lock_back() {
     let mut store = MockStateStore::new();
+    let mut locks = MockSingletonLocks::new();
     let mut data = MockDataApi::new();
     let callbacks = MockTaskCallbacks::new();
     store.expect_get().returning(|_| Ok(None));
-    store
+    locks
         .expect_lock()
         .returning(|_, _, _, _| Ok(Lock::Acquired));
     store.expect_create().returning(|_| Ok(Created::New));
@@ -256,10 +275,12 @@ async fn a_singleton_whose_start_failed_gives_the_lock_back() {
             "bad",
         ))
     });
-    store.expect_unlock().times(1).returning(|_, _| Ok(()));
+    locks.expect_unlock().times(1).returning(|_, _| Ok(()));
     let mut p = payload();
     p["singleton"] = json!(true);
-    let err = start(&data, &store, &callbacks, &p).await.unwrap_err();
+    let err = start_locking(&data, &store, &locks, &callbacks, &p)
+        .await
+        .unwrap_err();
     assert_eq!(err.error_type(), "ValidationException");
 }
 
@@ -270,9 +291,11 @@ async fn complete(
     callbacks: &MockTaskCallbacks,
     ending: Ending,
 ) -> Result<Disposition, TaskerError> {
+    let locks = MockSingletonLocks::new();
     let ports = CompleterPorts {
         data,
         store,
+        locks: &locks,
         callbacks,
     };
     complete_event(&ports, &settings(), &change(ending), Utc::now()).await

@@ -56,6 +56,7 @@ impl Starter {
         StarterPorts {
             data: &self.clients.data,
             store: &self.clients.store,
+            locks: &self.clients.store,
             callbacks: &self.clients.callbacks,
         }
     }

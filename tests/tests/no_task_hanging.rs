@@ -8,7 +8,7 @@ use chrono::{Duration as Age, Utc};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tasker_core::naming::{statement_name, EntryKey, StatementPrefix};
-use tasker_core::ports::StateStore;
+use tasker_core::ports::{SingletonLocks, StateStore};
 use tasker_core::record::{RecordStatus, StatementRecord};
 use tasker_tests::stack::{Stack, StackOptions};
 

@@ -65,7 +65,7 @@ pub(super) async fn execute(
         if let Some(existing) = existing {
             return resume(ports, config, req, existing, now).await;
         }
-        take_singleton_lock(ports.store, &digest, &name, now, expires_at).await?;
+        take_singleton_lock(ports.store, ports.locks, &digest, &name, now, expires_at).await?;
     }
     let record = StatementRecord {
         statement_name: name.clone(),
@@ -90,7 +90,7 @@ pub(super) async fn execute(
         Err(e) => {
             // No statement exists: whatever the write did, a retry re-takes the lock for this entry.
             if req.singleton {
-                release_lock(ports.store, &record).await;
+                release_lock(ports.locks, &record).await;
             }
             return Err(TaskerError::state_table(e));
         }
@@ -107,7 +107,7 @@ pub(super) async fn execute(
         Created::Existing(existing) => {
             if req.singleton && existing.status.is_settled() {
                 // Raced with the entry's own earlier attempt, which ended: the lock just taken is not needed.
-                release_lock(ports.store, &record).await;
+                release_lock(ports.locks, &record).await;
             }
             resume(ports, config, req, *existing, now).await
         }
@@ -172,7 +172,7 @@ async fn start(
             };
             warn!(decision = "start_failed", statement_name = %name, error = %e, "record left SUBMITTED for a retry");
             if record.singleton && not_started {
-                release_lock(ports.store, record).await;
+                release_lock(ports.locks, record).await;
             }
             Err(TaskerError::data_api(e))
         }
@@ -205,6 +205,7 @@ async fn fast_path(
     let completer = CompleterPorts {
         data: ports.data,
         store: ports.store,
+        locks: ports.locks,
         callbacks: ports.callbacks,
     };
     let evidence = Evidence::Described(Box::new(d));
@@ -297,6 +298,7 @@ async fn resume(
             let completer = CompleterPorts {
                 data: ports.data,
                 store: ports.store,
+                locks: ports.locks,
                 callbacks: ports.callbacks,
             };
             answer_not_started(&completer, token, &name, &not_started(&record, &why)).await?;
@@ -411,7 +413,15 @@ async fn restart(
     }
     let result = async {
         if record.singleton {
-            take_singleton_lock(ports.store, &record.sql_digest, name, now, expires).await?;
+            take_singleton_lock(
+                ports.store,
+                ports.locks,
+                &record.sql_digest,
+                name,
+                now,
+                expires,
+            )
+            .await?;
         }
         start(ports, config, req, record, now).await
     }

@@ -2,15 +2,15 @@
 //! stolen after a bound.
 
 use crate::error::TaskerError;
-use crate::ports::{Lock, LockSteal, StateStore};
+use crate::ports::{Lock, LockSteal, SingletonLocks, StateStore};
 use crate::record::StatementRecord;
 use chrono::{DateTime, Duration, Utc};
 use tracing::{info, warn};
 
 /// Frees a singleton lock of a start that has no statement (best effort: the lock is otherwise freed when the
 /// record settles `NOT_STARTED`, or stolen 15 minutes after a start that never wrote its record).
-pub(super) async fn release_lock(store: &dyn StateStore, record: &StatementRecord) {
-    if let Err(e) = store
+pub(super) async fn release_lock(locks: &dyn SingletonLocks, record: &StatementRecord) {
+    if let Err(e) = locks
         .unlock(&record.sql_digest, &record.statement_name)
         .await
     {
@@ -24,18 +24,19 @@ pub(crate) const LOCK_WITHOUT_RECORD: Duration = Duration::minutes(15);
 
 pub(super) async fn take_singleton_lock(
     store: &dyn StateStore,
+    locks: &dyn SingletonLocks,
     digest: &str,
     name: &str,
     now: DateTime<Utc>,
     expires_at: i64,
 ) -> Result<(), TaskerError> {
     let state_table = TaskerError::state_table;
-    let (owner, since) = match store.lock(digest, name, now, expires_at).await {
+    let (owner, since) = match locks.lock(digest, name, now, expires_at).await {
         Ok(Lock::Acquired) => return Ok(()),
         Ok(Lock::HeldBy { owner, since }) => (owner, since),
         Err(e) => {
             // The write may have taken effect with its answer lost: give back what may be ours.
-            let _ = store.unlock(digest, name).await;
+            let _ = locks.unlock(digest, name).await;
             return Err(state_table(e));
         }
     };
@@ -52,7 +53,7 @@ pub(super) async fn take_singleton_lock(
         None => abandoned,
     };
     if holder_done
-        && store
+        && locks
             .steal_lock(&LockSteal {
                 sql_digest: digest.to_string(),
                 from: owner.clone(),

@@ -22,7 +22,7 @@ pub use crate::invocation::Invocation;
 use crate::invocation::{StarterInput, StarterOutput};
 use crate::metrics;
 use crate::payload::{self, StarterRequest, MAX_RESULT_MAX_BYTES};
-use crate::ports::{DataApi, StateStore, TaskCallbacks};
+use crate::ports::{DataApi, SingletonLocks, StateStore, TaskCallbacks};
 use crate::statement::Target;
 use serde_json::{json, Value};
 use tracing::{info, warn};
@@ -36,6 +36,8 @@ pub struct StarterPorts<'a> {
     pub data: &'a dyn DataApi,
     /// Records the state entry before the SQL starts, so a retry finds it.
     pub store: &'a dyn StateStore,
+    /// The singleton locks of `singleton: true` starts.
+    pub locks: &'a dyn SingletonLocks,
     /// Answers a task at once when the statement already ended (retries and the fast path).
     pub callbacks: &'a dyn TaskCallbacks,
 }

@@ -10,8 +10,8 @@ use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use tasker_core::ports::{
-    Claim, Claimant, Created, DataApi, Lock, LockSteal, PortError, Settled, StateStore,
-    TaskCallbacks, UnsettledPage,
+    Claim, Claimant, Created, DataApi, Lock, LockSteal, PortError, Settled, SingletonLocks,
+    StateStore, TaskCallbacks, UnsettledPage,
 };
 use tasker_core::record::{Settlement, StatementRecord};
 use tasker_core::statement::{Description, ExecuteCall, Executed, ResultPage};
@@ -275,7 +275,10 @@ impl StateStore for Sim {
         })
         .await
     }
+}
 
+#[async_trait]
+impl SingletonLocks for Sim {
     async fn lock(
         &self,
         sql_digest: &str,

@@ -586,6 +586,7 @@ impl<'a> Harness<'a> {
             let ports = StarterPorts {
                 data: sim,
                 store: sim,
+                locks: sim,
                 callbacks: sim,
             };
             let invocation = Invocation { now, id: &request };
@@ -604,6 +605,7 @@ impl<'a> Harness<'a> {
             let ports = StarterPorts {
                 data: sim,
                 store: sim,
+                locks: sim,
                 callbacks: sim,
             };
             let invocation = Invocation { now, id: &request };
@@ -690,6 +692,7 @@ impl<'a> Harness<'a> {
             let ports = CompleterPorts {
                 data: sim,
                 store: sim,
+                locks: sim,
                 callbacks: sim,
             };
             Done::Complete(complete_event(&ports, settings, &change, now).await)
@@ -718,6 +721,7 @@ impl<'a> Harness<'a> {
             let ports = CompleterPorts {
                 data: sim,
                 store: sim,
+                locks: sim,
                 callbacks: sim,
             };
             Done::Sweep(sweep(&ports, settings, budget, now).await)
