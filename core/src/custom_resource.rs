@@ -8,8 +8,11 @@
 
 use crate::error::TaskerError;
 use crate::statement::{check_sql, SqlText, MAX_BATCH_STATEMENTS};
+use aws_lambda_events::event::cloudformation::{
+    CloudFormationCustomResourceResponse, CloudFormationCustomResourceResponseStatus,
+};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::record::CALLBACK_PREFIX as PREFIX;
 /// CloudFormation's limit on a response body; the reason is cut to fit.
@@ -79,18 +82,40 @@ impl CustomResourceCallback {
         statement_name: &str,
         data: Value,
     ) -> String {
-        let body = |reason: &str| {
-            json!({
-                "Status": if success { "SUCCESS" } else { "FAILED" },
-                "Reason": reason,
-                "PhysicalResourceId": self.physical_resource_id.as_deref()
-                    .unwrap_or(if success { statement_name } else { CREATE_FAILED }),
-                "StackId": self.stack_id,
-                "RequestId": self.request_id,
-                "LogicalResourceId": self.logical_resource_id,
-                "Data": data,
+        // Fn::GetAtt reads `Data` as strings: each value is sent as its text.
+        let data: std::collections::HashMap<String, String> = data
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
             })
-            .to_string()
+            .collect();
+        let body = |reason: &str| {
+            let mut r = CloudFormationCustomResourceResponse::default();
+            r.status = if success {
+                CloudFormationCustomResourceResponseStatus::Success
+            } else {
+                CloudFormationCustomResourceResponseStatus::Failed
+            };
+            r.reason = Some(reason.to_string());
+            r.physical_resource_id = self.physical_resource_id.clone().unwrap_or_else(|| {
+                (if success {
+                    statement_name
+                } else {
+                    CREATE_FAILED
+                })
+                .to_string()
+            });
+            r.stack_id = self.stack_id.clone();
+            r.request_id = self.request_id.clone();
+            r.logical_resource_id = self.logical_resource_id.clone();
+            r.data = data.clone();
+            serde_json::to_string(&r).expect("a response of strings serialises")
         };
         let mut text: String = reason.to_string();
         while body(&text).len() > MAX_RESPONSE_BYTES && !text.is_empty() {
@@ -243,6 +268,7 @@ pub fn parse(payload: &Value) -> Result<CustomResourceRequest, TaskerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn request(kind: &str, props: Value) -> Value {
         json!({"RequestType": kind, "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x?sig=x", "StackId": "arn:stack",
