@@ -85,14 +85,8 @@ async fn failing_sql_takes_the_failed_catch_with_the_postgres_error() {
         Some("ERROR: relation \"no_such_table\" does not exist")
     );
     // moto drops the cause; the front saw it.
-    let failure = stack
-        .front
-        .calls_of("AWSStepFunctions.SendTaskFailure")
-        .into_iter()
-        .next()
-        .expect("a SendTaskFailure");
+    let (failure, cause) = stack.front.first_task_failure().expect("a SendTaskFailure");
     assert_eq!(failure.body["error"], "FAILED");
-    let cause: Value = serde_json::from_str(failure.body["cause"].as_str().unwrap()).unwrap();
     assert_eq!(
         cause["error"],
         "ERROR: relation \"no_such_table\" does not exist"

@@ -207,58 +207,53 @@ async fn errors_have_the_service_shapes_and_never_stop_the_server() {
     assert_eq!(code(&e).0, "ValidationException");
     assert!(code(&e).1.contains("Id"));
 
-    let e = c
-        .execute_statement()
-        .cluster_identifier(CLUSTER)
-        .db_user(DB_USER)
-        .sql("select 1")
-        .send()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        code(&e),
-        ("ValidationException".into(), "Database: required".into())
-    );
-    let e = c
-        .execute_statement()
-        .database(DATABASE)
-        .sql("select 1")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(code(&e).1.contains("ClusterIdentifier or WorkgroupName"));
-    let e = c
-        .execute_statement()
-        .cluster_identifier(CLUSTER)
-        .workgroup_name("wg1")
-        .database(DATABASE)
-        .db_user(DB_USER)
-        .sql("select 1")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(code(&e).1.contains("only one"));
-    let e = c
-        .execute_statement()
-        .cluster_identifier(CLUSTER)
-        .database(DATABASE)
-        .sql("select 1")
-        .send()
-        .await
-        .unwrap_err();
-    assert!(code(&e).1.contains("DbUser or SecretArn"));
-    let e = exec(&c, "select 1")
-        .parameters(
-            SqlParameter::builder()
-                .name("bad-name")
-                .value("1")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap_err();
-    assert!(code(&e).1.contains("Parameters.name"));
+    // ExecuteStatement's validation, one refused request per row: (what is wrong, the request, what the
+    // ValidationException's message says).
+    let ok = || c.execute_statement().sql("select 1");
+    let bad_name = SqlParameter::builder()
+        .name("bad-name")
+        .value("1")
+        .build()
+        .unwrap();
+    let refused = [
+        (
+            "no database",
+            ok().cluster_identifier(CLUSTER).db_user(DB_USER),
+            "Database: required",
+        ),
+        (
+            "no target",
+            ok().database(DATABASE),
+            "ClusterIdentifier or WorkgroupName",
+        ),
+        (
+            "two targets",
+            ok().cluster_identifier(CLUSTER)
+                .workgroup_name("wg1")
+                .database(DATABASE)
+                .db_user(DB_USER),
+            "only one",
+        ),
+        (
+            "no credentials for a cluster",
+            ok().cluster_identifier(CLUSTER).database(DATABASE),
+            "DbUser or SecretArn",
+        ),
+        (
+            "a parameter name that is no identifier",
+            exec(&c, "select 1").parameters(bad_name),
+            "Parameters.name",
+        ),
+    ];
+    for (what, request, says) in refused {
+        let e = request.send().await.unwrap_err();
+        let (name, message) = code(&e);
+        assert_eq!(name, "ValidationException", "{what}: {message}");
+        assert!(
+            message.contains(says),
+            "{what}: {message:?} should say {says:?}"
+        );
+    }
     let e = c
         .batch_execute_statement()
         .cluster_identifier(CLUSTER)

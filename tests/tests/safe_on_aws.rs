@@ -50,12 +50,7 @@ async fn a_100000_character_error_reaches_the_task_as_a_cause_within_the_limit()
     let run = run_one(&stack, "long-error", state, json!({})).await;
     assert_eq!(run.status, "SUCCEEDED", "{run:?}");
     assert_eq!(run.output["error"]["Error"], "FAILED");
-    let failure = stack
-        .front
-        .calls_of("AWSStepFunctions.SendTaskFailure")
-        .into_iter()
-        .next()
-        .expect("a SendTaskFailure");
+    let (failure, _) = stack.front.first_task_failure().expect("a SendTaskFailure");
     assert!(
         failure.status < 300,
         "Step Functions took it: {}",

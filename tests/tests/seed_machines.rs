@@ -99,13 +99,7 @@ async fn success_then_an_invalid_statement_caught_on_failed() {
     assert_eq!(good["detail"]["statementId"], good["statementId"]);
     assert_eq!(run.output["error"]["Error"], "FAILED");
     // moto drops the cause; the front saw it: the seed's `detail.error` with PostgreSQL's text.
-    let failure = stack
-        .front
-        .calls_of("AWSStepFunctions.SendTaskFailure")
-        .into_iter()
-        .next()
-        .expect("a SendTaskFailure");
-    let cause: Value = serde_json::from_str(failure.body["cause"].as_str().unwrap()).unwrap();
+    let (_, cause) = stack.front.first_task_failure().expect("a SendTaskFailure");
     assert!(
         cause["detail"]["error"]
             .as_str()

@@ -38,6 +38,20 @@ impl Front {
             .collect()
     }
 
+    /// The first `SendTaskFailure` a function made (moto drops the cause; the front keeps it): the call, with its
+    /// cause parsed as the JSON the completer writes.
+    pub fn first_task_failure(&self) -> Option<(Call, serde_json::Value)> {
+        let call = self
+            .calls_of("AWSStepFunctions.SendTaskFailure")
+            .into_iter()
+            .next()?;
+        let cause = call.body["cause"]
+            .as_str()
+            .and_then(|c| serde_json::from_str(c).ok())
+            .unwrap_or_default();
+        Some((call, cause))
+    }
+
     /// How many calls of an operation took effect at the service (it answered 2xx, whatever the caller saw).
     pub fn count(&self, operation: &str) -> usize {
         self.calls_of(operation)
