@@ -40,6 +40,9 @@ struct Shared {
     spawn: Spawn,
     /// How many times the sandbox was reset after a cut-off invocation.
     resets: std::sync::atomic::AtomicU32,
+    /// Set when the function stops: an invocation cut off by the shutdown itself (its future dropped after the
+    /// process was killed) must not start a new process that nobody would stop or reap.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -49,6 +52,9 @@ impl Shared {
         let _ = child.kill();
         let _ = child.wait();
         *self.running.lock().expect("running") = None;
+        if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         match (self.spawn)() {
             Ok(new) => *child = new,
             Err(e) => eprintln!("a function could not be restarted: {e}"),
@@ -78,6 +84,9 @@ impl std::fmt::Debug for Function {
 
 impl Drop for Function {
     fn drop(&mut self) {
+        self.shared
+            .stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.server.abort();
         let mut child = self.shared.child.lock().expect("child");
         let _ = child.kill();
@@ -180,6 +189,7 @@ impl Function {
             child: Mutex::new(child),
             spawn,
             resets: std::sync::atomic::AtomicU32::new(0),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         });
         let app = axum::Router::new()
             .route(
