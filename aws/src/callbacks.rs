@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
-use tasker_core::ports::{FaultKind, PortError, TaskCallbacks};
+use tasker_core::{FaultKind, PortError, TaskCallbacks};
 
 /// `SendTaskSuccess` / `SendTaskFailure` through the SDK, and the `PUT` of a custom resource's response to its
 /// presigned URL on hyper and rustls (the stack the SDK itself links, so the binaries carry one TLS stack).

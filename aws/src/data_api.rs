@@ -5,11 +5,9 @@ use async_trait::async_trait;
 use aws_sdk_redshiftdata::types::{Field as SdkField, SqlParameter, SubStatementData};
 use aws_smithy_types::DateTime as SdkDateTime;
 use chrono::{DateTime, Utc};
-use tasker_core::config::{ClusterAuth, Target};
-use tasker_core::payload::{Session, SqlText};
-use tasker_core::ports::{DataApi, FaultKind, PortError};
-use tasker_core::statement::{
-    Column, DataApiStatus, Description, ExecuteCall, Executed, Field, ResultPage,
+use tasker_core::{
+    ClusterAuth, Column, DataApi, DataApiStatus, Description, ExecuteCall, Executed, FaultKind,
+    Field, PortError, ResultPage, Session, SqlText, Target,
 };
 
 /// The Data API through the SDK.

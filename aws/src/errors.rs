@@ -2,7 +2,7 @@
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use tasker_core::ports::{FaultKind, PortError};
+use tasker_core::{FaultKind, PortError};
 
 /// Classifies any SDK error.
 pub fn port_error<E>(err: SdkError<E, HttpResponse>) -> PortError

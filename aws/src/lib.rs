@@ -1,7 +1,7 @@
 //! Adapters from sfn-redshift-tasker's ports to the AWS SDK for Rust.
 //!
 //! Each adapter wraps one SDK client and translates both ways: domain types in, domain types and
-//! [`tasker_core::ports::PortError`]s out, so no SDK type leaks into the use cases.
+//! [`tasker_core::PortError`]s out, so no SDK type leaks into the use cases.
 
 pub mod callbacks;
 pub mod clients;

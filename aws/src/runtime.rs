@@ -203,7 +203,7 @@ pub trait Function: Sized + Send + Sync {
     /// Reads its configuration; an error stops the instance before it serves anything.
     fn config(
         get: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self::Config, tasker_core::config::ConfigError>;
+    ) -> Result<Self::Config, tasker_core::ConfigError>;
     /// Builds its clients from one SDK configuration.
     fn new(sdk: &aws_config::SdkConfig, config: Self::Config) -> Self;
     /// One invocation, JSON in and out; `request_id` is Lambda's (the starter names a statement by it when the

@@ -12,11 +12,10 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
-use tasker_core::ports::{
-    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, Settled, SingletonLocks,
-    StateStore, UnsettledPage,
+use tasker_core::{
+    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, RecordStatus, Settled,
+    Settlement, SingletonLocks, StateStore, StatementRecord, UnsettledPage,
 };
-use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
 /// Partition key.
 pub const KEY: &str = "statementName";
@@ -103,7 +102,7 @@ fn to_record(item: &Item) -> Result<StatementRecord, PortError> {
             .clamp(0, i64::from(u32::MAX)) as u32,
         result_max_bytes: get_n(item, "resultMaxBytes")
             .map(|n| n.clamp(0, i64::from(u32::MAX)) as u32)
-            .unwrap_or(tasker_core::payload::DEFAULT_RESULT_MAX_BYTES),
+            .unwrap_or(tasker_core::DEFAULT_RESULT_MAX_BYTES),
         singleton: item
             .get("singleton")
             .and_then(|v| v.as_bool().ok())

@@ -6,8 +6,7 @@ use serde_json::Value;
 use tasker_aws::runtime::Function;
 use tasker_aws::Clients;
 use tasker_core::canceller::{handle, CancellerPorts};
-use tasker_core::config::{ConfigError, Settings};
-use tasker_core::TaskerError;
+use tasker_core::{ConfigError, Settings, TaskerError};
 
 /// The canceller with its clients.
 #[derive(Debug)]

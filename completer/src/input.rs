@@ -3,8 +3,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use serde::Serialize;
 use serde_json::Value;
-use tasker_core::sweep::SweepReport;
-use tasker_core::TaskerError;
+use tasker_core::{sweep::SweepReport, TaskerError};
 
 /// What invokes the completer.
 #[derive(Debug, Clone, PartialEq)]

@@ -15,10 +15,8 @@ use serde_json::Value;
 use tasker_aws::runtime::Function;
 use tasker_aws::Clients;
 use tasker_core::completer::{complete_event, CompleterPorts, Disposition};
-use tasker_core::config::{ConfigError, Settings};
-use tasker_core::event::{parse_body, Message};
 use tasker_core::sweep::{sweep, SweepBudget};
-use tasker_core::TaskerError;
+use tasker_core::{parse_body, ConfigError, Message, Settings, TaskerError};
 use tracing::{info, warn};
 
 /// How long one sweep may examine records: the function's 30 s timeout less room for the last settle.

@@ -4,11 +4,10 @@
 use criterion::{criterion_main, Criterion};
 use serde_json::json;
 use std::hint::black_box;
-use tasker_core::event::parse_body;
-use tasker_core::naming::{statement_name, EntryKey, StatementPrefix};
-use tasker_core::outcome::{success_output, Finished};
-use tasker_core::payload::parse;
-use tasker_core::statement::{Column, Field};
+use tasker_core::{
+    parse_body, starter::parse, statement_name, success_output, Column, EntryKey, Field, Finished,
+    StatementPrefix,
+};
 
 fn benches(c: &mut Criterion) {
     let prefix = StatementPrefix::parse("etl-prod").unwrap();
@@ -72,7 +71,7 @@ fn benches(c: &mut Criterion) {
         duration_ms: 1234,
         has_result_set: true,
         records: Some((columns, rows)),
-        records_budget: tasker_core::payload::DEFAULT_RESULT_MAX_BYTES as usize,
+        records_budget: tasker_core::DEFAULT_RESULT_MAX_BYTES as usize,
         session_id: None,
         detail: json!({"principal": "arn:aws:iam::123456789012:role/starter", "state": "FINISHED", "rows": 1000}),
     };

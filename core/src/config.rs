@@ -3,10 +3,10 @@
 //! The target database is fixed per deployment and never taken from a payload, so a deployment can only ever act as
 //! its own database user.
 
-pub use crate::error::ConfigError;
+pub(crate) use crate::error::ConfigError;
 use crate::naming::StatementPrefix;
 use crate::statement::MAX_WAIT_SECONDS;
-pub use crate::statement::{ClusterAuth, Target};
+pub(crate) use crate::statement::{ClusterAuth, Target};
 
 /// `FAST_PATH_SECONDS`: the starter's default `waitSeconds` (0, the default, turns the fast path off).
 pub fn fast_path_seconds(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {

@@ -116,7 +116,7 @@ pub(crate) fn plain_record(columns: &[Column], row: &[Field]) -> Value {
 /// The failure callback: error `FAILED`, `ABORTED` or `StatementLost`, cause a JSON object the user's `Catch`
 /// can parse, `{statementName, statementId, error, detail}` with `detail.error` as the seed's later versions
 /// had it. The cause stays within [`MAX_CAUSE_CHARS`]: the error text is cut, never the JSON.
-pub fn failure(
+pub(crate) fn failure(
     error_name: &str,
     statement_name: &str,
     statement_id: &str,
@@ -157,7 +157,7 @@ pub fn failure(
 
 /// A callback, the record status it settles to once delivered, and the error text to keep in the record.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// What the task (or CloudFormation) is told.
     pub callback: Callback,
     /// What the record becomes once the callback is delivered.
@@ -194,7 +194,7 @@ pub(crate) fn detail_for(name: &str, d: &Description, event_detail: Option<&Valu
 
 /// The outcome of a statement the Data API no longer knows: its ending cannot be learnt, so a waiting task
 /// fails with `STATEMENT_LOST` instead of waiting for ever.
-pub fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
+pub(crate) fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
     let error = "The Data API no longer knows this statement (its metadata is kept 24 hours); \
                  whether it finished cannot be told.";
     let detail = json!({"statementName": record.statement_name, "statementId": statement_id, "state": "LOST"});
@@ -214,7 +214,7 @@ pub fn lost(record: &StatementRecord, statement_id: &str) -> Outcome {
 
 /// The outcome of a start that never made a statement: only a CloudFormation request still waits then (a Step
 /// Functions task saw its start fail), and it gets `FAILED` with the refusal.
-pub fn not_started(record: &StatementRecord, why: &str) -> Outcome {
+pub(crate) fn not_started(record: &StatementRecord, why: &str) -> Outcome {
     let detail = json!({"statementName": record.statement_name, "state": "NOT_STARTED"});
     Outcome {
         callback: failure("NotStarted", &record.statement_name, "", why, &detail),
@@ -372,7 +372,7 @@ async fn read_rows(
 
 /// Delivers a callback on a task token, or, for a CloudFormation custom resource (its callback stored in place of
 /// the token), as the response to its `ResponseURL`.
-pub async fn deliver(
+pub(crate) async fn deliver(
     callbacks: &dyn TaskCallbacks,
     token: &str,
     statement_name: &str,

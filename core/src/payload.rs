@@ -3,7 +3,7 @@
 
 use crate::error::TaskerError;
 use crate::statement::check_sql;
-pub use crate::statement::{Session, SqlText, MAX_SQL_BYTES};
+pub(crate) use crate::statement::{Session, SqlText};
 use crate::statement::{MAX_BATCH_STATEMENTS, MAX_WAIT_SECONDS};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -341,6 +341,7 @@ pub(crate) fn is_statement_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::statement::MAX_SQL_BYTES;
     use serde_json::json;
 
     fn err(v: serde_json::Value) -> String {

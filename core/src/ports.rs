@@ -1,7 +1,7 @@
 //! The three services the use cases talk to, as traits: the Data API, the state table and Step Functions'
 //! task callbacks. The binaries implement them with the AWS SDK; unit tests use the mockall mocks.
 
-pub use crate::error::{FaultKind, PortError};
+pub(crate) use crate::error::{FaultKind, PortError};
 use crate::record::{Settlement, StatementRecord};
 use crate::statement::{Description, ExecuteCall, Executed, ResultPage};
 use async_trait::async_trait;
@@ -91,7 +91,7 @@ pub struct UnsettledPage {
     pub next: Option<String>,
 }
 
-/// What [`StateStore::lock`] found.
+/// What [`SingletonLocks::lock`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Lock {
     /// The lock is this statement's now.

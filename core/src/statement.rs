@@ -359,7 +359,7 @@ fn cut_query_strings(v: &mut Value, keep: Option<usize>) {
 }
 
 /// ISO 8601 with milliseconds and `Z`, as Step Functions writes its own timestamps.
-pub fn iso(t: DateTime<Utc>) -> String {
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

@@ -2,13 +2,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tasker_core::event::parse_body;
-use tasker_core::naming::StatementPrefix;
+use tasker_core::{parse_body, StatementPrefix};
 
 fuzz_target!(|data: &[u8]| {
     let prefix = StatementPrefix::parse("etl").expect("a valid prefix");
     if let Ok(body) = std::str::from_utf8(data) {
-        if let Ok(tasker_core::event::Message::Ours(change)) = parse_body(body, &prefix) {
+        if let Ok(tasker_core::Message::Ours(change)) = parse_body(body, &prefix) {
             assert!(prefix.owns(&change.statement_name));
         }
     }

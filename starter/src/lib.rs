@@ -10,10 +10,8 @@ use aws_config::SdkConfig;
 use serde_json::Value;
 use tasker_aws::runtime::Function;
 use tasker_aws::Clients;
-use tasker_core::config::{ConfigError, Settings, Target};
-use tasker_core::invocation::{StarterInput, StarterOutput};
 use tasker_core::starter::{decode, run, Invocation, StarterConfig, StarterPorts};
-use tasker_core::TaskerError;
+use tasker_core::{ConfigError, Settings, StarterInput, StarterOutput, Target, TaskerError};
 
 /// The starter with its clients, built once per Lambda instance.
 #[derive(Debug)]
@@ -32,7 +30,7 @@ impl Function for Starter {
         Ok(StarterConfig {
             settings: Settings::from_lookup(&get)?,
             target: Target::from_lookup(&get)?,
-            fast_path_seconds: tasker_core::config::fast_path_seconds(&get)?,
+            fast_path_seconds: tasker_core::fast_path_seconds(&get)?,
         })
     }
 

@@ -11,8 +11,7 @@ use tasker_core::metrics::{
     CALLBACK_LATENCY, CANCELLED, COLD_START, NAMESPACE, OUTCOME, REFUSED, SETTLED, STACK_DIMENSION,
     STARTED,
 };
-use tasker_core::naming::{statement_name, EntryKey};
-use tasker_core::record::RecordStatus;
+use tasker_core::{statement_name, EntryKey, RecordStatus};
 use tasker_tests::eventually;
 use tasker_tests::stack::{Stack, StackOptions};
 use tasker_tests::workspace_root;

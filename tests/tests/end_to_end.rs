@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use tasker_core::record::RecordStatus;
+use tasker_core::RecordStatus;
 use tasker_tests::asl::{machine, native_polling_states, sql_state};
 use tasker_tests::stack::{Stack, StackOptions};
 

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 use std::time::Duration;
-use tasker_core::record::RecordStatus;
+use tasker_core::RecordStatus;
 use tasker_tests::eventually;
 use tasker_tests::stack::{Stack, StackOptions};
 

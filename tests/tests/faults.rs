@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 use tasker_aws::runtime::Function;
-use tasker_core::record::{RecordStatus, StatementRecord};
+use tasker_core::{RecordStatus, StatementRecord};
 use tasker_tests::stack::{sdk_config_as, Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -264,7 +264,7 @@ async fn two_completers_racing_on_one_event_call_back_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_completer_that_crashed_after_its_claim_is_finished_when_its_lease_ends() {
-    use tasker_core::ports::{Claim, Claimant, StateStore};
+    use tasker_core::{Claim, Claimant, StateStore};
     let (mut stack, execution, name) = an_event_waiting("crash").await;
     // A completer claimed the record and died before its callback: its lease (3 s here) is all that is left.
     let now = chrono::Utc::now();

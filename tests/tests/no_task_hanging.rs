@@ -7,9 +7,10 @@
 use chrono::{Duration as Age, Utc};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use tasker_core::naming::{statement_name, EntryKey, StatementPrefix};
-use tasker_core::ports::{SingletonLocks, StateStore};
-use tasker_core::record::{RecordStatus, StatementRecord};
+use tasker_core::{
+    statement_name, EntryKey, RecordStatus, SingletonLocks, StateStore, StatementPrefix,
+    StatementRecord,
+};
 use tasker_tests::stack::{Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -140,10 +141,10 @@ async fn a_singleton_whose_start_failed_does_not_block_the_next_run() {
 /// is taken over by the next run through the table's conditional steal; a live holder's is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_singleton_lock_left_by_a_dead_start_is_taken_over_and_a_live_ones_is_not() {
-    use tasker_core::statement::SqlText;
+    use tasker_core::SqlText;
     let stack = Stack::start(StackOptions::default()).await.unwrap();
     let sql = "select pg_sleep(1)";
-    let digest = tasker_core::naming::sql_digest(&SqlText::Single(sql.into()), &Default::default());
+    let digest = tasker_core::sql_digest(&SqlText::Single(sql.into()), &Default::default());
     let table = stack.state_table();
     let far = (Utc::now() + Age::days(3)).timestamp();
     let dead = "tasker-test-dead-holder";
@@ -151,7 +152,7 @@ async fn a_singleton_lock_left_by_a_dead_start_is_taken_over_and_a_live_ones_is_
         .lock(&digest, dead, Utc::now() - Age::minutes(20), far)
         .await
         .unwrap();
-    assert_eq!(taken, tasker_core::ports::Lock::Acquired);
+    assert_eq!(taken, tasker_core::Lock::Acquired);
     let payload = |execution: &str| json!({"executionArn": execution, "sqlStatement": sql, "singleton": true});
     let next = stack.starter.handle(&payload("arn:next")).await.unwrap();
     assert!(next["statementId"].is_string(), "{next}");

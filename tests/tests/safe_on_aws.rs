@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use tasker_core::outcome::MAX_CAUSE_CHARS;
+use tasker_core::MAX_CAUSE_CHARS;
 use tasker_tests::stack::{signed_as, Stack, StackOptions, CLUSTER, DATABASE, DB_USER, ROLE};
 
 const TIMEOUT: Duration = Duration::from_secs(60);

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::time::Duration;
 use tasker_aws::runtime::Function;
-use tasker_core::record::RecordStatus;
+use tasker_core::RecordStatus;
 use tasker_tests::stack::{Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(60);

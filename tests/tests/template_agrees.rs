@@ -10,9 +10,7 @@ use tasker_aws::runtime::Function;
 use tasker_aws::state_table::{
     BY_EXECUTION_INDEX, BY_STATEMENT_ID_INDEX, KEY, TTL_ATTR, UNSETTLED_ATTR, UNSETTLED_INDEX,
 };
-use tasker_core::config::{ClusterAuth, ConfigError, Target};
-use tasker_core::naming::{statement_name, EntryKey};
-use tasker_core::record::RecordStatus;
+use tasker_core::{statement_name, ClusterAuth, ConfigError, EntryKey, RecordStatus, Target};
 use tasker_tests::front::{Chaos, FaultKind};
 use tasker_tests::stack::{Stack, StackOptions};
 use tasker_tests::template::Template;

@@ -18,7 +18,6 @@ mod lock;
 use crate::config::Settings;
 use crate::custom_resource::{self};
 use crate::error::TaskerError;
-pub use crate::invocation::Invocation;
 use crate::invocation::{StarterInput, StarterOutput};
 use crate::metrics;
 use crate::payload::{self, StarterRequest, MAX_RESULT_MAX_BYTES};
@@ -26,6 +25,10 @@ use crate::ports::{DataApi, SingletonLocks, StateStore, TaskCallbacks};
 use crate::statement::Target;
 use serde_json::{json, Value};
 use tracing::{info, warn};
+
+pub use crate::invocation::Invocation;
+/// Parses and validates what a state sends (seed-compatible); [`decode`] runs it on a whole invocation.
+pub use crate::payload::parse;
 
 use actions::{get_result, resolve, resolve_record};
 use deploy_time::deploy_time_sql;

@@ -4,9 +4,7 @@
 use super::model::{short, Answer, InvId, Kind, State, Task, TaskState};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use tasker_core::record::{RecordStatus, Settlement};
-use tasker_core::statement::DataApiStatus;
-use tasker_core::TaskerError;
+use tasker_core::{DataApiStatus, RecordStatus, Settlement, TaskerError};
 
 /// `Ok`, or why what a use case did is wrong.
 pub(crate) type Verdict = Result<(), String>;

@@ -4,9 +4,10 @@
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
-use tasker_core::naming::sql_digest;
-use tasker_core::ports::{FaultKind, PortError};
-use tasker_core::statement::{Column, DataApiStatus, Description, ExecuteCall, Field, ResultPage};
+use tasker_core::{
+    sql_digest, Column, DataApiStatus, Description, ExecuteCall, FaultKind, Field, PortError,
+    ResultPage,
+};
 
 /// The Data API remembers a `ClientToken` this long.
 pub(crate) const CLIENT_TOKEN_MEMORY: Duration = Duration::hours(8);
@@ -246,8 +247,8 @@ pub(crate) fn event_body(
     at: DateTime<Utc>,
 ) -> String {
     json!({
-        "version": "0", "id": format!("ev-{id}"), "detail-type": tasker_core::event::EVENT_DETAIL_TYPE,
-        "source": tasker_core::event::EVENT_SOURCE, "time": at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "version": "0", "id": format!("ev-{id}"), "detail-type": tasker_core::EVENT_DETAIL_TYPE,
+        "source": tasker_core::EVENT_SOURCE, "time": at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "region": "us-east-1", "resources": [],
         "detail": {"principal": "arn:aws:sts::123456789012:assumed-role/sim/starter", "statementName": name,
                    "statementId": id, "redshiftQueryId": 1, "state": state, "rows": rows,

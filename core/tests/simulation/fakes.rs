@@ -9,12 +9,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use tasker_core::ports::{
-    Claim, Claimant, Created, DataApi, Lock, LockSteal, PortError, Settled, SingletonLocks,
-    StateStore, TaskCallbacks, UnsettledPage,
+use tasker_core::{
+    Claim, Claimant, Created, DataApi, Description, ExecuteCall, Executed, Lock, LockSteal,
+    PortError, ResultPage, Settled, Settlement, SingletonLocks, StateStore, StatementRecord,
+    TaskCallbacks, UnsettledPage,
 };
-use tasker_core::record::{Settlement, StatementRecord};
-use tasker_core::statement::{Description, ExecuteCall, Executed, ResultPage};
 
 /// The simulated AWS: the Data API, the state table and Step Functions in one (`Send + Sync`) object.
 pub(crate) struct Sim {

@@ -18,15 +18,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use tasker_core::canceller::{self, CancellerPorts};
 use tasker_core::completer::{complete_event, CompleterPorts, Disposition, NOT_STARTED_AFTER};
-use tasker_core::config::{ClusterAuth, Settings, Target};
-use tasker_core::event::{parse_body, Message};
-use tasker_core::naming::{sql_digest, statement_name, EntryKey, StatementPrefix};
-use tasker_core::payload::SqlText;
-use tasker_core::ports::PortError;
 use tasker_core::starter::{self, Invocation, StarterConfig, StarterPorts};
-use tasker_core::statement::DataApiStatus;
 use tasker_core::sweep::{sweep, SweepBudget, SweepReport};
-use tasker_core::TaskerError;
+use tasker_core::{
+    parse_body, sql_digest, statement_name, ClusterAuth, DataApiStatus, EntryKey, Message,
+    PortError, Settings, SqlText, StatementPrefix, Target, TaskerError,
+};
 
 /// SQS `maxReceiveCount` of the completer's queue: then the message goes to the dead-letter queue.
 const MAX_RECEIVES: u32 = 5;

@@ -8,9 +8,7 @@ use super::rng::Rng;
 use super::table::Table;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
-use tasker_core::ports::{FaultKind, Lock, LockSteal, PortError, Settled};
-use tasker_core::record::Settlement;
-use tasker_core::statement::ExecuteCall;
+use tasker_core::{ExecuteCall, FaultKind, Lock, LockSteal, PortError, Settled, Settlement};
 
 /// The completer's and canceller's Lambda timeout (infra/sam-template.yaml): an invocation older than this is
 /// killed.
@@ -198,7 +196,7 @@ pub(crate) struct State {
     /// CloudFormation requests by `ResponseURL`.
     pub cfn: BTreeMap<String, CfnRequest>,
     /// The last status each record settled to (kept after TTL deletes the record).
-    pub settled_as: BTreeMap<String, tasker_core::record::RecordStatus>,
+    pub settled_as: BTreeMap<String, tasker_core::RecordStatus>,
 }
 
 impl State {
@@ -553,7 +551,7 @@ impl State {
 impl State {
     /// `SUBMITTED` -> `STARTED`: the SQL really runs now (invariant 2 counts these runs).
     pub(crate) fn run_statement(&mut self, i: usize) {
-        if self.data.statements[i].status != tasker_core::statement::DataApiStatus::Submitted {
+        if self.data.statements[i].status != tasker_core::DataApiStatus::Submitted {
             return;
         }
         let runs = self.data.run(i);
@@ -569,8 +567,8 @@ impl State {
 
     /// `ExecuteStatement` with `WaitTimeSeconds`: the statement may run and end within the wait; the reply says
     /// where it stands. Its completion event goes out as usual (through the outbox).
-    pub(crate) fn wait_for(&mut self, id: &str) -> tasker_core::statement::DataApiStatus {
-        use tasker_core::statement::DataApiStatus;
+    pub(crate) fn wait_for(&mut self, id: &str) -> tasker_core::DataApiStatus {
+        use tasker_core::DataApiStatus;
         let i = self.data.index_of(id).expect("just executed");
         let current = self.data.statements[i].status;
         if self.data.statements[i].ended() || !self.rng.chance(self.ends_in_wait) {
@@ -639,14 +637,13 @@ impl State {
             .find(|s| s.name == req.name)
             .cloned();
         let wrong = match (status.as_str(), &statement) {
-            ("SUCCESS", Some(st)) => (st.status != tasker_core::statement::DataApiStatus::Finished)
+            ("SUCCESS", Some(st)) => (st.status != tasker_core::DataApiStatus::Finished)
                 .then(|| format!("SUCCESS while its statement is {}", st.status.as_str())),
             ("SUCCESS", None) => (!req.rollback && req.request_type != "NoSql")
                 .then(|| "SUCCESS without a statement".to_string()),
             // Past retention its end cannot be learnt: StatementLost is a FAILED answer.
             ("FAILED", Some(st))
-                if st.status == tasker_core::statement::DataApiStatus::Finished
-                    && st.known(self.clock) =>
+                if st.status == tasker_core::DataApiStatus::Finished && st.known(self.clock) =>
             {
                 Some("FAILED while its statement finished".to_string())
             }

@@ -9,10 +9,7 @@ use super::model::{Answer, State, TaskState};
 use super::rng::Rng;
 use chrono::Duration;
 use serde_json::{json, Value};
-use tasker_core::ports::{FaultKind, PortError};
-use tasker_core::record::RecordStatus;
-use tasker_core::starter::StarterConfig;
-use tasker_core::statement::DataApiStatus;
+use tasker_core::{starter::StarterConfig, DataApiStatus, FaultKind, PortError, RecordStatus};
 
 const EXEC: &str = "arn:aws:states:us-east-1:123456789012:execution:sim:scenario";
 const OTHER_EXEC: &str = "arn:aws:states:us-east-1:123456789012:execution:sim:other";

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
-use tasker_core::ports::{
-    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, Settled, UnsettledPage,
+use tasker_core::{
+    Claim, Claimant, Created, FaultKind, Lock, LockSteal, PortError, RecordStatus, Settled,
+    Settlement, StatementRecord, UnsettledPage,
 };
-use tasker_core::record::{RecordStatus, Settlement, StatementRecord};
 
 /// One row of the state table with its claim lease (an attribute the record type does not carry).
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@ impl Stack {
     pub async fn records(
         &self,
         execution_arn: &str,
-    ) -> anyhow::Result<Vec<tasker_core::record::StatementRecord>> {
-        use tasker_core::ports::StateStore;
+    ) -> anyhow::Result<Vec<tasker_core::StatementRecord>> {
+        use tasker_core::StateStore;
         Ok(self.state_table().by_execution(execution_arn).await?)
     }
 

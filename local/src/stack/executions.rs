@@ -74,7 +74,7 @@ impl Stack {
         &self,
         execution_arn: &str,
         timeout: Duration,
-    ) -> anyhow::Result<tasker_core::record::StatementRecord> {
+    ) -> anyhow::Result<tasker_core::StatementRecord> {
         crate::eventually(&format!("{execution_arn} settles"), timeout, || async {
             let records = self
                 .records(execution_arn)

@@ -26,7 +26,7 @@ use crate::postgres::Postgres;
 use aws_config::SdkConfig;
 use std::sync::Arc;
 use std::time::Duration;
-use tasker_core::config::{Settings, Target};
+use tasker_core::{Settings, Target};
 
 /// A running local stack. Field order is drop order: the poller and front stop before the servers.
 pub struct Stack {

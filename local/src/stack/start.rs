@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tasker_aws::runtime::Function;
-use tasker_core::config::Settings;
+use tasker_core::Settings;
 
 /// A function's deployed environment (the template's), pointed at the local stack and signed as the role with the
 /// function's own session token (see [`sdk_config_as`]).
