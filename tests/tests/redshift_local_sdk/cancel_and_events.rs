@@ -1,0 +1,105 @@
+//! What ends a statement from outside, and what its end sends: a real cancellation, and the completion event reaching SQS through the prefix rule.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_aborts_a_running_query_for_real() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let s = exec(&c, "select pg_sleep(60)").send().await.unwrap();
+    let id = s.id().unwrap().to_string();
+    let db = stack.sql().await.unwrap();
+    let running = || async {
+        let n: i64 = db
+            .query_one("select count(*) from pg_stat_activity where query = 'select pg_sleep(60)' and state = 'active'", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n
+    };
+    tasker_tests::eventually("the query starts", Duration::from_secs(10), || async {
+        match running().await {
+            0 => Err("not in pg_stat_activity yet".to_string()),
+            _ => Ok(()),
+        }
+    })
+    .await
+    .unwrap();
+    let cancelled_at = Instant::now();
+    let out = c.cancel_statement().id(&id).send().await.unwrap();
+    assert_eq!(out.status(), Some(true));
+    let d = wait_done(&c, &id).await;
+    assert_eq!(d.status(), Some(&StatusString::Aborted));
+    assert!(
+        cancelled_at.elapsed() < Duration::from_secs(1),
+        "aborted in {:?}",
+        cancelled_at.elapsed()
+    );
+    assert_eq!(
+        running().await,
+        0,
+        "the query is gone from pg_stat_activity"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_event_reaches_sqs_through_the_prefix_rule() {
+    let stack = stack().await;
+    let c = stack.redshift_data();
+    let ours = exec(&c, "select 1")
+        .statement_name("conf-abc")
+        .with_event(true)
+        .send()
+        .await
+        .unwrap();
+    let theirs = exec(&c, "select 2")
+        .statement_name("elsewhere-abc")
+        .with_event(true)
+        .send()
+        .await
+        .unwrap();
+    wait_done(&c, ours.id().unwrap()).await;
+    wait_done(&c, theirs.id().unwrap()).await;
+    let sqs = stack.sqs();
+    let mut bodies =
+        tasker_tests::eventually("our event arrives", Duration::from_secs(10), || async {
+            let got = receive(&sqs, &stack.queue_url).await;
+            if got.is_empty() {
+                Err("no message yet".to_string())
+            } else {
+                Ok(got)
+            }
+        })
+        .await
+        .unwrap();
+    // Give a stray event time to arrive, then check there is none.
+    bodies.extend(receive(&sqs, &stack.queue_url).await);
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let e = &bodies[0];
+    assert_eq!(e["source"], "aws.redshift-data");
+    assert_eq!(e["detail-type"], "Redshift Data Statement Status Change");
+    assert_eq!(e["detail"]["statementName"], "conf-abc");
+    assert_eq!(e["detail"]["statementId"], ours.id().unwrap());
+    assert_eq!(e["detail"]["state"], "FINISHED");
+    assert_eq!(e["detail"]["rows"], 1);
+    for k in ["principal", "redshiftQueryId", "expireAt"] {
+        assert!(e["detail"].get(k).is_some(), "detail.{k}");
+    }
+}
+
+/// One long poll of a queue: the JSON bodies received.
+async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let r = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .unwrap();
+    r.messages()
+        .iter()
+        .filter_map(|m| m.body())
+        .map(|b| serde_json::from_str::<Value>(b).unwrap())
+        .collect()
+}
