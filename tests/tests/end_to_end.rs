@@ -205,22 +205,14 @@ async fn a_retried_invocation_of_the_same_state_entry_runs_the_sql_once() {
         )
         .await
         .unwrap();
-    let started = stack
-        .sfn()
-        .start_execution()
-        .state_machine_arn(&sm)
-        .name("retry-once")
-        .input("{}")
-        .send()
-        .await
-        .unwrap();
+    let started = stack.start_execution(&sm, json!({})).await.unwrap();
     // Wait for moto's invocation of the starter, then invoke it again with the very same payload, as a Lambda
     // retry would.
     let payload = stack
         .invocation_payload("starter", None, TIMEOUT)
         .await
         .unwrap();
-    let first = stack.records(&started.execution_arn).await.unwrap();
+    let first = stack.records(&started).await.unwrap();
     let again = stack
         .starter
         .handle(&payload)
@@ -259,7 +251,7 @@ async fn a_retried_invocation_of_the_same_state_entry_runs_the_sql_once() {
         third["statementId"],
         json!(first[0].statement_id.clone().unwrap())
     );
-    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    let run = stack.wait(&started, TIMEOUT).await.unwrap();
     assert_eq!(run.status, "SUCCEEDED", "{run:?}");
     let stats = stack.redshift_stats().await.unwrap();
     assert_eq!(stats["statementsRun"], 1, "{stats}");

@@ -67,37 +67,6 @@ fn event(statement_name: &str, statement_id: &str, state: &str) -> String {
     .to_string()
 }
 
-/// Receives every message of a queue until it stays empty for a second.
-async fn drain(stack: &Stack, queue_url: &str) -> Vec<String> {
-    let mut bodies = Vec::new();
-    loop {
-        let got = stack
-            .sqs()
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let messages = got.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for m in messages {
-            bodies.push(m.body().unwrap_or_default().to_string());
-            stack
-                .sqs()
-                .delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(m.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-}
-
 /// Starts the poller and waits for the execution to succeed with its record `FINISHED`.
 async fn poll_until_finished(stack: &mut Stack, execution: &str) {
     stack.start_polling();
@@ -161,7 +130,7 @@ async fn malformed_bodies_end_in_the_dlq_and_their_neighbours_settle() {
         "malformed bodies redriven",
         Duration::from_secs(30),
         || async {
-            let more = drain(&stack, &stack.dlq_url).await;
+            let more = stack.drain_queue(&stack.dlq_url).await.unwrap();
             let mut dead = dead.lock().unwrap();
             dead.extend(more);
             (dead.len() >= malformed.len())
@@ -225,7 +194,7 @@ async fn duplicated_late_out_of_order_and_foreign_events_call_back_nothing_more(
     let after = record(&stack, &run.arn).await;
     assert_eq!(after.status, RecordStatus::Finished);
     assert_eq!(after.settled_at, settled.settled_at);
-    assert!(drain(&stack, &stack.dlq_url).await.is_empty());
+    assert!(stack.drain_queue(&stack.dlq_url).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -244,7 +213,7 @@ async fn two_completers_racing_on_one_event_call_back_once() {
     for round in 0..5 {
         let execution = stack.start_execution(&sm, json!({})).await.unwrap();
         queued(&stack, 1).await;
-        let bodies = drain(&stack, &stack.queue_url).await;
+        let bodies = stack.drain_queue(&stack.queue_url).await.unwrap();
         assert_eq!(bodies.len(), 1);
         let batch = json!({"Records": [{"messageId": "m1", "receiptHandle": "r", "body": bodies[0],
                                         "eventSource": "aws:sqs", "awsRegion": "us-east-1",

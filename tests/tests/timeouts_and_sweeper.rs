@@ -116,12 +116,7 @@ async fn the_sweeper_completes_an_execution_whose_event_was_lost() {
         .await
         .unwrap();
     let started = stack
-        .sfn()
-        .start_execution()
-        .state_machine_arn(&sm)
-        .name("lost-event")
-        .input(json!({"sql": "select 7 as n", "heartbeatSeconds": 30}).to_string())
-        .send()
+        .start_execution(&sm, json!({"sql": "select 7 as n", "heartbeatSeconds": 30}))
         .await
         .unwrap();
     // Wait until the statement ended (its event was dropped), then run the scheduled sweeper.
@@ -136,7 +131,7 @@ async fn the_sweeper_completes_an_execution_whose_event_was_lost() {
         .await
         .unwrap();
     assert_eq!(report["settled"], 1, "{report}");
-    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    let run = stack.wait(&started, TIMEOUT).await.unwrap();
     assert_eq!(run.status, "SUCCEEDED", "{run:?}");
     assert_eq!(run.output["result"]["state"], "FINISHED");
     assert_eq!(
@@ -167,12 +162,7 @@ async fn a_statement_past_retention_fails_its_task_with_statement_lost_in_one_sw
         .await
         .unwrap();
     let started = stack
-        .sfn()
-        .start_execution()
-        .state_machine_arn(&sm)
-        .name("expired")
-        .input(json!({"sql": "select 7 as n", "heartbeatSeconds": 60}).to_string())
-        .send()
+        .start_execution(&sm, json!({"sql": "select 7 as n", "heartbeatSeconds": 60}))
         .await
         .unwrap();
     stack
@@ -190,7 +180,7 @@ async fn a_statement_past_retention_fails_its_task_with_statement_lost_in_one_sw
         (json!(1), json!(1)),
         "{report}"
     );
-    let run = stack.wait(&started.execution_arn, TIMEOUT).await.unwrap();
+    let run = stack.wait(&started, TIMEOUT).await.unwrap();
     assert_eq!(run.status, "FAILED", "{run:?}");
     let records = stack.records(&run.arn).await.unwrap();
     assert_eq!(records[0].status, RecordStatus::Lost, "{records:?}");

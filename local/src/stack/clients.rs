@@ -61,6 +61,36 @@ impl Stack {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
 
+    /// Every message of a queue, received and deleted until a one-second long poll comes back empty: what the
+    /// tests read off the completion queue and its dead-letter queue.
+    pub async fn drain_queue(&self, queue_url: &str) -> anyhow::Result<Vec<String>> {
+        let sqs = self.sqs();
+        let mut bodies = Vec::new();
+        loop {
+            let got = sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await?;
+            let messages = got.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return Ok(bodies);
+            }
+            for m in messages {
+                bodies.push(m.body().unwrap_or_default().to_string());
+                if let Some(handle) = m.receipt_handle() {
+                    sqs.delete_message()
+                        .queue_url(queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await?;
+                }
+            }
+        }
+    }
+
     /// A Data API client straight to redshift-local.
     /// A Data API client signed as the functions' role, so it may read their statements (the Data API shows a
     /// statement only to the identity that ran it).

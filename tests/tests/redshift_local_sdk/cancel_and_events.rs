@@ -60,10 +60,15 @@ async fn with_event_reaches_sqs_through_the_prefix_rule() {
         .unwrap();
     wait_done(&c, ours.id().unwrap()).await;
     wait_done(&c, theirs.id().unwrap()).await;
-    let sqs = stack.sqs();
+    let json = |bodies: Vec<String>| -> Vec<Value> {
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
+    };
     let mut bodies =
         tasker_tests::eventually("our event arrives", Duration::from_secs(10), || async {
-            let got = receive(&sqs, &stack.queue_url).await;
+            let got = json(stack.drain_queue(&stack.queue_url).await.unwrap());
             if got.is_empty() {
                 Err("no message yet".to_string())
             } else {
@@ -73,7 +78,7 @@ async fn with_event_reaches_sqs_through_the_prefix_rule() {
         .await
         .unwrap();
     // Give a stray event time to arrive, then check there is none.
-    bodies.extend(receive(&sqs, &stack.queue_url).await);
+    bodies.extend(json(stack.drain_queue(&stack.queue_url).await.unwrap()));
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let e = &bodies[0];
     assert_eq!(e["source"], "aws.redshift-data");
@@ -85,21 +90,4 @@ async fn with_event_reaches_sqs_through_the_prefix_rule() {
     for k in ["principal", "redshiftQueryId", "expireAt"] {
         assert!(e["detail"].get(k).is_some(), "detail.{k}");
     }
-}
-
-/// One long poll of a queue: the JSON bodies received.
-async fn receive(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
-    let r = sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .wait_time_seconds(1)
-        .send()
-        .await
-        .unwrap();
-    r.messages()
-        .iter()
-        .filter_map(|m| m.body())
-        .map(|b| serde_json::from_str::<Value>(b).unwrap())
-        .collect()
 }
