@@ -33,6 +33,8 @@ enum Pattern {
     Fast { wait_seconds: u32 },
     /// What users write without it: `aws-sdk:redshiftdata` execute, then Wait -> describe -> Choice.
     Polling { interval: u32 },
+    /// The strongest alternative: execute and describe with `WaitTimeSeconds` 30, a Choice, no Wait state.
+    LongPoll,
 }
 
 impl std::fmt::Display for Pattern {
@@ -44,15 +46,50 @@ impl std::fmt::Display for Pattern {
             }
             Pattern::Fast { wait_seconds } => write!(f, "fast path (waitSeconds {wait_seconds})"),
             Pattern::Polling { interval } => write!(f, "native polling, {interval} s interval"),
+            Pattern::LongPoll => write!(f, "native long-poll (WaitTimeSeconds 30)"),
         }
     }
 }
 
 /// One cell of the side-by-side table.
 struct Cell {
+    /// Statement end -> the next state's `StateEntered` (what the user sees).
     latencies_ms: Vec<f64>,
+    /// Statement end -> the answer reaching the front: our `SendTaskSuccess`, or for the native patterns the
+    /// Data API reply that carried the final status (what the code, ours or the Data API's, controls).
+    answer_ms: Vec<f64>,
     transitions: f64,
     data_api_calls: f64,
+    /// What a statement costs, per statement: the billable calls the front saw (BENCHMARKS.md, "Cost").
+    counts: std::collections::BTreeMap<&'static str, f64>,
+}
+
+/// The billable calls among `calls`, per statement over `n`: Lambda requests and run time (what Lambda bills as
+/// GB-seconds), DynamoDB reads and writes (each item here is under 1 KB: one request unit each), SQS requests (the
+/// poller's receives and deletes; EventBridge's delivery is one more per event, added by `bench/cost.py`), and
+/// the Data API's calls (free, shown for the quota).
+fn billable(calls: &[tasker_tests::front::Call], n: usize, transitions: f64) -> std::collections::BTreeMap<&'static str, f64> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut add = |k: &'static str, v: f64| *m.entry(k).or_insert(0.0) += v / n as f64;
+    for c in calls {
+        let op = c.operation.as_str();
+        if op.starts_with("Lambda.Invoke:") {
+            add("lambda_requests", 1.0);
+            let ms = c.at.duration_since(c.received).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+            add("lambda_ms", ms);
+        } else if let Some(action) = op.strip_prefix("DynamoDB_20120810.") {
+            match action {
+                "GetItem" | "Query" | "Scan" | "BatchGetItem" => add("dynamodb_reads", 1.0),
+                _ => add("dynamodb_writes", 1.0),
+            }
+        } else if op.starts_with("AmazonSQS.") {
+            add("sqs_requests", 1.0);
+        } else if op.starts_with("RedshiftData.") {
+            add("data_api_calls", 1.0);
+        }
+    }
+    m.insert("transitions", transitions);
+    m
 }
 
 /// Runs `n` executions of `pattern` on `sql`, 8 at a time, and measures each from the statement's end (the Data
@@ -74,8 +111,17 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
                 )
                 .await?
         }
-        Pattern::Polling { interval } => {
-            let states = tasker_tests::asl::native_polling_states(sql, interval, "Done");
+        Pattern::Polling { .. } | Pattern::LongPoll => {
+            let mut states = match pattern {
+                Pattern::Polling { interval } => {
+                    tasker_tests::asl::native_polling_states(sql, interval, "Done")
+                }
+                _ => tasker_tests::asl::native_long_poll_states(sql, "Done"),
+            };
+            // Each execution's SQL carries its own comment, so the front's log tells its Data API calls apart.
+            let p = states["Execute"]["Parameters"].as_object_mut().unwrap();
+            p.remove("Sql");
+            p.insert("Sql.$".into(), json!("$.sql"));
             stack
                 .create_state_machine(&name, &tasker_tests::asl::machine(states, "Execute"))
                 .await?
@@ -83,30 +129,42 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
     };
     let began = SystemTime::now();
     let runs: Vec<_> = futures::stream::iter(0..n)
-        .map(|_| stack.run(&sm, json!({}), Duration::from_secs(300)))
+        .map(|_| {
+            let input = json!({"sql": format!("{sql} /* {} */", uuid::Uuid::new_v4().simple())});
+            let sm = &sm;
+            async move {
+                let run = stack.run(sm, input.clone(), Duration::from_secs(300)).await;
+                (input, run)
+            }
+        })
         .buffer_unordered(8)
         .collect()
         .await;
-    let data_api_calls = stack
-        .front
-        .calls()
+    // The completer settles just after the callback: let its last writes land before counting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let calls: Vec<_> = stack.front.calls().into_iter().filter(|c| c.at >= began).collect();
+    let data_api_calls = calls
         .iter()
         .filter(|c| c.at >= began && c.operation.starts_with("RedshiftData."))
         .count();
     // Moto signs the native tasks' calls with its own key, `ak`; the Data API lets only that identity describe them.
     let data = match pattern {
-        Pattern::Polling { .. } => aws_sdk_redshiftdata::Client::new(
+        Pattern::Polling { .. } | Pattern::LongPoll => aws_sdk_redshiftdata::Client::new(
             &tasker_tests::stack::signed_as(&stack.redshift.url(), "ak", None),
         ),
         _ => stack.redshift_data(),
     };
     let sfn = stack.sfn();
-    let (mut latencies_ms, mut transitions) = (Vec::new(), 0usize);
-    for run in runs {
+    let (mut latencies_ms, mut answer_ms, mut transitions) = (Vec::new(), Vec::new(), 0usize);
+    let since = |ended: SystemTime, t: SystemTime| match t.duration_since(ended) {
+        Ok(d) => d.as_secs_f64() * 1000.0,
+        Err(e) => -e.duration().as_secs_f64() * 1000.0,
+    };
+    for (input, run) in runs {
         let run = run?;
         anyhow::ensure!(run.status == "SUCCEEDED", "{run:?}");
         let id = match pattern {
-            Pattern::Polling { .. } => run.output["statement"]["Id"]
+            Pattern::Polling { .. } | Pattern::LongPoll => run.output["statement"]["Id"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
@@ -147,63 +205,108 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
             .timestamp()
             .to_owned()
             .try_into()?;
-        let ms = match next.duration_since(ended) {
-            Ok(d) => d.as_secs_f64() * 1000.0,
-            Err(e) => -e.duration().as_secs_f64() * 1000.0,
+        latencies_ms.push(since(ended, next));
+        let answered = match pattern {
+            Pattern::Polling { .. } | Pattern::LongPoll => calls
+                .iter()
+                .filter(|c| {
+                    c.operation.starts_with("RedshiftData.")
+                        && (c.body["Sql"] == input["sql"] || c.body["Id"].as_str() == Some(&id))
+                })
+                .map(|c| c.at)
+                .max(),
+            _ => {
+                let token = calls
+                    .iter()
+                    .find(|c| {
+                        c.operation == "Lambda.Invoke:starter"
+                            && c.body["executionArn"].as_str() == Some(&run.arn)
+                    })
+                    .map(|c| c.body["taskToken"].clone());
+                calls
+                    .iter()
+                    .filter(|c| {
+                        c.operation == "AWSStepFunctions.SendTaskSuccess"
+                            && Some(&c.body["taskToken"]) == token.as_ref()
+                    })
+                    .map(|c| c.at)
+                    .min()
+            }
         };
-        latencies_ms.push(ms);
+        let answered = answered.ok_or_else(|| anyhow::anyhow!("{}: no answer in the call log", run.arn))?;
+        answer_ms.push(since(ended, answered));
     }
     latencies_ms.sort_by(|a, b| a.total_cmp(b));
+    answer_ms.sort_by(|a, b| a.total_cmp(b));
     Ok(Cell {
+        counts: billable(&calls, n, transitions as f64 / n as f64),
         latencies_ms,
+        answer_ms,
         transitions: transitions as f64 / n as f64,
         data_api_calls: data_api_calls as f64 / n as f64,
     })
 }
 
-/// The side-by-side table of BENCHMARKS.md: the same three statements (short, 5 s, 30 s) through the event path,
-/// the fast path and the native polling pattern at 1 s and 5 s, in one run; plus the event path with a 1 s
-/// batching window on the short statement (what the window the template dropped would cost).
-async fn side_by_side() -> anyhow::Result<()> {
+/// The side-by-side table of BENCHMARKS.md: the same statements (short, 5 s, 10 s, 30 s, 2 min) through the event path,
+/// the fast path, native polling at 1 s and 5 s and the native long-poll, in one run; then the short and 5 s
+/// statements again with `latency` added to every AWS call (an AWS-like round trip). Each cell's billable counts
+/// go to `target/bench/flow_counts.json`, which `bench/cost.py` prices.
+async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
     let statements = [
-        ("short", "select 1", env_or("SHORT_N", 40)),
-        ("5 s", "select pg_sleep(5)", env_or("FIVE_N", 16)),
-        ("30 s", "select pg_sleep(30)", env_or("THIRTY_N", 8)),
+        ("short", 0.0, "select 1", env_or("SHORT_N", 24)),
+        ("5 s", 5.0, "select pg_sleep(5)", env_or("FIVE_N", 12)),
+        ("10 s", 10.0, "select pg_sleep(10)", env_or("TEN_N", 4)),
+        ("30 s", 30.0, "select pg_sleep(30)", env_or("THIRTY_N", 8)),
+        ("2 min", 120.0, "select pg_sleep(120)", env_or("TWO_MIN_N", 4)),
     ];
     let patterns = [
         Pattern::Event { window_seconds: 0 },
         Pattern::Fast { wait_seconds: 10 },
         Pattern::Polling { interval: 1 },
         Pattern::Polling { interval: 5 },
+        Pattern::LongPoll,
     ];
-    println!("| statement | pattern | n | p50 | p99 | state transitions | Data API calls |");
-    println!("|---|---|---|---|---|---|---|");
-    let print = |label: &str, pattern: Pattern, n: usize, c: &Cell| {
-        println!(
-            "| {label} | {pattern} | {n} | {:.0} ms | {:.0} ms | {:.1} | {:.1} |",
-            percentile(&c.latencies_ms, 0.5),
-            percentile(&c.latencies_ms, 0.99),
-            c.transitions,
-            c.data_api_calls
-        );
-    };
+    println!(
+        "| statement | pattern | added latency | n | end -> answer p50/p99 | end -> next state p50/p99 | \
+         transitions | Data API calls | Lambda requests | DynamoDB calls |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut records = Vec::new();
     let stack = Stack::start(StackOptions::default()).await?;
-    for (label, sql, n) in statements {
-        for pattern in patterns {
-            let c = cell(&stack, pattern, sql, n).await?;
-            print(label, pattern, n, &c);
+    for added in [Duration::ZERO, latency] {
+        stack.front.set_latency(added);
+        for (label, seconds, sql, n) in statements {
+            if !added.is_zero() && seconds > 5.0 {
+                continue;
+            }
+            for pattern in patterns {
+                let c = cell(&stack, pattern, sql, n).await?;
+                println!(
+                    "| {label} | {pattern} | {} ms | {n} | {:.0}/{:.0} ms | {:.0}/{:.0} ms | {:.1} | {:.1} | {:.1} | {:.1} |",
+                    added.as_millis(),
+                    percentile(&c.answer_ms, 0.5),
+                    percentile(&c.answer_ms, 0.99),
+                    percentile(&c.latencies_ms, 0.5),
+                    percentile(&c.latencies_ms, 0.99),
+                    c.transitions,
+                    c.data_api_calls,
+                    c.counts.get("lambda_requests").copied().unwrap_or(0.0),
+                    c.counts.get("dynamodb_reads").copied().unwrap_or(0.0)
+                        + c.counts.get("dynamodb_writes").copied().unwrap_or(0.0),
+                );
+                records.push(json!({
+                    "pattern": pattern.to_string(), "statement_seconds": seconds,
+                    "added_latency_ms": added.as_millis() as u64, "n": n, "counts": c.counts,
+                    "answer_p50_ms": percentile(&c.answer_ms, 0.5),
+                    "next_state_p50_ms": percentile(&c.latencies_ms, 0.5),
+                }));
+            }
         }
     }
-    drop(stack);
-    let window = Stack::start(StackOptions {
-        batching_window: Duration::from_secs(1),
-        ..Default::default()
-    })
-    .await?;
-    let (label, sql, n) = statements[0];
-    let pattern = Pattern::Event { window_seconds: 1 };
-    let c = cell(&window, pattern, sql, n).await?;
-    print(label, pattern, n, &c);
+    stack.front.set_latency(Duration::ZERO);
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("flow_counts.json"), serde_json::to_string_pretty(&records)?)?;
     Ok(())
 }
 
@@ -308,7 +411,7 @@ async fn throughput(n: usize) -> anyhow::Result<()> {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
-    side_by_side().await?;
+    side_by_side(Duration::from_millis(env_or("LATENCY_MS", 30) as u64)).await?;
     batch(Duration::ZERO).await?;
     batch(Duration::from_millis(50)).await?;
     throughput(env_or("STARTS_N", 200)).await?;

@@ -303,3 +303,28 @@ async fn native_data_api_tasks_and_ours_in_one_machine() {
         .calls_of("RedshiftData.DescribeStatement")
         .is_empty());
 }
+
+/// The native long-poll pattern (the alternative BENCHMARKS.md measures this tasker against) runs locally as on
+/// AWS: the `WaitTimeSeconds` of `executeStatement` reaches redshift-local through moto's `aws-sdk:redshiftdata`
+/// task, the reply waits for the statement's end, and the Choice needs no `describeStatement` for a short one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_native_long_poll_ends_with_the_statement_and_no_wait_state() {
+    let stack = stack().await;
+    let states = tasker_tests::asl::native_long_poll_states("select pg_sleep(2)", "Done");
+    let sm = stack
+        .create_state_machine("long-poll", &machine(states, "Execute"))
+        .await
+        .unwrap();
+    let run = stack.run(&sm, json!({}), TIMEOUT).await.unwrap();
+    assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+    assert_eq!(run.output["statement"]["Status"], "FINISHED", "{run:?}");
+    let executes = stack.front.calls_of("RedshiftData.ExecuteStatement");
+    assert_eq!(executes.len(), 1, "{executes:?}");
+    assert!(
+        stack
+            .front
+            .calls_of("RedshiftData.DescribeStatement")
+            .is_empty(),
+        "a 2 s statement ends within the execute's 30 s wait"
+    );
+}

@@ -20,6 +20,9 @@ pub struct Call {
     pub status: u16,
     /// A fault the front injected on this call, if any.
     pub fault: Option<FaultKind>,
+    /// When the front got the request: with `at`, how long the call took as its caller saw it (for a Lambda
+    /// invocation, the handler's run: what Lambda bills).
+    pub received: std::time::SystemTime,
     /// When the call was answered.
     pub at: std::time::SystemTime,
 }
@@ -88,6 +91,7 @@ pub(crate) fn signer(headers: &HeaderMap) -> Option<String> {
 /// Records a call answered by the front itself.
 pub(crate) fn log(
     state: &FrontState,
+    received: std::time::SystemTime,
     operation: String,
     principal: String,
     body: Value,
@@ -100,6 +104,7 @@ pub(crate) fn log(
         body,
         status: response.status().as_u16(),
         fault: fault.map(|(k, _)| k),
+        received,
         at: std::time::SystemTime::now(),
     });
     response

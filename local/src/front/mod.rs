@@ -155,6 +155,7 @@ async fn route(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let received = std::time::SystemTime::now();
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -175,6 +176,7 @@ async fn route(
         if let Some(refusal) = models.and_then(|m| m.check(target, &json_body)) {
             return log(
                 &state,
+                received,
                 operation,
                 principal,
                 json_body,
@@ -236,11 +238,12 @@ async fn route(
                                 "{}",
                             )
                                 .into_response();
-                            return log(&state, operation, principal, json_body, ok, fault);
+                            return log(&state, received, operation, principal, json_body, ok, fault);
                         }
                         Callback::Closed => {
                             return log(
                                 &state,
+                                received,
                                 operation,
                                 principal,
                                 json_body,
@@ -281,6 +284,7 @@ async fn route(
         body: json_body,
         status,
         fault: fault.map(|(k, _)| k),
+        received,
         at: std::time::SystemTime::now(),
     });
     response
