@@ -68,14 +68,21 @@ struct Cell {
 /// GB-seconds), DynamoDB reads and writes (each item here is under 1 KB: one request unit each), SQS requests (the
 /// poller's receives and deletes; EventBridge's delivery is one more per event, added by `bench/cost.py`), and
 /// the Data API's calls (free, shown for the quota).
-fn billable(calls: &[tasker_tests::front::Call], n: usize, transitions: f64) -> std::collections::BTreeMap<&'static str, f64> {
+fn billable(
+    calls: &[tasker_tests::front::Call],
+    n: usize,
+    transitions: f64,
+) -> std::collections::BTreeMap<&'static str, f64> {
     let mut m = std::collections::BTreeMap::new();
     let mut add = |k: &'static str, v: f64| *m.entry(k).or_insert(0.0) += v / n as f64;
     for c in calls {
         let op = c.operation.as_str();
         if op.starts_with("Lambda.Invoke:") {
             add("lambda_requests", 1.0);
-            let ms = c.at.duration_since(c.received).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0);
+            let ms =
+                c.at.duration_since(c.received)
+                    .map(|d| d.as_secs_f64() * 1000.0)
+                    .unwrap_or(0.0);
             add("lambda_ms", ms);
         } else if let Some(action) = op.strip_prefix("DynamoDB_20120810.") {
             match action {
@@ -142,7 +149,12 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
         .await;
     // The completer settles just after the callback: let its last writes land before counting.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let calls: Vec<_> = stack.front.calls().into_iter().filter(|c| c.at >= began).collect();
+    let calls: Vec<_> = stack
+        .front
+        .calls()
+        .into_iter()
+        .filter(|c| c.at >= began)
+        .collect();
     let data_api_calls = calls
         .iter()
         .filter(|c| c.at >= began && c.operation.starts_with("RedshiftData."))
@@ -229,11 +241,12 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
                         c.operation == "AWSStepFunctions.SendTaskSuccess"
                             && Some(&c.body["taskToken"]) == token.as_ref()
                     })
-                    .map(|c| c.at)
+                    .map(|c| c.received)
                     .min()
             }
         };
-        let answered = answered.ok_or_else(|| anyhow::anyhow!("{}: no answer in the call log", run.arn))?;
+        let answered =
+            answered.ok_or_else(|| anyhow::anyhow!("{}: no answer in the call log", run.arn))?;
         answer_ms.push(since(ended, answered));
     }
     latencies_ms.sort_by(|a, b| a.total_cmp(b));
@@ -257,7 +270,12 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
         ("5 s", 5.0, "select pg_sleep(5)", env_or("FIVE_N", 12)),
         ("10 s", 10.0, "select pg_sleep(10)", env_or("TEN_N", 4)),
         ("30 s", 30.0, "select pg_sleep(30)", env_or("THIRTY_N", 8)),
-        ("2 min", 120.0, "select pg_sleep(120)", env_or("TWO_MIN_N", 4)),
+        (
+            "2 min",
+            120.0,
+            "select pg_sleep(120)",
+            env_or("TWO_MIN_N", 4),
+        ),
     ];
     let patterns = [
         Pattern::Event { window_seconds: 0 },
@@ -306,7 +324,10 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
     stack.front.set_latency(Duration::ZERO);
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out)?;
-    std::fs::write(out.join("flow_counts.json"), serde_json::to_string_pretty(&records)?)?;
+    std::fs::write(
+        out.join("flow_counts.json"),
+        serde_json::to_string_pretty(&records)?,
+    )?;
     Ok(())
 }
 

@@ -88,6 +88,29 @@ pub(crate) fn signer(headers: &HeaderMap) -> Option<String> {
     Some(credential.split('/').next()?.to_string())
 }
 
+impl FrontState {
+    /// Logs an invocation that did not pass through the front: the emulated SQS event source mapping runs the
+    /// completer in process, as Lambda's poller would invoke it, and the call log must still count every Lambda
+    /// request and its run time (what Lambda bills).
+    pub fn note_invocation(
+        &self,
+        function: &str,
+        payload: Value,
+        received: std::time::SystemTime,
+        failed: bool,
+    ) {
+        self.calls.lock().expect("calls").push(Call {
+            operation: format!("Lambda.Invoke:{function}"),
+            principal: "lambda".into(),
+            body: payload,
+            status: if failed { 500 } else { 200 },
+            fault: None,
+            received,
+            at: std::time::SystemTime::now(),
+        });
+    }
+}
+
 /// Records a call answered by the front itself.
 pub(crate) fn log(
     state: &FrontState,

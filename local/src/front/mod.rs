@@ -238,7 +238,9 @@ async fn route(
                                 "{}",
                             )
                                 .into_response();
-                            return log(&state, received, operation, principal, json_body, ok, fault);
+                            return log(
+                                &state, received, operation, principal, json_body, ok, fault,
+                            );
                         }
                         Callback::Closed => {
                             return log(

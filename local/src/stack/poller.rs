@@ -17,6 +17,7 @@ impl Stack {
             self.queue_url.clone(),
             self.completer_handler.clone(),
             self.batching_window,
+            self.front.state.clone(),
         )));
     }
 }
@@ -60,7 +61,13 @@ async fn receive(
 /// Drives the completer from the queue as Lambda's SQS event source mapping does: batches of up to 10 (gathered
 /// for up to `window` once the first message is in), deleting only the messages not reported in
 /// `batchItemFailures`.
-pub(super) async fn poll(sdk: SdkConfig, queue_url: String, completer: Handler, window: Duration) {
+pub(super) async fn poll(
+    sdk: SdkConfig,
+    queue_url: String,
+    completer: Handler,
+    window: Duration,
+    log: std::sync::Arc<crate::front::FrontState>,
+) {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     loop {
         let mut messages = receive(&sqs, &queue_url, 10, 1).await;
@@ -83,7 +90,10 @@ pub(super) async fn poll(sdk: SdkConfig, queue_url: String, completer: Handler, 
                        "eventSource": "aws:sqs", "awsRegion": REGION, "attributes": {}, "messageAttributes": {}})
             })
             .collect();
-        let response = completer(json!({"Records": records})).await;
+        let payload = json!({"Records": records});
+        let received = std::time::SystemTime::now();
+        let response = completer(payload.clone()).await;
+        log.note_invocation("completer", payload, received, response.is_err());
         let failed: Vec<String> = match &response {
             Ok(v) => v["batchItemFailures"]
                 .as_array()
