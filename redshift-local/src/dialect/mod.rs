@@ -42,14 +42,23 @@
 //! - `tests` checks the whole pipeline, Redshift SQL in and PostgreSQL SQL out.
 
 mod date_parts;
+mod table_attributes;
 #[cfg(test)]
 mod tests;
 mod token_rules;
 mod tokens;
 mod translate;
 mod tree;
+mod windows;
 
+pub(crate) use table_attributes::{declared as declared_attributes, record as record_attributes};
 pub(crate) use translate::to_postgres;
+
+/// Redshift's system views (`pg_table_def`, `svv_table_info`, `svv_tables`, `svv_columns`, `stv_recents`,
+/// `sys_query_history`) and the tables behind them, in schema `redshift_system`, created once per database by the
+/// administrator after [`SETUP_SQL`]; it also puts that schema on the database's search path (`"$user", public,
+/// redshift_system`). The SQL itself is `dialect/system.sql`.
+pub(crate) const SYSTEM_SQL: &str = include_str!("system.sql");
 
 /// Functions Redshift has and PostgreSQL lacks, created once per database (idempotent: `CREATE OR REPLACE`, all in
 /// schema `public`).
