@@ -37,7 +37,10 @@
 //!   significant tokens, and the edits made to them.
 //! - `token_rules` is layer 2: the token-level rewrites and the statements replaced as a whole (`VACUUM`,
 //!   `ANALYZE`, `SET`, physical-only `ALTER TABLE`).
-//! - `tree` is layer 3: the rewrite of sqlparser's AST.
+//! - `tree` is layer 3: the rewrite of sqlparser's AST; `windows` holds its rewrites of the window functions
+//!   PostgreSQL lacks (`percentile_cont`/`percentile_disc ... over`, `ratio_to_report`).
+//! - `table_attributes` is what the token pass removes from a `CREATE TABLE` (`DISTKEY`, `SORTKEY`, ...), which
+//!   the engine records for the system views of `system.sql` ([`SYSTEM_SQL`]).
 //! - `date_parts` is Redshift's date-part names, which both passes normalize and `setup.sql` repeats.
 //! - `tests` checks the whole pipeline, Redshift SQL in and PostgreSQL SQL out.
 
