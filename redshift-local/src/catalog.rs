@@ -11,8 +11,12 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row};
 
 /// Schemas never listed: PostgreSQL's TOAST storage and other connections' temporary schemas are no user's
-/// objects (Redshift shows neither).
-const HIDDEN_SCHEMAS: &str = r"nspname not like 'pg\_toast%' and nspname not like 'pg\_temp\_%'";
+/// objects (Redshift shows neither), and `redshift_system` holds what Redshift keeps in `pg_catalog` (its system
+/// views) plus redshift-local's own bookkeeping: Redshift lists no such schema.
+const HIDDEN_SCHEMAS: &str = concat!(
+    r"nspname not like 'pg\_toast%' and nspname not like 'pg\_temp\_%'",
+    " and nspname <> 'redshift_system'"
+);
 
 /// A table, view or the like, as `ListTables` reports it (`TableMember`).
 #[derive(Debug, Clone, PartialEq)]

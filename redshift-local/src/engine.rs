@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::{CancelToken, NoTls};
 
+mod history;
 mod request;
 mod run;
 mod sessions;
 mod view;
 
+use history::Outcome;
 pub(crate) use request::{
     ExecutionMode, NewStatement, ResultFormat, SessionUse, Target, TargetFilter,
 };
@@ -191,6 +193,8 @@ pub struct Engine {
     calls: Mutex<BTreeMap<String, u64>>,
     /// Databases that have Redshift's functions ([`crate::dialect::SETUP_SQL`]); held while one is set up.
     redshift_ready: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    /// The statements run, for `stv_recents` and `sys_query_history`.
+    history: history::History,
 }
 
 impl std::fmt::Debug for Engine {
@@ -219,11 +223,14 @@ impl Engine {
             statements_run: AtomicU64::new(0),
             calls: Mutex::new(BTreeMap::new()),
             redshift_ready: tokio::sync::Mutex::new(std::collections::HashSet::new()),
+            history: history::History::default(),
         }
     }
 
     /// Before a database's first statement (once per server), as the configured (administrator) user: lets the
-    /// statements' role use it ([`crate::sql_role::grant`]) and creates Redshift's functions in it.
+    /// statements' role use it ([`crate::sql_role::grant`]), creates Redshift's functions and system views in it
+    /// ([`crate::dialect::SYSTEM_SQL`], which sets the database's search path), and keeps the connection for the
+    /// query history. It runs before the statement's connection opens, so that connection has the search path.
     async fn prepare_database(&self, database: &str) {
         let mut ready = self.redshift_ready.lock().await;
         if ready.contains(database) {
@@ -235,10 +242,13 @@ impl Engine {
             let (client, connection) = config.connect(NoTls).await?;
             tokio::spawn(connection);
             crate::sql_role::grant(&client, &self.options.postgres, &self.statement_config).await?;
-            client.batch_execute(crate::dialect::SETUP_SQL).await
+            client.batch_execute(crate::dialect::SETUP_SQL).await?;
+            client.batch_execute(crate::dialect::SYSTEM_SQL).await?;
+            Ok::<_, tokio_postgres::Error>(client)
         };
         match prepared.await {
-            Ok(()) => {
+            Ok(client) => {
+                self.history.keep(database, client).await;
                 ready.insert(database.to_string());
             }
             Err(e) => tracing::warn!(database, error = %e, "could not prepare the database"),
@@ -469,22 +479,25 @@ impl Engine {
     async fn run(self: &Arc<Self>, id: &str) {
         let id = id.to_string();
         // in_tx: a batch in TRANSACTION mode runs between BEGIN and COMMIT (ROLLBACK on a failure).
-        let Some((sqls, params, database, in_tx)) = self.lock().statements.get(&id).map(|s| {
-            (
-                s.new.sqls.clone(),
-                s.new.parameters.clone(),
-                s.new.target.database.clone(),
-                s.new.is_batch && s.new.execution_mode == ExecutionMode::Transaction,
-            )
-        }) else {
+        let Some((sqls, params, database, in_tx, db_user)) =
+            self.lock().statements.get(&id).map(|s| {
+                (
+                    s.new.sqls.clone(),
+                    s.new.parameters.clone(),
+                    s.new.target.database.clone(),
+                    s.new.is_batch && s.new.execution_mode == ExecutionMode::Transaction,
+                    s.new.target.db_user.clone(),
+                )
+            })
+        else {
             return;
         };
         self.set_status(&id, Status::Picked);
+        self.prepare_database(&database).await;
         let client = match self.connection(&id, &database).await {
             Ok(client) => client,
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
         };
-        self.prepare_database(&database).await;
         let pid = match client.query_one("select pg_backend_pid()", &[]).await {
             Ok(row) => i64::from(row.get::<_, i32>(0)),
             Err(e) => return self.finish(&id, Status::Failed, Some(error_text(&e))).await,
@@ -516,15 +529,32 @@ impl Engine {
                 sub.started = Some(Instant::now());
                 sub.query_id = query_id;
             });
+            let role = self.statement_config.get_user().unwrap_or_default();
+            self.history
+                .started(&history::Started {
+                    database: &database,
+                    query_id,
+                    user: db_user.as_deref().unwrap_or(role),
+                    role,
+                    pid,
+                    sql,
+                })
+                .await;
             match run_one(&client, sql, &params, &self.options).await {
-                Ok((rows, result)) => self.update_sub(&id, k, |sub| {
-                    sub.status = Status::Finished;
-                    sub.result_rows = rows;
-                    sub.result_size = result
-                        .as_ref()
-                        .map_or(0, |r| crate::records::records_size(&r.rows));
-                    sub.result = result;
-                }),
+                Ok((rows, result)) => {
+                    let returned = result.as_ref().map_or(0, |r| r.rows.len() as i64);
+                    self.history
+                        .ended(&database, query_id, Outcome::Success, None, returned)
+                        .await;
+                    self.update_sub(&id, k, |sub| {
+                        sub.status = Status::Finished;
+                        sub.result_rows = rows;
+                        sub.result_size = result
+                            .as_ref()
+                            .map_or(0, |r| crate::records::records_size(&r.rows));
+                        sub.result = result;
+                    })
+                }
                 Err(failure) => {
                     let requested = self
                         .lock()
@@ -542,6 +572,14 @@ impl Engine {
                     } else {
                         failure.text
                     };
+                    let outcome = if cancelled {
+                        Outcome::Canceled
+                    } else {
+                        Outcome::Failed
+                    };
+                    self.history
+                        .ended(&database, query_id, outcome, Some(&text), 0)
+                        .await;
                     self.update_sub(&id, k, |sub| {
                         sub.status = status;
                         sub.error = Some(text.clone());

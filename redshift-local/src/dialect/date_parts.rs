@@ -48,6 +48,10 @@ const DATE_PARTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("epoch", &["epoch"]),
+    // EXTRACT / DATE_PART only, for TIMESTAMPTZ.
+    ("timezone", &["timezone"]),
+    ("timezone_hour", &["timezone_hour"]),
+    ("timezone_minute", &["timezone_minute"]),
 ];
 
 /// PostgreSQL's name for one of Redshift's date parts or abbreviations.
@@ -83,6 +87,9 @@ mod tests {
             SETUP_SQL
                 .matches("CREATE OR REPLACE FUNCTION public.")
                 .count()
+                + SETUP_SQL
+                    .matches("CREATE OR REPLACE AGGREGATE public.")
+                    .count()
         );
     }
 }

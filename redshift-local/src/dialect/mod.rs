@@ -37,19 +37,31 @@
 //!   significant tokens, and the edits made to them.
 //! - `token_rules` is layer 2: the token-level rewrites and the statements replaced as a whole (`VACUUM`,
 //!   `ANALYZE`, `SET`, physical-only `ALTER TABLE`).
-//! - `tree` is layer 3: the rewrite of sqlparser's AST.
+//! - `tree` is layer 3: the rewrite of sqlparser's AST; `windows` holds its rewrites of the window functions
+//!   PostgreSQL lacks (`percentile_cont`/`percentile_disc ... over`, `ratio_to_report`).
+//! - `table_attributes` is what the token pass removes from a `CREATE TABLE` (`DISTKEY`, `SORTKEY`, ...), which
+//!   the engine records for the system views of `system.sql` ([`SYSTEM_SQL`]).
 //! - `date_parts` is Redshift's date-part names, which both passes normalize and `setup.sql` repeats.
 //! - `tests` checks the whole pipeline, Redshift SQL in and PostgreSQL SQL out.
 
 mod date_parts;
+mod table_attributes;
 #[cfg(test)]
 mod tests;
 mod token_rules;
 mod tokens;
 mod translate;
 mod tree;
+mod windows;
 
+pub(crate) use table_attributes::{declared as declared_attributes, record as record_attributes};
 pub(crate) use translate::to_postgres;
+
+/// Redshift's system views (`pg_table_def`, `svv_table_info`, `svv_tables`, `svv_columns`, `stv_recents`,
+/// `sys_query_history`) and the tables behind them, in schema `redshift_system`, created once per database by the
+/// administrator after [`SETUP_SQL`]; it also puts that schema on the database's search path (`"$user", public,
+/// redshift_system`). The SQL itself is `dialect/system.sql`.
+pub(crate) const SYSTEM_SQL: &str = include_str!("system.sql");
 
 /// Functions Redshift has and PostgreSQL lacks, created once per database (idempotent: `CREATE OR REPLACE`, all in
 /// schema `public`).

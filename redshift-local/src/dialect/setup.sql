@@ -21,6 +21,7 @@ SELECT CASE
                'millisec', 'millisecs', 'millisecon') THEN 'millisecond'
     WHEN p IN ('microsecond', 'microseconds', 'microsec', 'microsecs', 'usecond', 'useconds',
                'us', 'usec', 'usecs') THEN 'microsecond'
+    WHEN p IN ('timezone', 'timezone_hour', 'timezone_minute') THEN p
     ELSE p
 END
 FROM (SELECT lower(btrim(part)) AS p) AS normalized
@@ -230,3 +231,87 @@ CREATE OR REPLACE FUNCTION public.nvl2(e text, not_null anycompatible, if_null a
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
 SELECT CASE WHEN e IS NOT NULL THEN not_null ELSE if_null END
 $fn$;
+
+-- PERCENTILE_CONT and MEDIAN: Redshift's formula (SQL reference, "PERCENTILE_CONT function"): over the non-NULL
+-- values in order, RN = 1 + p * (n - 1); the value at RN, interpolated between the rows FLOOR(RN) and CEIL(RN).
+-- Exact (numeric) for integer and decimal input, DECIMAL as Redshift returns ("MEDIAN function", "Data types").
+CREATE OR REPLACE FUNCTION public.redshift_percentile_cont(p float8, v numeric[]) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+    s numeric[];
+    rn numeric;
+BEGIN
+    IF p IS NULL OR p < 0 OR p > 1 THEN
+        RAISE EXCEPTION 'percentile % is not between 0 and 1', p;
+    END IF;
+    SELECT array_agg(x ORDER BY x) INTO s FROM unnest(v) AS x WHERE x IS NOT NULL;
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    rn := 1 + p::numeric * (cardinality(s) - 1);
+    RETURN s[floor(rn)::int] + (s[ceil(rn)::int] - s[floor(rn)::int]) * (rn - floor(rn));
+END
+$fn$;
+
+-- The same for REAL and DOUBLE PRECISION input, as DOUBLE PRECISION (Redshift returns DOUBLE for them).
+CREATE OR REPLACE FUNCTION public.redshift_percentile_cont(p float8, v float8[]) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+    s float8[];
+    rn float8;
+BEGIN
+    IF p IS NULL OR p < 0 OR p > 1 THEN
+        RAISE EXCEPTION 'percentile % is not between 0 and 1', p;
+    END IF;
+    SELECT array_agg(x ORDER BY x) INTO s FROM unnest(v) AS x WHERE x IS NOT NULL;
+    IF s IS NULL THEN
+        RETURN NULL;
+    END IF;
+    rn := 1 + p * (cardinality(s) - 1);
+    RETURN s[floor(rn)::int] + (s[ceil(rn)::int] - s[floor(rn)::int]) * (rn - floor(rn));
+END
+$fn$;
+
+-- Integer arrays would match both overloads above: they are exact, as Redshift's DECIMAL.
+CREATE OR REPLACE FUNCTION public.redshift_percentile_cont(p float8, v smallint[]) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT public.redshift_percentile_cont(p, v::numeric[]) $fn$;
+CREATE OR REPLACE FUNCTION public.redshift_percentile_cont(p float8, v integer[]) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT public.redshift_percentile_cont(p, v::numeric[]) $fn$;
+CREATE OR REPLACE FUNCTION public.redshift_percentile_cont(p float8, v bigint[]) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT public.redshift_percentile_cont(p, v::numeric[]) $fn$;
+
+-- PERCENTILE_DISC: the first value, in order, whose cumulative distribution over the non-NULL values is at least
+-- p (SQL reference, "PERCENTILE_DISC function"), of the values' own type.
+CREATE OR REPLACE FUNCTION public.redshift_percentile_disc(p float8, v anyarray) RETURNS anyelement
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+    n bigint;
+BEGIN
+    IF p IS NULL OR p < 0 OR p > 1 THEN
+        RAISE EXCEPTION 'percentile % is not between 0 and 1', p;
+    END IF;
+    SELECT count(x) INTO n FROM unnest(v) AS x;
+    RETURN (SELECT x FROM unnest(v) AS x WHERE x IS NOT NULL ORDER BY x
+            OFFSET greatest(ceil(p::numeric * n)::bigint - 1, 0) LIMIT 1);
+END
+$fn$;
+
+-- MEDIAN(x) = PERCENTILE_CONT(0.5) of the values an aggregate collected: numeric for integers and decimals, double
+-- precision for floats. A plain aggregate, so `median(x) OVER (PARTITION BY ...)` works as a window function too.
+CREATE OR REPLACE FUNCTION public.redshift_median_exact(v anyarray) RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT public.redshift_percentile_cont(0.5, v::numeric[]) $fn$;
+CREATE OR REPLACE FUNCTION public.redshift_median_float(v anyarray) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$ SELECT public.redshift_percentile_cont(0.5, v::float8[]) $fn$;
+
+CREATE OR REPLACE AGGREGATE public.median(smallint) (
+    SFUNC = array_append, STYPE = smallint[], INITCOND = '{}', FINALFUNC = public.redshift_median_exact);
+CREATE OR REPLACE AGGREGATE public.median(integer) (
+    SFUNC = array_append, STYPE = integer[], INITCOND = '{}', FINALFUNC = public.redshift_median_exact);
+CREATE OR REPLACE AGGREGATE public.median(bigint) (
+    SFUNC = array_append, STYPE = bigint[], INITCOND = '{}', FINALFUNC = public.redshift_median_exact);
+CREATE OR REPLACE AGGREGATE public.median(numeric) (
+    SFUNC = array_append, STYPE = numeric[], INITCOND = '{}', FINALFUNC = public.redshift_median_exact);
+CREATE OR REPLACE AGGREGATE public.median(real) (
+    SFUNC = array_append, STYPE = real[], INITCOND = '{}', FINALFUNC = public.redshift_median_float);
+CREATE OR REPLACE AGGREGATE public.median(double precision) (
+    SFUNC = array_append, STYPE = double precision[], INITCOND = '{}', FINALFUNC = public.redshift_median_float);

@@ -494,3 +494,112 @@ fn odd_input_never_panics() {
         let _ = to_postgres(sql);
     }
 }
+
+#[test]
+fn derived_tables_without_an_alias_get_one() {
+    for (redshift, postgres) in [
+        (
+            "select count(*) from (select 1 as a)",
+            "SELECT count(*) FROM (SELECT 1 AS a) AS unnamed_subquery_1",
+        ),
+        (
+            "select * from (select 1 as a), (select 2 as b)",
+            "SELECT * FROM (SELECT 1 AS a) AS unnamed_subquery_1, (SELECT 2 AS b) AS unnamed_subquery_2",
+        ),
+        (
+            "select s.a from (select 1 as a) s, (select 2 as b)",
+            "SELECT s.a FROM (SELECT 1 AS a) s, (SELECT 2 AS b) AS unnamed_subquery_1",
+        ),
+    ] {
+        check(redshift, postgres);
+    }
+    unchanged("select a from (select 1 as a) t");
+}
+
+#[test]
+fn percentile_and_ratio_windows_become_partition_functions() {
+    for (redshift, postgres) in [
+        (
+            "select percentile_cont(0.5) within group (order by x) over (partition by g) from t",
+            "SELECT public.redshift_percentile_cont(0.5, array_agg(x) OVER (PARTITION BY g)) FROM t",
+        ),
+        (
+            "select percentile_disc(0.25) within group (order by x asc) over (partition by g, h) from t",
+            "SELECT public.redshift_percentile_disc(0.25, array_agg(x) OVER (PARTITION BY g, h)) FROM t",
+        ),
+        (
+            "select percentile_cont(0.9) within group (order by a + b) over () from t",
+            "SELECT public.redshift_percentile_cont(0.9, array_agg(a + b) OVER ()) FROM t",
+        ),
+        (
+            "select ratio_to_report(qty) over (partition by seller) from t",
+            "SELECT CAST(qty AS DOUBLE PRECISION) / sum(qty) OVER (PARTITION BY seller) FROM t",
+        ),
+        (
+            "select ratio_to_report(a + b) over () from t",
+            "SELECT CAST(a + b AS DOUBLE PRECISION) / sum(a + b) OVER () FROM t",
+        ),
+    ] {
+        check(redshift, postgres);
+    }
+    // PostgreSQL's own forms, MEDIAN (a real aggregate) and what Redshift does not allow in these windows stay.
+    for sql in [
+        "select percentile_cont(0.5) within group (order by x) from t",
+        "select median(x), median(x) over (partition by g) from t",
+        "select percentile_cont(0.5) within group (order by x desc) over (partition by g) from t",
+        "select ratio_to_report(x) over (partition by g order by y) from t",
+        "select sum(x) over (partition by g) from t",
+    ] {
+        unchanged(sql);
+    }
+}
+
+#[test]
+fn create_table_attributes_are_kept_for_the_system_views() {
+    let declared = |sql: &str| declared_attributes(sql).unwrap_or_else(|| panic!("{sql}"));
+    let a = declared(
+        "create table if not exists etl.\"Sales\" (id int encode az64, Region varchar(10) encode ZSTD, \
+         day date) diststyle key distkey(region) interleaved sortkey(day, \"Region\")",
+    );
+    assert_eq!(a.table, "\"etl\".\"Sales\"");
+    assert!(a.if_not_exists);
+    assert_eq!(a.diststyle.as_deref(), Some("KEY"));
+    assert_eq!(a.distkey.as_deref(), Some("region"));
+    assert_eq!(a.sortkey_style.as_deref(), Some("INTERLEAVED"));
+    assert_eq!(a.sortkey, ["day", "Region"]);
+    assert_eq!(
+        a.encodings,
+        [
+            ("id".to_string(), "az64".to_string()),
+            ("region".to_string(), "zstd".to_string())
+        ]
+    );
+    let b = declared("create temp table #stage (a int distkey, sortkey int sortkey)");
+    assert_eq!(b.table, "\"#stage\"");
+    assert_eq!(b.distkey.as_deref(), Some("a"));
+    assert_eq!(b.sortkey_style.as_deref(), Some("COMPOUND"));
+    assert_eq!(b.sortkey, ["sortkey"]);
+    let c = declared("CREATE TABLE t DISTSTYLE EVEN SORTKEY AUTO AS SELECT 1 AS a");
+    assert_eq!(c.diststyle.as_deref(), Some("EVEN"));
+    assert_eq!(c.sortkey_style.as_deref(), Some("AUTO"));
+    assert!(c.sortkey.is_empty());
+    let d = declared("create table t (a int, b int) compound sortkey(b, a)");
+    assert_eq!(d.sortkey, ["b", "a"]);
+    assert_eq!(d.sortkey_style.as_deref(), Some("COMPOUND"));
+    for other in [
+        "select 1",
+        "create view v as select 1",
+        "create table a (i int); create table b (i int)",
+        "insert into t values (1)",
+    ] {
+        assert_eq!(declared_attributes(other), None, "{other}");
+    }
+}
+
+#[test]
+fn timezone_date_parts_are_known() {
+    check(
+        "select date_part(timezone_hour, ts) from t",
+        "SELECT date_part('timezone_hour', ts) FROM t",
+    );
+}

@@ -7,6 +7,7 @@
 //! Redshift-only statements replaced as a whole (`VACUUM`, `ANALYZE`, `SET`, physical-only `ALTER TABLE`).
 
 use super::date_parts::canonical_part;
+use super::table_attributes::{quote_ident, TableAttributes};
 use super::tokens::{tokenize, Edits, Stmt};
 use sqlparser::tokenizer::Token;
 
@@ -101,8 +102,14 @@ pub(super) fn common_rules(s: &Stmt, ed: &mut Edits) {
 
 /// Rules for `CREATE [LOCAL] [TEMP] TABLE`, for the statement whose `CREATE` is at significant position `start`
 /// and which ends before `end`: Redshift's table and column attributes go, `IDENTITY(seed, step)` becomes an
-/// identity column.
-pub(super) fn create_table_rules(s: &Stmt, start: usize, end: usize, ed: &mut Edits) {
+/// identity column. Answers what the attributes declared (`None` when this is no `CREATE TABLE`), for the system
+/// views to show.
+pub(super) fn create_table_rules(
+    s: &Stmt,
+    start: usize,
+    end: usize,
+    ed: &mut Edits,
+) -> Option<TableAttributes> {
     let mut j = start + 1;
     let mut temp = false;
     while let Some(w) = s.word(j) {
@@ -114,11 +121,13 @@ pub(super) fn create_table_rules(s: &Stmt, start: usize, end: usize, ed: &mut Ed
         j += 1;
     }
     if !s.word_is(j, "table") {
-        return;
+        return None;
     }
     let table_kw = j;
     j += 1;
+    let mut attrs = TableAttributes::default();
     if s.word_is(j, "if") && s.word_is(j + 1, "not") && s.word_is(j + 2, "exists") {
+        attrs.if_not_exists = true;
         j += 3;
     }
     if let Some(Token::Word(w)) = s.tok(j) {
@@ -128,12 +137,20 @@ pub(super) fn create_table_rules(s: &Stmt, start: usize, end: usize, ed: &mut Ed
         }
     }
     // Past the (possibly qualified) name: a table may well be called `sortkey`.
+    let mut name = vec![ident_name(s, j)?];
     j += 1;
     while s.is(j, &Token::Period) {
+        name.push(ident_name(s, j + 1)?);
         j += 2;
     }
+    attrs.table = name
+        .iter()
+        .map(|part| quote_ident(part))
+        .collect::<Vec<_>>()
+        .join(".");
     let mut depth = 0usize;
     let mut column_start = false;
+    let mut column = None;
     while j < end {
         match s.tok(j) {
             Some(Token::LParen) => {
@@ -157,6 +174,7 @@ pub(super) fn create_table_rules(s: &Stmt, start: usize, end: usize, ed: &mut Ed
         if depth == 1 && column_start {
             // The column's (or constraint's) first word: a column may well be called `sortkey`.
             column_start = false;
+            column = ident_name(s, j);
             j += 1;
             continue;
         }
@@ -166,20 +184,51 @@ pub(super) fn create_table_rules(s: &Stmt, start: usize, end: usize, ed: &mut Ed
         if depth == 0 {
             match w.as_str() {
                 "as" => break,
-                "diststyle" if !next.is_empty() => consumed = Some(j + 1),
-                "distkey" if s.is(j + 1, &Token::LParen) => consumed = s.paren_end(j + 1),
-                "compound" | "interleaved" if next == "sortkey" && s.is(j + 2, &Token::LParen) => {
-                    consumed = s.paren_end(j + 2)
+                "diststyle" if !next.is_empty() => {
+                    attrs.diststyle = Some(next.to_ascii_uppercase());
+                    consumed = Some(j + 1)
                 }
-                "sortkey" if s.is(j + 1, &Token::LParen) => consumed = s.paren_end(j + 1),
-                "sortkey" | "encode" if next == "auto" => consumed = Some(j + 1),
+                "distkey" if s.is(j + 1, &Token::LParen) => {
+                    consumed = s.paren_end(j + 1);
+                    attrs.distkey = ident_name(s, j + 2);
+                }
+                "compound" | "interleaved" if next == "sortkey" && s.is(j + 2, &Token::LParen) => {
+                    consumed = s.paren_end(j + 2);
+                    attrs.sortkey_style = Some(w.to_ascii_uppercase());
+                    attrs.sortkey = ident_list(s, j + 2, consumed);
+                }
+                "sortkey" if s.is(j + 1, &Token::LParen) => {
+                    consumed = s.paren_end(j + 1);
+                    attrs.sortkey_style = Some("COMPOUND".into());
+                    attrs.sortkey = ident_list(s, j + 1, consumed);
+                }
+                "sortkey" | "encode" if next == "auto" => {
+                    if w == "sortkey" {
+                        attrs.sortkey_style = Some("AUTO".into());
+                    }
+                    consumed = Some(j + 1)
+                }
                 "backup" if next == "yes" || next == "no" => consumed = Some(j + 1),
                 _ => {}
             }
         } else if depth == 1 {
             match w.as_str() {
-                "encode" if !next.is_empty() => consumed = Some(j + 1),
-                "distkey" | "sortkey" => consumed = Some(j),
+                "encode" if !next.is_empty() => {
+                    if let Some(c) = &column {
+                        attrs.encodings.push((c.clone(), next.clone()));
+                    }
+                    consumed = Some(j + 1)
+                }
+                "distkey" => {
+                    attrs.distkey = column.clone();
+                    consumed = Some(j)
+                }
+                "sortkey" => {
+                    // A column SORTKEY is a one-column compound sort key (CREATE TABLE, "SORTKEY").
+                    attrs.sortkey_style = Some("COMPOUND".into());
+                    attrs.sortkey = column.iter().cloned().collect();
+                    consumed = Some(j)
+                }
                 "collate" if next == "case_sensitive" || next == "case_insensitive" => {
                     consumed = Some(j + 1)
                 }
@@ -207,6 +256,23 @@ pub(super) fn create_table_rules(s: &Stmt, start: usize, end: usize, ed: &mut Ed
             None => j += 1,
         }
     }
+    Some(attrs)
+}
+
+/// The name the identifier at `j` stands for: a quoted one as written, an unquoted one lowercased.
+fn ident_name(s: &Stmt, j: usize) -> Option<String> {
+    match s.tok(j)? {
+        Token::Word(w) if w.quote_style.is_some() => Some(w.value.clone()),
+        Token::Word(w) => Some(w.value.to_lowercase()),
+        _ => None,
+    }
+}
+
+/// The identifiers between the `(` at `open` and its `)` at `close`.
+fn ident_list(s: &Stmt, open: usize, close: Option<usize>) -> Vec<String> {
+    close.map_or_else(Vec::new, |close| {
+        (open + 1..close).filter_map(|k| ident_name(s, k)).collect()
+    })
 }
 
 /// For `(seed, step)` at `open`: its closing position and PostgreSQL's sequence options. A seed below the
@@ -341,7 +407,7 @@ fn rewrite_body(body: &str) -> Option<String> {
             let end = (j..s.len())
                 .find(|&k| s.is(k, &Token::SemiColon))
                 .unwrap_or(s.len());
-            create_table_rules(&s, j, end, &mut ed);
+            let _ = create_table_rules(&s, j, end, &mut ed);
         }
     }
     ed.changed.then(|| ed.render(&toks))

@@ -66,7 +66,7 @@ fn translate_statement(toks: &[Tok]) -> Option<String> {
         return token_output(&s, ed);
     }
     if first == "create" {
-        create_table_rules(&s, 0, s.len(), &mut ed);
+        let _ = create_table_rules(&s, 0, s.len(), &mut ed);
     }
     if first == "alter" {
         alter_add_column_rules(&s, &mut ed);

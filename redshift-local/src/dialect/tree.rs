@@ -1,12 +1,13 @@
 //! The AST pass (layer 3): the statement parsed with `RedshiftSqlDialect` and rewritten where a function cannot
 //! help (bare keywords, clashes with PostgreSQL built-ins, syntax): `sysdate`, `nvl` -> `coalesce`, `nvl2`,
-//! Redshift's `decode`, bare or abbreviated date parts, `listagg ... within group`, `top n`, `minus`.
+//! Redshift's `decode`, bare or abbreviated date parts, `listagg ... within group`, `top n`, `minus`, derived
+//! tables without an alias, and (through `windows`) the window functions PostgreSQL lacks.
 
 use super::date_parts::canonical_part;
 use sqlparser::ast::{
     DuplicateTreatment, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
-    LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, SetOperator, TopQuantity, Value,
-    VisitMut, VisitorMut, WindowType,
+    LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, SetOperator, TableAlias, TableFactor,
+    TopQuantity, Value, VisitMut, VisitorMut, WindowType,
 };
 use sqlparser::dialect::RedshiftSqlDialect;
 use sqlparser::parser::Parser;
@@ -16,7 +17,10 @@ use std::ops::ControlFlow;
 /// `Ok(None)` when nothing did, `Err` when it does not parse.
 pub(super) fn ast_rewrite(text: &str) -> Result<Option<String>, ()> {
     let mut statements = Parser::parse_sql(&RedshiftSqlDialect {}, text).map_err(|_| ())?;
-    let mut rewriter = Rewriter { changed: false };
+    let mut rewriter = Rewriter {
+        changed: false,
+        unnamed: 0,
+    };
     for statement in &mut statements {
         let _ = statement.visit(&mut rewriter);
     }
@@ -32,6 +36,8 @@ pub(super) fn ast_rewrite(text: &str) -> Result<Option<String>, ()> {
 /// The AST pass; children are rewritten before their parents.
 struct Rewriter {
     changed: bool,
+    /// Derived tables named so far (see [`name_derived_table`]).
+    unnamed: usize,
 }
 
 impl VisitorMut for Rewriter {
@@ -40,6 +46,14 @@ impl VisitorMut for Rewriter {
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         if let Some(new) = rewrite_expr(expr) {
             *expr = new;
+            self.changed = true;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_table_factor(&mut self, table: &mut TableFactor) -> ControlFlow<()> {
+        if name_derived_table(table, self.unnamed + 1) {
+            self.unnamed += 1;
             self.changed = true;
         }
         ControlFlow::Continue(())
@@ -54,6 +68,26 @@ impl VisitorMut for Rewriter {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// A derived table without an alias (`FROM (SELECT ...), t`), which Redshift accepts and PostgreSQL 15 refuses
+/// ("subquery in FROM must have an alias"), gets one: `unnamed_subquery_<n>`, numbered within the statement so two
+/// of them in one `FROM` do not clash (PostgreSQL 16 names them `unnamed_subquery` internally). Nothing can refer to
+/// it by that name in the original statement, so the name changes nothing else.
+fn name_derived_table(table: &mut TableFactor, n: usize) -> bool {
+    let TableFactor::Derived { alias, .. } = table else {
+        return false;
+    };
+    if alias.is_some() {
+        return false;
+    }
+    *alias = Some(TableAlias {
+        explicit: true,
+        name: Ident::new(format!("unnamed_subquery_{n}")),
+        columns: vec![],
+        at: None,
+    });
+    true
 }
 
 /// `SELECT TOP n ...` -> `SELECT ... LIMIT n`.
@@ -143,6 +177,11 @@ fn rewrite_function(f: &Function) -> Option<Expr> {
     let name = name.value.to_ascii_lowercase();
     if name == "listagg" {
         return listagg(f);
+    }
+    if f.over.is_some() {
+        if let Some(rewritten) = super::windows::rewrite_window(&name, f) {
+            return Some(rewritten);
+        }
     }
     let args = plain_args(f)?;
     use Arg::*;
@@ -421,7 +460,8 @@ fn paren(e: &Expr) -> String {
     }
 }
 
-fn parse_expr(sql: &str) -> Option<Expr> {
+/// `sql` parsed as one expression with Redshift's grammar.
+pub(super) fn parse_expr(sql: &str) -> Option<Expr> {
     Parser::new(&RedshiftSqlDialect {})
         .try_with_sql(sql)
         .ok()?

@@ -39,6 +39,8 @@ pub(super) async fn run_one(
         cancelled: e.code() == Some(&SqlState::QUERY_CANCELED),
         text: error_text(&e),
     };
+    // What a CREATE TABLE declares beyond PostgreSQL (DISTKEY, SORTKEY, ...), recorded once the table exists.
+    let declared = crate::dialect::declared_attributes(sql);
     // Redshift's SQL to PostgreSQL's first: bound values must not go through the translation.
     let sql = crate::dialect::to_postgres(sql);
     let sql = values::bind(&sql, params).map_err(|text| RunFailure {
@@ -67,6 +69,11 @@ pub(super) async fn run_one(
             }
             SimpleQueryMessage::CommandComplete(n) => affected = n,
             _ => {}
+        }
+    }
+    if let Some(attrs) = declared {
+        if let Err(e) = crate::dialect::record_attributes(client, &attrs).await {
+            tracing::warn!(error = %e, "could not record a table's attributes");
         }
     }
     if types.is_empty() {
