@@ -12,6 +12,12 @@ Run it with the interpreter that has samtranslator (`.venv-infra/bin/python`); b
         --template infra/sam-template.yaml --parameter ClusterIdentifier=local-cluster --parameter Database=dev \
         --parameter DbUser=etl --parameter StatementPrefix=tasker-test --parameter DeployExampleStateMachine=true
 
+A template synthesized by the CDK (`cdk synth` of cdk/example: the SfnRedshiftTasker construct includes this same
+template, its parameters given as props) is deployed the same way with `--cdk-assembly cdk/cdk.out`: first what
+`cdk bootstrap` and `cdk deploy`'s asset publishing would have done on AWS (the assets bucket, the bootstrap
+version parameter, every file asset zipped and uploaded where the template's CodeUri points), then the same
+validation, transform and bridges.
+
 It prints ONE JSON document on stdout: `{"status", "outputs": {OutputKey: OutputValue}, "resources": {LogicalId:
 {"type", "physicalId"}}, "absent": {LogicalId: type}, "seconds": {phase: seconds}}` ("absent": the template's
 resources the stack lacks, skipped by moto or false by their Condition). Exit status: 0 on CREATE_COMPLETE; 1 when
@@ -31,6 +37,7 @@ function of `moto_bridges` that says why (the template file itself is never chan
 * schedule rules: given a pattern no event has (moto hands every event to a rule without pattern, and fails
   PutEvents on its Lambda target).
 * Lambda environments: values made text (moto resolves a Number parameter to a number).
+* `Fn::GetAtt` in its string form ("Resource.Attribute", which a CDK-synthesized template keeps): made a list.
 * alarms and queue policies, which moto's CloudFormation skips: made through the CloudWatch and SQS APIs from the
   properties the stack resolved, listed with `"via": "api"`.
 """
@@ -75,6 +82,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a terminal status")
     p.add_argument("--translated-out", type=Path, help="also write the translated template here (debugging)")
+    p.add_argument(
+        "--cdk-assembly",
+        type=Path,
+        help="the cloud assembly (cdk.out) the template is from: its assets are published to moto's S3 first",
+    )
     return p.parse_args(argv)
 
 
@@ -98,8 +110,11 @@ class InvalidParameters(ValueError):
     """Parameters CloudFormation would refuse."""
 
 
-def parameter_values(template: Template, given: dict[str, str]) -> dict[str, str]:
-    """Every parameter's value: given or default. Unknown and missing parameters are errors."""
+def parameter_values(
+    template: Template, given: dict[str, str], ssm: Callable[[str], str] | None = None
+) -> dict[str, str]:
+    """Every parameter's value: given or default (an `AWS::SSM::Parameter::Value` parameter's is the SSM
+    parameter's value, through `ssm`). Unknown and missing parameters are errors."""
     declared: Template = template.get("Parameters", {})
     unknown = sorted(set(given) - set(declared))
     if unknown:
@@ -112,6 +127,8 @@ def parameter_values(template: Template, given: dict[str, str]) -> dict[str, str
             values[name] = str(spec["Default"])
         else:
             raise InvalidParameters(f"Parameters: [{name}] must have values")
+        if ssm is not None and str(spec.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+            values[name] = ssm(values[name])
     return values
 
 
@@ -173,9 +190,11 @@ def rule_errors(template: Template, values: dict[str, str]) -> list[str]:
     return errors
 
 
-def validate_parameters(template: Template, given: dict[str, str], stack_name: str, region: str) -> None:
+def validate_parameters(
+    template: Template, given: dict[str, str], stack_name: str, region: str, ssm: Callable[[str], str] | None = None
+) -> None:
     """CloudFormation's parameter and Rules checks; InvalidParameters names every violation."""
-    values = parameter_values(template, given)
+    values = parameter_values(template, given, ssm)
     errors = [e for name, spec in template.get("Parameters", {}).items() for e in parameter_errors(name, spec, values[name])]
     pseudo = {"AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": MOTO_ACCOUNT}
     errors += rule_errors(template, {**values, **pseudo})
@@ -198,16 +217,23 @@ def resources_of_type(template: Template, resource_type: str) -> dict[str, Templ
     return {k: r for k, r in template.get("Resources", {}).items() if r.get("Type") == resource_type}
 
 
+def is_local_path(uri: Any) -> bool:
+    """A CodeUri that `sam package` would upload: a path, not an S3 location (an `s3://` URI or a
+    `{Bucket, Key}` map, which a CDK-synthesized template has: its assets are published before the deploy)."""
+    return isinstance(uri, str) and not uri.startswith("s3://")
+
+
 def package(template: Template, template_dir: Path, code_uri: str) -> Template:
-    """What `sam package` does to the template, minus the uploads moto cannot use: every function's CodeUri is
-    `code_uri`, and a local DefinitionUri is inlined as `Definition` (moto ignores DefinitionS3Location)."""
+    """What `sam package` does to the template, minus the uploads moto cannot use: every function whose code is a
+    local path gets `code_uri`, and a local DefinitionUri is inlined as `Definition` (moto ignores
+    DefinitionS3Location)."""
     packaged = copy.deepcopy(template)
     globals_function = packaged.get("Globals", {}).get("Function", {})
-    if "CodeUri" in globals_function:
+    if is_local_path(globals_function.get("CodeUri")):
         globals_function["CodeUri"] = code_uri
     for function in resources_of_type(packaged, "AWS::Serverless::Function").values():
         props = function.setdefault("Properties", {})
-        if "CodeUri" in props or "CodeUri" not in globals_function:
+        if is_local_path(props.get("CodeUri")) or ("CodeUri" not in props and "CodeUri" not in globals_function):
             props["CodeUri"] = code_uri
     for machine in resources_of_type(packaged, "AWS::Serverless::StateMachine").values():
         props = machine.get("Properties", {})
@@ -347,9 +373,24 @@ def export_api_made_resources(template: Template) -> None:
         outputs[f"{BRIDGE_OUTPUT_PREFIX}{logical_id}Properties"] = output
 
 
+def getatt_strings_as_lists(node: Any) -> Any:
+    """CloudFormation takes `Fn::GetAtt` as `"Resource.Attribute"` as well as a list, in JSON too (aws/aws-cdk
+    pull request 10546, which makes CfnInclude keep the string form: a CDK-synthesized template has it), but moto's
+    output validation indexes it as a list (moto.cloudformation.parsing.ResourceMap.validate_outputs, a TypeError
+    and a 500). The string form becomes the list form, split at the first dot."""
+    if isinstance(node, list):
+        return [getatt_strings_as_lists(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if set(node) == {"Fn::GetAtt"} and isinstance(node["Fn::GetAtt"], str):
+        resource, _, attribute = node["Fn::GetAtt"].partition(".")
+        return {"Fn::GetAtt": [resource, attribute]}
+    return {key: getatt_strings_as_lists(value) for key, value in node.items()}
+
+
 def moto_bridges(template: Template) -> Template:
     """The translated template, changed only where moto's CloudFormation would otherwise get it wrong."""
-    bridged = copy.deepcopy(template)
+    bridged = getatt_strings_as_lists(copy.deepcopy(template))
     fold_definition_substitutions(bridged)
     key_policies_as_json_text(bridged)
     disable_event_source_mappings(bridged)
@@ -358,6 +399,78 @@ def moto_bridges(template: Template) -> Template:
     environment_values_as_text(bridged)
     export_api_made_resources(bridged)
     return bridged
+
+
+# ---------------------------------------------------------------------------------------------------- CDK assets
+# A `cdk synth` output names its assets' S3 locations (DefaultStackSynthesizer: a bucket of the bootstrap stack,
+# a key per asset hash) and, in `<stack>.assets.json`, where each comes from: `cdk deploy` publishes them first
+# (cloud-assembly-schema, "assets.json": files with `packaging: zip` are directories zipped, `file` uploaded as
+# is). The bootstrap stack's parts the template refers to are made the way `cdk bootstrap` would leave them.
+
+
+def stack_artifact(assembly: Path, template: Path) -> tuple[Template, list[Path]]:
+    """The assembly's stack artifact whose template is `template` (manifest.json), and its asset manifests (the
+    `cdk:asset-manifest` artifacts it depends on)."""
+    artifacts = json.loads((assembly / "manifest.json").read_text()).get("artifacts", {})
+    for artifact in artifacts.values():
+        props = artifact.get("properties", {})
+        if artifact.get("type") == "aws:cloudformation:stack" and props.get("templateFile") == template.name:
+            dependencies = [artifacts.get(d, {}) for d in artifact.get("dependencies", [])]
+            manifests = [
+                assembly / d["properties"]["file"] for d in dependencies if d.get("type") == "cdk:asset-manifest"
+            ]
+            return dict(artifact), manifests
+    raise SystemExit(f"{assembly}/manifest.json has no stack with template {template.name}")
+
+
+def zip_directory(directory: Path) -> bytes:
+    """A directory as cdk-assets zips it: every file at its relative path, its mode kept (a `bootstrap` must stay
+    executable: Lambda runs it as is)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            info = zipfile.ZipInfo(str(path.relative_to(directory)))
+            info.external_attr = (path.stat().st_mode & 0o777) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def placeholders(text: str, region: str) -> str:
+    """The `${AWS::AccountId}`/`${AWS::Region}` of an asset destination, as cdk-assets fills them."""
+    return text.replace("${AWS::AccountId}", MOTO_ACCOUNT).replace("${AWS::Region}", region)
+
+
+def publish_cdk_assets(args: argparse.Namespace) -> list[str]:
+    """Bootstraps moto as `cdk bootstrap` would for this stack and uploads its file assets; their s3:// URIs."""
+    artifact, manifests = stack_artifact(args.cdk_assembly, args.template)
+    props = artifact["properties"]
+    ssm_parameter = props.get("bootstrapStackVersionSsmParameter")
+    if ssm_parameter:
+        # The oldest bootstrap version the stack accepts (its CheckBootstrapVersion rule refuses older ones).
+        version = str(props.get("requiresBootstrapStackVersion", 6))
+        client("ssm", args.endpoint, args.region).put_parameter(
+            Name=ssm_parameter, Value=version, Type="String", Overwrite=True
+        )
+    s3 = client("s3", args.endpoint, args.region)
+    published: list[str] = []
+    for manifest_path in manifests:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("dockerImages"):
+            raise SystemExit(f"{manifest_path}: container image assets are not supported here")
+        for asset in manifest.get("files", {}).values():
+            source = args.cdk_assembly / asset["source"]["path"]
+            packaging = asset["source"].get("packaging", "file")
+            body = zip_directory(source) if packaging == "zip" else source.read_bytes()
+            for destination in asset["destinations"].values():
+                bucket = placeholders(destination["bucketName"], args.region)
+                try:
+                    s3.create_bucket(Bucket=bucket)
+                except s3.exceptions.BucketAlreadyOwnedByYou:
+                    pass
+                s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=body)
+                published.append(f"s3://{bucket}/{destination['objectKey']}")
+    return published
 
 
 # ---------------------------------------------------------------------------------------------------- deploy
@@ -607,7 +720,13 @@ class Clock:
 def moto_template(args: argparse.Namespace, params: dict[str, str], clock: Clock) -> Template:
     """The template as moto's CloudFormation gets it: validated, packaged, translated and bridged."""
     sam_template = load_sam_template(args.template)
-    validate_parameters(sam_template, params, args.stack_name, args.region)
+    ssm = None
+    if args.cdk_assembly:
+        publish_cdk_assets(args)
+        clock.lap("publishAssets")
+        ssm_client = client("ssm", args.endpoint, args.region)
+        ssm = lambda name: str(ssm_client.get_parameter(Name=name)["Parameter"]["Value"])  # noqa: E731
+    validate_parameters(sam_template, params, args.stack_name, args.region, ssm)
     clock.lap("validate")
     code_uri = upload_placeholder(client("s3", args.endpoint, args.region))
     clock.lap("upload")

@@ -12,6 +12,8 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== template checks and sam build"
 bash scripts/check-infra.sh
+echo "== the CDK construct (cdk/): npm ci, tsc, jest, cdk synth of the example (tests/tests/cdk_construct.rs deploys it), npm pack"
+bash scripts/check-cdk.sh
 echo "== cargo build (the Lambda binaries, which tests/tests/binaries.rs runs behind a local Runtime API)"
 cargo build --workspace --bins
 echo "== cargo test"

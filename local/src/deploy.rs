@@ -3,6 +3,9 @@
 //! `infra/sam-template.yaml` with `samtranslator`, creates the stack on moto and prints its outputs, resources and
 //! wiring (the functions' environments, the SQS event source mapping, the schedule), which this module reads.
 //!
+//! A template synthesized by the CDK construct of `cdk/` (which includes the SAM template) deploys the same way,
+//! its assets first published to moto's S3 from the cloud assembly (`StackOptions::cdk_template`).
+//!
 //! What moto cannot do with a deployed stack (run the functions' code, poll SQS for Lambda, fire schedules) the
 //! local stack emulates from that wiring (`stack.rs`: the front runs the handlers, `poll` the event source
 //! mapping, `sweep_every` the schedule).
@@ -102,18 +105,31 @@ pub struct Schedule {
 }
 
 impl Deployment {
-    /// Deploys `infra/sam-template.yaml` as stack `stack_name` on the moto server at `moto_url`.
+    /// Deploys `infra/sam-template.yaml`, or a CDK-synthesized template (`cdk_template`: its assets are
+    /// published from the cloud assembly it is in), as stack `stack_name` on the moto server at `moto_url`.
     pub async fn deploy(
         moto_url: &str,
         stack_name: &str,
+        cdk_template: Option<&std::path::Path>,
         parameters: &[(&str, String)],
     ) -> anyhow::Result<Deployment> {
         let root = crate::workspace_root();
         let mut cmd = Command::new(crate::venv().join("bin/python"));
         cmd.arg(root.join("local/deploy_template.py"))
             .args(["--endpoint", moto_url, "--stack-name", stack_name])
-            .arg("--template")
-            .arg(root.join("infra/sam-template.yaml"));
+            .arg("--template");
+        match cdk_template {
+            Some(template) => {
+                let assembly = template.parent().unwrap_or(std::path::Path::new("."));
+                anyhow::ensure!(
+                    template.exists(),
+                    "no synthesized template at {} (run `bash scripts/check-cdk.sh`: npm ci, jest, cdk synth)",
+                    template.display()
+                );
+                cmd.arg(template).arg("--cdk-assembly").arg(assembly)
+            }
+            None => cmd.arg(root.join("infra/sam-template.yaml")),
+        };
         for (k, v) in parameters {
             cmd.args(["--parameter", &format!("{k}={v}")]);
         }

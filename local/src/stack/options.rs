@@ -36,6 +36,12 @@ pub struct StackOptions {
     pub starter_reserved_concurrency: Option<u32>,
     /// The template's `LogLevel` (the functions' `RUST_LOG`; its default, `info`, when `None`).
     pub log_level: Option<String>,
+    /// Deploy this CDK-synthesized template (`cdk.out/<stack>.template.json`, the construct of `cdk/`, which
+    /// includes infra/sam-template.yaml) instead of the SAM template: its assets are published from the cloud
+    /// assembly beside it. Its parameter values are the app's props, so the template knobs above
+    /// (`sweep_grace_seconds`, `fast_path_seconds`, `starter_reserved_concurrency`, `log_level`) do not apply
+    /// and `prefix` must be the app's `statementPrefix`.
+    pub cdk_template: Option<std::path::PathBuf>,
 }
 
 impl Default for StackOptions {
@@ -54,6 +60,7 @@ impl Default for StackOptions {
             batching_window: Duration::ZERO,
             starter_reserved_concurrency: None,
             log_level: None,
+            cdk_template: None,
         }
     }
 }

@@ -118,7 +118,7 @@ impl Stack {
         let front = Front::serve(front_listener, moto.url(), redshift.url());
         let sdk = sdk_config(&front.url());
         front.check_models(crate::front::model_check::Models::shared()?);
-        let mut parameters = vec![
+        let mut parameters: Vec<(&str, String)> = vec![
             ("ClusterIdentifier", CLUSTER.to_string()),
             ("Database", DATABASE.into()),
             ("DbUser", DB_USER.into()),
@@ -133,7 +133,17 @@ impl Stack {
         if let Some(n) = options.starter_reserved_concurrency {
             parameters.push(("StarterReservedConcurrency", n.to_string()));
         }
-        let deployment = Deployment::deploy(&moto.url(), &options.prefix, &parameters).await?;
+        if options.cdk_template.is_some() {
+            // The synthesized template has its parameters' values in it (the app's props).
+            parameters.clear();
+        }
+        let deployment = Deployment::deploy(
+            &moto.url(),
+            &options.prefix,
+            options.cdk_template.as_deref(),
+            &parameters,
+        )
+        .await?;
         let mapping = deployment
             .wiring
             .event_source_mappings
