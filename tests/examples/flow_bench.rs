@@ -105,18 +105,16 @@ fn billable(
 async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::Result<Cell> {
     let name = format!("m{}", uuid::Uuid::new_v4().simple());
     let sm = match pattern {
-        Pattern::Event { .. } => {
-            stack
-                .sql_machine(&name, json!({"sqlStatement": sql}))
-                .await?
-        }
-        Pattern::Fast { wait_seconds } => {
-            stack
-                .sql_machine(
-                    &name,
-                    json!({"sqlStatement": sql, "waitSeconds": wait_seconds}),
-                )
-                .await?
+        Pattern::Event { .. } | Pattern::Fast { .. } => {
+            let mut payload = json!({"sqlStatement": sql});
+            if let Pattern::Fast { wait_seconds } = pattern {
+                payload["waitSeconds"] = json!(wait_seconds);
+            }
+            // The recommended state, with a timeout that lets the 2-minute statement end.
+            let mut state = tasker_tests::asl::sql_state(payload, "Done");
+            state["TimeoutSeconds"] = json!(600);
+            let definition = tasker_tests::asl::machine(json!({ "RunSql": state }), "RunSql");
+            stack.create_state_machine(&name, &definition).await?
         }
         Pattern::Polling { .. } | Pattern::LongPoll => {
             let mut states = match pattern {

@@ -5,7 +5,7 @@
 //! three layers, cheapest first:
 //!
 //! 1. [`SETUP_SQL`] creates, once per database, the functions Redshift has and PostgreSQL lacks (`getdate`,
-//!    `datediff`, `dateadd`, `months_between`, `add_months`, `strtol`, `charindex`, `len`, `convert_timezone`,
+//!    `datediff`, `dateadd`, `months_between`, `add_months`, `last_day`, `next_day`, `strtol`, `charindex`, `len`, `convert_timezone`,
 //!    `trunc(timestamp)`, `nvl`, `nvl2`). A function also works where no rewrite reaches: inside stored procedure
 //!    bodies, in statements the parser cannot read, in `DEFAULT` expressions.
 //! 2. A token-level pass (sqlparser's tokenizer, so string literals, quoted identifiers, dollar-quoted bodies and

@@ -144,6 +144,26 @@ LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $fn$
 SELECT public.add_months(d::timestamp, n)
 $fn$;
 
+-- LAST_DAY(date): the last day of its month, a date (SQL reference, "LAST_DAY function"); a timestamp converts.
+CREATE OR REPLACE FUNCTION public.last_day(d timestamp) RETURNS date
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+SELECT (date_trunc('month', d) + interval '1 month - 1 day')::date
+$fn$;
+
+-- NEXT_DAY(date, day): the first such weekday later than the date (SQL reference, "NEXT_DAY function"): the day
+-- is any case of its name or an abbreviation starting with its first two letters (Su, Mon, tuesday, ...).
+CREATE OR REPLACE FUNCTION public.next_day(d timestamp, day text) RETURNS date
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+    target int := array_position(ARRAY['su', 'mo', 'tu', 'we', 'th', 'fr', 'sa'], lower(left(btrim(day), 2))) - 1;
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'next_day: % is not a day of the week', day;
+    END IF;
+    RETURN d::date + ((target - extract(dow FROM d)::int + 6) % 7) + 1;
+END
+$fn$;
+
 CREATE OR REPLACE FUNCTION public.trunc(ts timestamp) RETURNS date
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
 SELECT ts::date
