@@ -235,7 +235,8 @@ impl Engine {
             let (client, connection) = config.connect(NoTls).await?;
             tokio::spawn(connection);
             crate::sql_role::grant(&client, &self.options.postgres, &self.statement_config).await?;
-            client.batch_execute(crate::dialect::SETUP_SQL).await
+            client.batch_execute(crate::dialect::SETUP_SQL).await?;
+            client.batch_execute(crate::copy::LOAD_ERRORS_SQL).await
         };
         match prepared.await {
             Ok(()) => {
@@ -516,7 +517,7 @@ impl Engine {
                 sub.started = Some(Instant::now());
                 sub.query_id = query_id;
             });
-            match run_one(&client, sql, &params, &self.options).await {
+            match run_one(&client, sql, &params, &self.options, query_id).await {
                 Ok((rows, result)) => self.update_sub(&id, k, |sub| {
                     sub.status = Status::Finished;
                     sub.result_rows = rows;
