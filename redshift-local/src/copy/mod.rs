@@ -4,8 +4,8 @@
 //! PostgreSQL has a `COPY` of its own that reads server files and knows nothing of S3, and no `UNLOAD` at all, so
 //! users' Redshift loads and unloads would fail with errors Redshift never gives. This module recognises both
 //! statements with `sqlparser`'s Redshift dialect, reads or writes the objects with the real AWS SDK, and moves
-//! the rows with PostgreSQL's own `COPY ... FROM STDIN` (so type errors, constraint violations and column-count
-//! mismatches are PostgreSQL's real errors). Failures that Redshift itself reports (a prefix with no objects, a
+//! the rows with PostgreSQL's own `COPY ... FROM STDIN` (so type errors and constraint violations are PostgreSQL's
+//! real ones; field counts, date formats and lengths are checked first, as Redshift checks them). Failures that Redshift itself reports (a prefix with no objects, a
 //! non-empty unload destination, malformed credentials, a missing table) carry Redshift's own text; rows a load
 //! rejects are recorded in `stl_load_errors`. Options that redshift-local does not implement fail the statement
 //! with a message naming them, never silently.
