@@ -1,8 +1,8 @@
 //! Running a `COPY`: the data files (every object under the prefix, or those a `MANIFEST` lists) read into
 //! records, each converted for its columns, and the rows loaded with PostgreSQL's `COPY ... FROM STDIN`.
 //!
-//! A row that fails (here, or in PostgreSQL's input) is rejected into `stl_load_errors`; up to `MAXERROR` rejected
-//! rows are skipped, one more fails the load and loads nothing. PostgreSQL names the line of its `COPY` that it
+//! A row that fails (here, or in PostgreSQL's input) is rejected into `stl_load_errors`; fewer rejected rows than
+//! `MAXERROR` are skipped, `MAXERROR` of them fail the load and load nothing. PostgreSQL names the line of its `COPY` that it
 //! could not read (its error context, `COPY t, line N`), so the load is retried without that row: one `COPY` per
 //! rejected row, each inside a savepoint when the statement runs in a transaction.
 
@@ -71,7 +71,7 @@ pub(super) async fn copy(
 }
 
 /// Loads `rows`, moving each row PostgreSQL rejects to `errors`, until the load succeeds or the rejected rows
-/// are more than `MAXERROR`.
+/// reach `MAXERROR`.
 async fn load_rows(
     client: &tokio_postgres::Client,
     spec: &CopySpec,
@@ -88,7 +88,7 @@ async fn load_rows(
         Err(e) => return Err(e.into()),
     };
     loop {
-        if errors.len() as u64 > spec.max_errors {
+        if errors.len() as u64 >= spec.max_errors {
             return Err(too_many(spec, errors));
         }
         let attempt = copy_in(client, spec, columns, rows).await;
@@ -138,7 +138,7 @@ async fn load_rows(
     }
 }
 
-/// Redshift's failure once more rows are rejected than `MAXERROR` allows, naming the last one.
+/// Redshift's failure once the rejected rows reach `MAXERROR`, naming the last one.
 fn too_many(spec: &CopySpec, errors: &[LoadError]) -> CopyError {
     let last = errors.last().map_or(String::new(), |e| {
         format!(
@@ -149,7 +149,7 @@ fn too_many(spec: &CopySpec, errors: &[LoadError]) -> CopyError {
     load_error(
         spec,
         format!(
-            "{} rejected row(s), MAXERROR is {}; {last}",
+            "{} rejected row(s), the load fails at {}; {last}",
             errors.len(),
             spec.max_errors
         ),

@@ -68,7 +68,8 @@ pub(crate) struct CopySpec {
     pub(crate) date_format: DateTimeFormat,
     /// `TIMEFORMAT`, for TIMESTAMP and TIMESTAMPTZ columns.
     pub(crate) time_format: DateTimeFormat,
-    /// `MAXERROR n`: rows that may be rejected (into `stl_load_errors`) before the load fails; 0 by default.
+    /// The rejected rows (recorded in `stl_load_errors`) at which the load fails: `MAXERROR n` held to 1..=100000
+    /// (1 by default: the first rejected row fails it), `u64::MAX` with `IGNOREALLERRORS`.
     pub(crate) max_errors: u64,
     /// `ACCEPTINVCHARS [AS 'c']`: the character that replaces each byte of invalid UTF-8.
     pub(crate) accept_inv_chars: Option<char>,

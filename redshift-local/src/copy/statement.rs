@@ -131,9 +131,10 @@ pub(crate) fn first_word(sql: &str) -> Option<String> {
 pub(crate) struct Lifted {
     max_errors: Option<u64>,
     explicit_ids: bool,
+    ignore_all_errors: bool,
 }
 
-/// Lifts `MAXERROR [AS] n` and `EXPLICIT_IDS` out of a `COPY`'s options (the words after its `FROM '...'`),
+/// Lifts `MAXERROR [AS] n`, `IGNOREALLERRORS` and `EXPLICIT_IDS` out of a `COPY`'s options (the words after its `FROM '...'`),
 /// answering the text without them; refuses the options of [`REFUSED_UNPARSED`] by name.
 pub(crate) fn take_unparsed_options(sql: &str) -> Result<(String, Lifted), CopyError> {
     let Ok(tokens) = Tokenizer::new(&RedshiftSqlDialect {}, sql).tokenize_with_location() else {
@@ -171,6 +172,11 @@ pub(crate) fn take_unparsed_options(sql: &str) -> Result<(String, Lifted), CopyE
         match name.as_str() {
             "explicit_ids" if word.quote_style.is_none() => {
                 lifted.explicit_ids = true;
+                cut.push((first, first));
+                i += 1;
+            }
+            "ignoreallerrors" if word.quote_style.is_none() => {
+                lifted.ignore_all_errors = true;
                 cut.push((first, first));
                 i += 1;
             }
@@ -363,7 +369,7 @@ fn copy_spec(
         blanks_as_null,
         date_format,
         time_format,
-        max_errors: lifted.max_errors.unwrap_or(0),
+        max_errors: max_errors(&lifted)?,
         accept_inv_chars,
         truncate_columns,
         escape: common.escape,
@@ -371,6 +377,22 @@ fn copy_spec(
         manifest: common.manifest,
         explicit_ids: lifted.explicit_ids,
     })
+}
+
+/// The rejected rows that fail a load. "If the load returns the error_count number of errors or greater, the load
+/// fails ... Set this value to 0 or 1 if you want the load to fail as soon as the first error occurs ... The
+/// MAXERROR default value is 0 and the limit is 100000"; "You can't specify the IGNOREALLERRORS option if you
+/// specify the MAXERROR option" (Data load operations,
+/// <https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-load.html>). A MAXERROR over the limit is
+/// held to it.
+fn max_errors(lifted: &Lifted) -> Result<u64, CopyError> {
+    match (lifted.max_errors, lifted.ignore_all_errors) {
+        (Some(_), true) => Err(CopyError::InvalidOption(
+            "IGNOREALLERRORS cannot be used with MAXERROR".into(),
+        )),
+        (None, true) => Ok(u64::MAX),
+        (n, false) => Ok(n.unwrap_or(0).clamp(1, 100_000)),
+    }
 }
 
 /// `DATEFORMAT` / `TIMEFORMAT`: `'auto'` (the keyword is case-sensitive, as the data conversion parameters page
@@ -721,6 +743,22 @@ mod tests {
         assert!(spec.manifest && spec.truncate_columns && spec.escape && spec.remove_quotes);
         assert!(spec.explicit_ids);
         assert_eq!(spec.max_errors, 10);
+        for (option, want) in [
+            ("", 1),
+            ("maxerror 0", 1),
+            ("maxerror 1", 1),
+            ("maxerror 250000", 100_000),
+            ("ignoreallerrors", u64::MAX),
+        ] {
+            let spec = copy_of(&format!("copy t from 's3://b/k' {ROLE} {option}"));
+            assert_eq!(spec.max_errors, want, "{option}");
+        }
+        assert_eq!(
+            error_of(&format!(
+                "copy t from 's3://b/k' {ROLE} maxerror 5 ignoreallerrors"
+            )),
+            "ERROR: IGNOREALLERRORS cannot be used with MAXERROR"
+        );
         assert_eq!(
             spec.date_format,
             DateTimeFormat::Pattern("MM/DD/YYYY".into())
@@ -765,7 +803,7 @@ mod tests {
             "copy t (maxerror, explicit_ids) from 's3://b/k' {ROLE}"
         ));
         assert_eq!(spec.columns, ["maxerror", "explicit_ids"]);
-        assert_eq!((spec.max_errors, spec.explicit_ids), (0, false));
+        assert_eq!((spec.max_errors, spec.explicit_ids), (1, false));
     }
 
     #[test]
@@ -778,7 +816,8 @@ mod tests {
             lifted,
             Lifted {
                 max_errors: Some(5),
-                explicit_ids: true
+                explicit_ids: true,
+                ignore_all_errors: false,
             }
         );
     }
