@@ -358,6 +358,20 @@ async fn copy_text_options_manifest_explicit_ids_and_copy_after_other_statements
         ),
     )
     .await;
+    // Without ACCEPTINVCHARS, invalid UTF-8 fails the load and is recorded (1220, on its line).
+    put(&s3, "n/bad_utf8.txt", b"1|ok|a\n2|b\xff|b\n".to_vec()).await;
+    let err = run(
+        &c,
+        &format!("copy notes from 's3://{BUCKET}/n/bad_utf8' {ROLE}"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.contains("Check 'stl_load_errors'"), "{err}");
+    assert_eq!(
+        load_errors(&stack, "n/bad_utf8.txt").await[0][..5],
+        ["2", "", "", "", "1220"]
+    );
+
     // ESCAPE: backslashes make delimiters, line breaks and backslashes data; REMOVEQUOTES keeps what is inside.
     put(&s3, "n/esc.txt", "3|a\\|b\\\\|q\n4|two\\\nln|r\n").await;
     ok(

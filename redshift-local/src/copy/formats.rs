@@ -26,16 +26,37 @@ pub(super) fn load_error(spec: &CopySpec, detail: String) -> CopyError {
     }
 }
 
+/// A data file that cannot be read at all as the statement says: where, and Redshift's load error code for it
+/// (Load error reference, <https://docs.aws.amazon.com/redshift/latest/dg/r_Load_Error_Reference.html>).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FileError {
+    /// The line it was found on (0 when the file as a whole is at fault).
+    pub(super) line: u64,
+    pub(super) code: i32,
+    pub(super) reason: String,
+}
+
+impl FileError {
+    /// "Unknown parse error" (1200), "Input line is not valid" (1216), "String contains invalid or unsupported
+    /// UTF-8 code points" (1220), "malformed JSON" (1224).
+    fn new(line: u64, code: i32, reason: impl Into<String>) -> FileError {
+        FileError {
+            line,
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
 /// An object's text: gunzipped with `GZIP`, UTF-8 as Redshift requires. With `ACCEPTINVCHARS`, each byte of an
 /// invalid UTF-8 sequence becomes the replacement character ("an invalid three-byte character will be replaced
 /// with '^^^'", data conversion parameters).
-pub(super) fn decode(spec: &CopySpec, filename: &str, raw: &[u8]) -> Result<String, CopyError> {
-    let where_ = |what: &str| format!("{filename}: {what}");
+pub(super) fn decode(spec: &CopySpec, raw: &[u8]) -> Result<String, FileError> {
     let bytes = if spec.gzip {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(raw)
             .read_to_end(&mut out)
-            .map_err(|e| load_error(spec, where_(&format!("not gzip data ({e})"))))?;
+            .map_err(|e| FileError::new(0, 1200, format!("not gzip data ({e})")))?;
         out
     } else {
         raw.to_vec()
@@ -45,12 +66,11 @@ pub(super) fn decode(spec: &CopySpec, filename: &str, raw: &[u8]) -> Result<Stri
         (Err(e), Some(replacement)) => Ok(replace_invalid_utf8(e.as_bytes(), replacement)),
         (Err(e), None) => {
             let at = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count();
-            Err(load_error(
-                spec,
-                where_(&format!(
-                    "line {line}: String contains invalid or unsupported UTF8 codepoints (use ACCEPTINVCHARS)"
-                )),
+            let line = 1 + e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() as u64;
+            Err(FileError::new(
+                line,
+                1220,
+                "String contains invalid or unsupported UTF8 codepoints (use ACCEPTINVCHARS)",
             ))
         }
     }
@@ -81,11 +101,12 @@ pub(super) fn records(
     spec: &CopySpec,
     columns: &[Column],
     text: &str,
-) -> Result<Vec<Record>, String> {
+) -> Result<Vec<Record>, FileError> {
     let skipped = skip_lines(text, spec.ignore_header);
     let first_line = 1 + text[..text.len() - skipped.len()].matches('\n').count() as u64;
     match &spec.format {
-        Format::Json { ignore_case } => json_records(columns, text, *ignore_case),
+        Format::Json { ignore_case } => json_records(columns, text, *ignore_case)
+            .map_err(|(line, reason)| FileError::new(line, 1224, reason)),
         Format::Text { delimiter } => Ok(text_lines(skipped, spec.escape)
             .into_iter()
             .map(|(offset, raw)| {
@@ -98,7 +119,8 @@ pub(super) fn records(
             })
             .collect()),
         Format::Csv { delimiter, quote } => {
-            let rows = csv_rows(skipped, *delimiter, *quote)?;
+            let rows = csv_rows(skipped, *delimiter, *quote)
+                .map_err(|(line, reason)| FileError::new(first_line + line, 1216, reason))?;
             Ok(rows
                 .into_iter()
                 .map(|(offset, raw, fields)| Record {
@@ -220,7 +242,8 @@ fn with_nulls(
 type CsvRow = (u64, String, Vec<(String, bool)>);
 
 /// Splits CSV text into records: quoted fields may hold delimiters, newlines and doubled quotes.
-fn csv_rows(text: &str, delimiter: char, quote: char) -> Result<Vec<CsvRow>, String> {
+/// A failure names its line offset (from 0).
+fn csv_rows(text: &str, delimiter: char, quote: char) -> Result<Vec<CsvRow>, (u64, String)> {
     let mut rows = Vec::new();
     let mut row = Vec::new();
     let mut field = String::new();
@@ -262,14 +285,14 @@ fn csv_rows(text: &str, delimiter: char, quote: char) -> Result<Vec<CsvRow>, Str
                 (start, start_line) = (at + 1, line);
             }
             c if quoted && !c.is_whitespace() => {
-                return Err(format!("line {}: text after a closing quote", line + 1))
+                return Err((line, "text after a closing quote".into()))
             }
             _ if quoted => {}
             c => field.push(c),
         }
     }
     if in_quotes {
-        return Err(format!("line {}: unterminated quoted field", line + 1));
+        return Err((start_line, "unterminated quoted field".into()));
     }
     if !field.is_empty() || quoted || !row.is_empty() {
         row.push((field, quoted));
@@ -281,7 +304,12 @@ fn csv_rows(text: &str, delimiter: char, quote: char) -> Result<Vec<CsvRow>, Str
 /// JSON `'auto'`: a sequence of objects; each column takes the value of the key with its name (exactly, as
 /// Redshift's lowercase column names require, or ignoring case with `'auto ignorecase'`); missing keys are NULL.
 /// A record's line is the last line of its object, as `stl_load_errors` counts for JSON.
-fn json_records(columns: &[Column], text: &str, ignore_case: bool) -> Result<Vec<Record>, String> {
+/// A failure names its line.
+fn json_records(
+    columns: &[Column],
+    text: &str,
+    ignore_case: bool,
+) -> Result<Vec<Record>, (u64, String)> {
     let names: Vec<String> = columns
         .iter()
         .map(|c| c.name.trim_matches('"').replace("\"\"", "\""))
@@ -290,10 +318,14 @@ fn json_records(columns: &[Column], text: &str, ignore_case: bool) -> Result<Vec
     let mut records = Vec::new();
     let mut from = 0;
     while let Some(value) = stream.next() {
-        let value = value.map_err(|e| format!("invalid JSON: {e}"))?;
+        let value = value.map_err(|e| (e.line() as u64, format!("invalid JSON: {e}")))?;
         let to = stream.byte_offset();
+        let line = 1 + text[..to].matches('\n').count() as u64;
         let serde_json::Value::Object(object) = value else {
-            return Err("a JSON record is not an object ('auto' needs objects)".to_string());
+            return Err((
+                line,
+                "a JSON record is not an object ('auto' needs objects)".to_string(),
+            ));
         };
         let fields = names
             .iter()
@@ -311,7 +343,7 @@ fn json_records(columns: &[Column], text: &str, ignore_case: bool) -> Result<Vec
             })
             .collect();
         records.push(Record {
-            line: 1 + text[..to].matches('\n').count() as u64,
+            line,
             raw: text[from..to].trim().to_string(),
             fields,
         });
@@ -407,8 +439,8 @@ mod tests {
                 ],
             ]
         );
-        assert!(csv_rows("\"open", ',', '"').is_err());
-        assert!(csv_rows("\"a\"b", ',', '"').is_err());
+        assert_eq!(csv_rows("a\n\"open", ',', '"').unwrap_err().0, 1);
+        assert_eq!(csv_rows("\"a\"b", ',', '"').unwrap_err().0, 0);
     }
 
     #[test]
@@ -434,8 +466,8 @@ mod tests {
             json_records(&cols, text, true).unwrap()[1].fields[0],
             Some("2".into())
         );
-        assert!(json_records(&cols, "[1, 2]", false).is_err());
-        assert!(json_records(&cols, "{\"c0\": ", false).is_err());
+        assert_eq!(json_records(&cols, "{}\n[1, 2]", false).unwrap_err().0, 2);
+        assert_eq!(json_records(&cols, "{\"c0\": \n", false).unwrap_err().0, 2);
     }
 
     #[test]
@@ -465,27 +497,20 @@ mod tests {
         let spec = copy_of(&format!(
             "copy t from 's3://b/k' {ROLE} acceptinvchars as '^'"
         ));
-        assert_eq!(
-            decode(&spec, "k", b"a\xe2\x82|b\xff\n").unwrap(),
-            "a^^|b^\n"
-        );
+        assert_eq!(decode(&spec, b"a\xe2\x82|b\xff\n").unwrap(), "a^^|b^\n");
         let spec = copy_of(&format!("copy t from 's3://b/k' {ROLE}"));
-        let e = decode(&spec, "s3://b/k", b"ok\nb\xff\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("s3://b/k: line 2: String contains invalid"),
-            "{e}"
-        );
+        let e = decode(&spec, b"ok\nb\xff\n").unwrap_err();
+        assert_eq!((e.line, e.code), (2, 1220));
     }
 
     #[test]
     fn gzip_round_trips() {
         let spec = copy_of(&format!("copy t from 's3://b/k' {ROLE} gzip"));
-        assert_eq!(decode(&spec, "k", &gzip(b"1|a\n")).unwrap(), "1|a\n");
-        assert!(decode(&spec, "k", b"1|a\n")
-            .unwrap_err()
-            .to_string()
-            .contains("not gzip data"));
+        assert_eq!(decode(&spec, &gzip(b"1|a\n")).unwrap(), "1|a\n");
+        let e = decode(&spec, b"1|a\n").unwrap_err();
+        assert!(
+            e.reason.starts_with("not gzip data") && e.code == 1200,
+            "{e:?}"
+        );
     }
 }

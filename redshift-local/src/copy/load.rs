@@ -45,9 +45,27 @@ pub(super) async fn copy(
     for (bucket, key) in source_files(s3, spec).await? {
         let filename = format!("s3://{bucket}/{key}");
         let raw = get_object(s3, &bucket, &key).await?;
-        let text = decode(spec, &filename, &raw)?;
-        let read = records(spec, &columns, &text)
-            .map_err(|detail| load_error(spec, format!("{filename}: {detail}")))?;
+        let read = decode(spec, &raw).and_then(|text| records(spec, &columns, &text));
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                // A file that cannot be read fails the load whatever MAXERROR says; it is recorded too.
+                let detail = format!("{filename} line {}: {}", e.line, e.reason);
+                errors.push(LoadError {
+                    filename,
+                    line_number: e.line as i64,
+                    raw_line: String::new(),
+                    rejection: Rejection {
+                        code: e.code,
+                        reason: e.reason,
+                        column: None,
+                        value: None,
+                    },
+                });
+                record(admin, &context, &columns, &errors).await;
+                return Err(load_error(spec, detail));
+            }
+        };
         for r in read {
             match convert_record(spec, &columns, r.fields) {
                 Ok(fields) => rows.push(Row {
