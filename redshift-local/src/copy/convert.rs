@@ -65,7 +65,10 @@ pub(super) fn convert_record(
 fn convert_field(spec: &CopySpec, column: &Column, value: &str) -> Result<String, (i32, String)> {
     let pattern = |f: &DateTimeFormat| match f {
         DateTimeFormat::Pattern(p) => p.clone(),
-        other => format!("{other:?}").to_lowercase(),
+        DateTimeFormat::EpochSecs => "epochsecs".into(),
+        DateTimeFormat::EpochMillis => "epochmillisecs".into(),
+        DateTimeFormat::Auto => "auto".into(),
+        DateTimeFormat::Default => "YYYY-MM-DD HH:MI:SS".into(),
     };
     match column.kind {
         Kind::Date => convert_date(&spec.date_format, value).ok_or_else(|| {
@@ -142,7 +145,7 @@ mod tests {
             (&plain, &date, "2003-03-31", Ok("2003-03-31")),
             (&formats, &date, "03/31/2003", Ok("2003-03-31")),
             (&formats, &date, "2003-03-31", Err(1205)),
-            (&formats, &ts, "0", Ok("1970-01-01 00:00:00")),
+            (&formats, &ts, "0", Ok("1970-01-01 00:00:00+00")),
             (&formats, &ts, "x", Err(1206)),
             (&plain, &int, "x", Ok("x")),
         ] {

@@ -179,7 +179,7 @@ pub(crate) fn convert_date(format: &DateTimeFormat, value: &str) -> Option<Strin
     }
 }
 
-/// A timestamp field read with `TIMEFORMAT`: ISO `YYYY-MM-DD HH:MI:SS[.ffffff]` (epochs in UTC), the field as
+/// A timestamp field read with `TIMEFORMAT`: ISO `YYYY-MM-DD HH:MI:SS[.ffffff]` (epochs with `+00`), the field as
 /// it is when PostgreSQL reads it (default and `'auto'`), `None` when it does not match.
 pub(crate) fn convert_timestamp(format: &DateTimeFormat, value: &str) -> Option<String> {
     let iso = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
@@ -188,13 +188,15 @@ pub(crate) fn convert_timestamp(format: &DateTimeFormat, value: &str) -> Option<
             let (date, time) = Pattern::compile(p).ok()?.read(value)?;
             Some(iso(date.and_time(time)))
         }
+        // Epochs count from UTC: the zone is written out, so that a TIMESTAMPTZ column does not read the instant
+        // in the session's time zone (a TIMESTAMP column ignores it).
         DateTimeFormat::EpochSecs => {
             let secs: i64 = value.trim().parse().ok()?;
-            Some(iso(DateTime::from_timestamp(secs, 0)?.naive_utc()))
+            Some(iso(DateTime::from_timestamp(secs, 0)?.naive_utc()) + "+00")
         }
         DateTimeFormat::EpochMillis => {
             let millis: i64 = value.trim().parse().ok()?;
-            Some(iso(DateTime::from_timestamp_millis(millis)?.naive_utc()))
+            Some(iso(DateTime::from_timestamp_millis(millis)?.naive_utc()) + "+00")
         }
         DateTimeFormat::Default | DateTimeFormat::Auto => Some(value.to_string()),
     }
@@ -278,12 +280,12 @@ mod tests {
             (
                 DateTimeFormat::EpochSecs,
                 "1049136305",
-                Some("2003-03-31 18:45:05"),
+                Some("2003-03-31 18:45:05+00"),
             ),
             (
                 DateTimeFormat::EpochMillis,
                 "1049136305123",
-                Some("2003-03-31 18:45:05.123"),
+                Some("2003-03-31 18:45:05.123+00"),
             ),
             (DateTimeFormat::EpochSecs, "soon", None),
             (
