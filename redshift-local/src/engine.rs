@@ -244,6 +244,7 @@ impl Engine {
             crate::sql_role::grant(&client, &self.options.postgres, &self.statement_config).await?;
             client.batch_execute(crate::dialect::SETUP_SQL).await?;
             client.batch_execute(crate::dialect::SYSTEM_SQL).await?;
+            client.batch_execute(crate::copy::LOAD_ERRORS_SQL).await?;
             Ok::<_, tokio_postgres::Error>(client)
         };
         match prepared.await {
@@ -540,7 +541,7 @@ impl Engine {
                     sql,
                 })
                 .await;
-            match run_one(&client, sql, &params, &self.options).await {
+            match run_one(&client, sql, &params, &self.options, query_id).await {
                 Ok((rows, result)) => {
                     let returned = result.as_ref().map_or(0, |r| r.rows.len() as i64);
                     self.history

@@ -16,6 +16,9 @@ pub(crate) enum CopyError {
     /// A statement or option redshift-local cannot run: refused rather than half-done.
     #[error("ERROR: {0} is not supported by redshift-local")]
     Unsupported(String),
+    /// An option whose value Redshift would not accept either (the text says which and why).
+    #[error("ERROR: {0}")]
+    InvalidOption(String),
     /// The statement could not be read (sqlparser's message names the token).
     #[error("ERROR: syntax error in {statement}: {detail}")]
     Syntax {
@@ -48,10 +51,14 @@ pub(crate) enum CopyError {
     /// S3 could not be reached at all.
     #[error("ERROR: S3 request failed: {0}")]
     S3Unreachable(String),
+    /// A `MANIFEST` that is not what Redshift reads, or that names a mandatory file that is missing.
+    #[error("ERROR: {0}")]
+    Manifest(String),
     /// redshift-local was started without an S3 endpoint.
     #[error("ERROR: COPY and UNLOAD need an S3 endpoint: start redshift-local with --s3-endpoint")]
     NoEndpoint,
-    /// A data file that cannot be read as the format says (Redshift points at `stl_load_errors`).
+    /// A data file that cannot be read as the format says, or more rejected rows than `MAXERROR` allows
+    /// (Redshift points at `stl_load_errors`, where redshift-local records the rows too).
     #[error(
         "ERROR: Load into table '{table}' failed. Check 'stl_load_errors' system table for details. \
          (redshift-local: {detail})"

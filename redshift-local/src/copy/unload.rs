@@ -1,7 +1,12 @@
 //! Running an `UNLOAD`: the query (translated from Redshift SQL) run on PostgreSQL, and its rows written to the
-//! local S3 as one part file, as text or CSV, gzipped with `GZIP`, named as Redshift names slice 0's.
+//! local S3 as one part file, as text or CSV, gzipped with `GZIP`, named as Redshift names slice 0's; with
+//! `MANIFEST`, a `<prefix>manifest` object listing it.
+//!
+//! `PARALLEL` changes only the part file's name locally (`0000_part_00` for slice 0 of a parallel unload, `000`
+//! serially): PostgreSQL is one slice, so both write one file.
 
 use super::error::CopyError;
+use super::manifest::unload_manifest;
 use super::s3::{list_keys, s3_error};
 use super::spec::{Format, UnloadSpec};
 use std::io::Write;
@@ -37,13 +42,27 @@ pub(super) async fn unload(
     } else {
         body.into_bytes()
     };
+    let key = part_key(spec);
     s3.put_object()
         .bucket(&spec.target.bucket)
-        .key(part_key(spec))
+        .key(&key)
         .body(bytes.into())
         .send()
         .await
         .map_err(s3_error)?;
+    if spec.manifest {
+        s3.put_object()
+            .bucket(&spec.target.bucket)
+            .key(format!("{}manifest", spec.target.prefix))
+            .body(
+                unload_manifest(&spec.target.bucket, &[key])
+                    .into_bytes()
+                    .into(),
+            )
+            .send()
+            .await
+            .map_err(s3_error)?;
+    }
     Ok(rows.len() as i64)
 }
 
@@ -72,8 +91,10 @@ async fn query_text_rows(
     Ok((names, rows))
 }
 
-/// Appends one unloaded line: text fields as they are; CSV fields quoted when they hold the delimiter, a quote
-/// or a line break (quotes doubled); NULL as the `NULL AS` string.
+/// Appends one unloaded line: CSV fields quoted when they hold the delimiter, a quote or a line break (quotes
+/// doubled); text fields with `ESCAPE` get a backslash before each line break, delimiter, backslash and (with
+/// `ADDQUOTES`) quote, and with `ADDQUOTES` are put in double quotes (UNLOAD parameters,
+/// <https://docs.aws.amazon.com/redshift/latest/dg/r_UNLOAD.html>); NULL is the `NULL AS` string.
 fn push_unload_line<'a>(
     out: &mut String,
     spec: &UnloadSpec,
@@ -96,6 +117,23 @@ fn push_unload_line<'a>(
                 out.push(*quote);
                 out.push_str(&doubled);
                 out.push(*quote);
+            }
+            (Some(text), Format::Text { .. }) => {
+                if spec.add_quotes {
+                    out.push('"');
+                }
+                for c in text.chars() {
+                    let special = matches!(c, '\n' | '\r' | '\\')
+                        || c == delimiter
+                        || (spec.add_quotes && matches!(c, '"' | '\''));
+                    if spec.escape && special {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                if spec.add_quotes {
+                    out.push('"');
+                }
             }
             (Some(text), _) => out.push_str(text),
         }
@@ -131,5 +169,24 @@ mod tests {
         out.clear();
         push_unload_line(&mut out, &spec, [Some("a,b"), None].into_iter());
         assert_eq!(out, "a,b|\\N\n");
+        let spec = unload_of(&format!(
+            "unload ('select 1') to 's3://b/p' {ROLE} addquotes escape"
+        ));
+        for (field, want) in [
+            ("plain", "\"plain\"\n"),
+            ("a|b", "\"a\\|b\"\n"),
+            ("say \"hi\"", "\"say \\\"hi\\\"\"\n"),
+            ("two\nlines\\", "\"two\\\nlines\\\\\"\n"),
+        ] {
+            out.clear();
+            push_unload_line(&mut out, &spec, [Some(field)].into_iter());
+            assert_eq!(out, want, "{field}");
+        }
+        let spec = unload_of(&format!(
+            "unload ('select 1') to 's3://b/p' {ROLE} addquotes"
+        ));
+        out.clear();
+        push_unload_line(&mut out, &spec, [Some("a|b"), None].into_iter());
+        assert_eq!(out, "\"a|b\"|\n");
     }
 }

@@ -21,15 +21,35 @@ pub(super) fn error_text(e: &tokio_postgres::Error) -> String {
     }
 }
 
-/// Runs one statement: its column types from a prepare, its rows as text from the simple protocol, typed.
+/// Runs one SQL text: a text where a `COPY` from S3 or an `UNLOAD` follows other statements runs statement by
+/// statement (the last one answers); any other text runs as one.
 pub(super) async fn run_one(
     client: &tokio_postgres::Client,
     sql: &str,
     params: &[(String, String)],
     options: &Options,
+    query_id: i64,
+) -> Result<(i64, Option<ResultSet>), RunFailure> {
+    let Some(statements) = crate::copy::split_around_s3(sql) else {
+        return run_statement(client, sql, params, options, query_id).await;
+    };
+    let mut last = (0, None);
+    for statement in &statements {
+        last = run_statement(client, statement, params, options, query_id).await?;
+    }
+    Ok(last)
+}
+
+/// Runs one statement: its column types from a prepare, its rows as text from the simple protocol, typed.
+async fn run_statement(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[(String, String)],
+    options: &Options,
+    query_id: i64,
 ) -> Result<(i64, Option<ResultSet>), RunFailure> {
     // Redshift's COPY from S3 and UNLOAD to S3 run against the local S3, not as PostgreSQL's COPY.
-    if let Some(ran) = crate::copy::run_if_s3(client, sql, params, options).await {
+    if let Some(ran) = crate::copy::run_if_s3(client, sql, params, options, query_id).await {
         return ran.map(|rows| (rows, None)).map_err(|e| RunFailure {
             cancelled: e.cancelled(),
             text: e.to_string(),
