@@ -110,9 +110,10 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
             if let Pattern::Fast { wait_seconds } = pattern {
                 payload["waitSeconds"] = json!(wait_seconds);
             }
-            // The recommended state, with a timeout that lets the 2-minute statement end.
+            // The recommended state, with timeouts that let the 2-minute statement end.
             let mut state = tasker_tests::asl::sql_state(payload, "Done");
             state["TimeoutSeconds"] = json!(600);
+            state["HeartbeatSeconds"] = json!(300);
             let definition = tasker_tests::asl::machine(json!({ "RunSql": state }), "RunSql");
             stack.create_state_machine(&name, &definition).await?
         }
@@ -288,6 +289,8 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut records = Vec::new();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&out)?;
     let stack = Stack::start(StackOptions::default()).await?;
     for added in [Duration::ZERO, latency] {
         stack.front.set_latency(added);
@@ -316,6 +319,11 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
                     "answer_p50_ms": percentile(&c.answer_ms, 0.5),
                     "next_state_p50_ms": percentile(&c.latencies_ms, 0.5),
                 }));
+                // After each cell, so that a run cut short keeps what it measured.
+                std::fs::write(
+                    out.join("flow_counts.json"),
+                    serde_json::to_string_pretty(&records)?,
+                )?;
             }
         }
     }
