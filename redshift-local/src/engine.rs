@@ -541,7 +541,22 @@ impl Engine {
                     sql,
                 })
                 .await;
-            match run_one(&client, sql, &params, &self.options, query_id).await {
+            // A cancel that came while this connection was idle (PostgreSQL drops those) still stops the statement:
+            // the request is remembered, and checked here, just before the statement goes to the server.
+            let cancelled_before = self
+                .lock()
+                .statements
+                .get(&id)
+                .is_some_and(|s| s.cancel_requested);
+            let ran = if cancelled_before {
+                Err(run::RunFailure {
+                    text: "Query was cancelled.".into(),
+                    cancelled: true,
+                })
+            } else {
+                run_one(&client, sql, &params, &self.options, query_id).await
+            };
+            match ran {
                 Ok((rows, result)) => {
                     let returned = result.as_ref().map_or(0, |r| r.rows.len() as i64);
                     self.history
