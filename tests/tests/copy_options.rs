@@ -6,7 +6,7 @@
 use aws_sdk_redshiftdata::types::StatusString;
 use aws_sdk_redshiftdata::Client;
 use tasker_tests::stack::{
-    run_statement, signed_as, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
+    run_statement, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
 };
 
 const ROLE: &str = "IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftLoader'";
@@ -21,10 +21,7 @@ async fn stack() -> (Stack, aws_sdk_s3::Client) {
     })
     .await
     .expect("local stack");
-    let config = aws_sdk_s3::config::Builder::from(&signed_as(&stack.moto.url(), "test", None))
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = stack.s3();
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     (stack, s3)
 }
@@ -65,20 +62,7 @@ async fn ok(c: &Client, sql: &str) -> i64 {
 
 /// Every row of a query as text fields ("NULL" for NULL), read in PostgreSQL directly.
 async fn rows(stack: &Stack, sql: &str) -> Vec<Vec<String>> {
-    let pg = stack.sql().await.unwrap();
-    pg.simple_query(sql)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).unwrap_or("NULL").to_string())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
+    stack.text_rows(sql).await.unwrap()
 }
 
 fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {

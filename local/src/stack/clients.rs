@@ -61,6 +61,32 @@ impl Stack {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
 
+    /// An S3 client on the stack's moto (path-style, as the local S3 needs): what `COPY` reads and `UNLOAD` writes.
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&signed_as(&self.moto.url(), "test", None))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Every row of a query read in PostgreSQL directly, each field as text ("NULL" for NULL): what a load left.
+    pub async fn text_rows(&self, sql: &str) -> anyhow::Result<Vec<Vec<String>>> {
+        let pg = self.sql().await?;
+        Ok(pg
+            .simple_query(sql)
+            .await?
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                    (0..r.len())
+                        .map(|i| r.get(i).unwrap_or("NULL").to_string())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Every message of a queue, received and deleted until a one-second long poll comes back empty: what the
     /// tests read off the completion queue and its dead-letter queue.
     pub async fn drain_queue(&self, queue_url: &str) -> anyhow::Result<Vec<String>> {

@@ -17,7 +17,7 @@ mod tickit;
 use aws_sdk_redshiftdata::types::{Field, StatusString};
 use aws_sdk_redshiftdata::Client;
 use corpus::{Case, Expect};
-use tasker_tests::stack::{run_statement, signed_as, Stack, StackOptions};
+use tasker_tests::stack::{run_statement, Stack, StackOptions};
 
 const BUCKET: &str = "redshift-downloads";
 
@@ -143,10 +143,7 @@ async fn the_tutorial_and_the_sql_references_examples_run_on_redshift_local() {
     })
     .await
     .expect("local stack");
-    let config = aws_sdk_s3::config::Builder::from(&signed_as(&stack.moto.url(), "test", None))
-        .force_path_style(true)
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let s3 = stack.s3();
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     let db = tickit::Tickit::generate(2008);
     let (extra_files, extra_cases) = corpus::option_loads(&db, BUCKET);
