@@ -26,14 +26,21 @@ fn env_or(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Invokes the deployed starter for statement `i` as Step Functions would, retrying a throttled invoke as the
-/// seed's `Retry` does; the number of throttled attempts.
+/// How one start went: attempts throttled, and whether the seed's `Retry` (10 attempts) would have given up.
+struct Started {
+    throttled: u32,
+    beyond_seed_retry: bool,
+}
+
+/// Invokes the deployed starter for statement `i` as Step Functions would, retrying a throttled invoke: as the
+/// seed's `Retry` does for its 10 attempts (1 s, x1.5), then, to finish the measurement, as a user who raised
+/// `MaxAttempts` with `JitterStrategy: FULL` and `MaxDelaySeconds: 30` would (up to 40 attempts).
 async fn start(
     http: &reqwest::Client,
     stack: &Stack,
     function: &str,
     i: usize,
-) -> anyhow::Result<u32> {
+) -> anyhow::Result<Started> {
     let url = format!(
         "{}/2015-03-31/functions/{}/invocations",
         stack.front.url(),
@@ -50,11 +57,21 @@ async fn start(
         let r = http.post(&url).json(&payload).send().await?;
         if r.status().as_u16() != 429 {
             anyhow::ensure!(r.status().is_success(), "start {i}: {}", r.status());
-            return Ok(throttled);
+            return Ok(Started {
+                throttled,
+                beyond_seed_retry: throttled > 10,
+            });
         }
         throttled += 1;
-        anyhow::ensure!(throttled <= 10, "start {i} throttled 10 times");
-        tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+        anyhow::ensure!(throttled <= 40, "start {i} throttled 40 times");
+        let delay = if throttled <= 10 {
+            wait
+        } else {
+            // Full jitter: a uniform delay up to the capped backoff.
+            let cap = wait.min(30.0);
+            cap * (uuid::Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0
+        };
+        tokio::time::sleep(Duration::from_secs_f64(delay)).await;
         wait *= 1.5;
     }
 }
@@ -68,12 +85,13 @@ fn urlencode(s: &str) -> String {
         .collect()
 }
 
-/// All `n` starts at once; how long until every one was accepted, and the throttled attempts.
-async fn start_all(stack: &Stack, n: usize) -> anyhow::Result<(Duration, u32)> {
+/// All `n` starts at once; how long until every one was accepted, the throttled attempts, and the starts the
+/// seed's `Retry` would have failed with `Lambda.TooManyRequestsException`.
+async fn start_all(stack: &Stack, n: usize) -> anyhow::Result<(Duration, u32, usize)> {
     let http = reqwest::Client::new();
     let function = stack.deployment.output("StarterFunctionArn")?.to_string();
     let began = Instant::now();
-    let results: Vec<anyhow::Result<u32>> = futures::stream::iter(0..n)
+    let results: Vec<anyhow::Result<Started>> = futures::stream::iter(0..n)
         .map(|i| {
             let (http, function) = (&http, &function);
             async move { start(http, stack, function, i).await }
@@ -81,11 +99,13 @@ async fn start_all(stack: &Stack, n: usize) -> anyhow::Result<(Duration, u32)> {
         .buffer_unordered(n)
         .collect()
         .await;
-    let mut throttled = 0;
+    let (mut throttled, mut failed) = (0, 0);
     for r in results {
-        throttled += r?;
+        let r = r?;
+        throttled += r.throttled;
+        failed += usize::from(r.beyond_seed_retry);
     }
-    Ok((began.elapsed(), throttled))
+    Ok((began.elapsed(), throttled, failed))
 }
 
 /// The first `SendTaskSuccess`/`SendTaskFailure` of each task token so far.
@@ -105,7 +125,7 @@ async fn in_flight(n: usize, latency: Duration) -> anyhow::Result<()> {
     let stack = Stack::start(StackOptions::default()).await?;
     stack.front.set_latency(latency);
     let t0 = SystemTime::now();
-    let (accepted, throttled) = start_all(&stack, n).await?;
+    let (accepted, throttled, beyond_seed) = start_all(&stack, n).await?;
     let deadline = Instant::now() + Duration::from_secs(900);
     let mut last = 0;
     loop {
@@ -161,7 +181,7 @@ async fn in_flight(n: usize, latency: Duration) -> anyhow::Result<()> {
         .count();
     println!(
         "{n} statements at once, {} ms per AWS call: all starts accepted in {:.1} s ({throttled} throttled attempts \
-         retried), every task answered {took:.1} s after the first start ({:.0} answers/s); completer: {} \
+         retried; {beyond_seed} starts needed more than the seed's 10 attempts), every task answered {took:.1} s after the first start ({:.0} answers/s); completer: {} \
          invocations, {batch:.1} events per batch, at most {most} at once; DynamoDB calls per statement: {:.2}; \
          starter invocations that ran: {starters}",
         latency.as_millis(),
