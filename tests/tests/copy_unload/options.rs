@@ -1,88 +1,7 @@
-//! Redshift's `COPY` and `UNLOAD` options through aws-sdk-redshiftdata on the local stack: `DATEFORMAT` /
-//! `TIMEFORMAT`, `MAXERROR` with the rejected rows in `stl_load_errors`, `ACCEPTINVCHARS`, `TRUNCATECOLUMNS`,
-//! `ESCAPE`, `REMOVEQUOTES`, `MANIFEST`, `EXPLICIT_IDS`, a `COPY` after other statements in one text, and
-//! `UNLOAD`'s `ADDQUOTES`, `ESCAPE` and `MANIFEST`; rows checked in PostgreSQL, objects in moto's S3.
+//! `COPY`'s and `UNLOAD`'s options: date and time formats, `MAXERROR` and `stl_load_errors`, the text options,
+//! manifests, identity values, and a `COPY` after other statements.
 
-use aws_sdk_redshiftdata::types::StatusString;
-use aws_sdk_redshiftdata::Client;
-use tasker_tests::stack::{
-    run_statement, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
-};
-
-const ROLE: &str = "IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftLoader'";
-const BUCKET: &str = "loads";
-
-/// A stack and an S3 client on its moto, with the bucket made.
-async fn stack() -> (Stack, aws_sdk_s3::Client) {
-    let stack = Stack::start(StackOptions {
-        poll: false,
-        prefix: "copyopt".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("local stack");
-    let s3 = stack.s3();
-    s3.create_bucket().bucket(BUCKET).send().await.unwrap();
-    (stack, s3)
-}
-
-async fn put(s3: &aws_sdk_s3::Client, key: &str, body: impl Into<Vec<u8>>) {
-    s3.put_object()
-        .bucket(BUCKET)
-        .key(key)
-        .body(body.into().into())
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
-}
-
-async fn get(s3: &aws_sdk_s3::Client, key: &str) -> String {
-    let out = s3
-        .get_object()
-        .bucket(BUCKET)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
-    String::from_utf8(out.body.collect().await.unwrap().into_bytes().to_vec()).unwrap()
-}
-
-/// Runs one statement to its end: `(ResultRows, RedshiftQueryId)` when it finished, its `Error` otherwise.
-async fn run(c: &Client, sql: &str) -> Result<(i64, i64), String> {
-    let d = run_statement(c, sql).await?;
-    match d.status() {
-        Some(StatusString::Finished) => Ok((d.result_rows(), d.redshift_query_id())),
-        _ => Err(d.error().unwrap_or_default().to_string()),
-    }
-}
-
-async fn ok(c: &Client, sql: &str) -> i64 {
-    run(c, sql).await.unwrap_or_else(|e| panic!("{sql}: {e}")).0
-}
-
-/// Every row of a query as text fields ("NULL" for NULL), read in PostgreSQL directly.
-async fn rows(stack: &Stack, sql: &str) -> Vec<Vec<String>> {
-    stack.text_rows(sql).await.unwrap()
-}
-
-fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter()
-        .map(|r| r.iter().map(|s| s.to_string()).collect())
-        .collect()
-}
-
-/// The `stl_load_errors` rows of one data file: line, column, type, length, code, reason, raw field, raw line.
-async fn load_errors(stack: &Stack, file: &str) -> Vec<Vec<String>> {
-    rows(
-        stack,
-        &format!(
-            "select line_number, trim(colname), trim(type), trim(col_length), err_code, trim(err_reason), \
-             trim(raw_field_value), trim(raw_line) from redshift_system.stl_load_errors \
-             where trim(filename) = 's3://{BUCKET}/{file}' order by line_number"
-        ),
-    )
-    .await
-}
+use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dateformat_and_timeformat_read_patterns_auto_and_epochs() {
@@ -468,11 +387,11 @@ async fn unload_addquotes_escape_and_manifest_round_trip() {
     .await;
     assert_eq!(unloaded, 4);
     assert_eq!(
-        get(&s3, "u/src_000").await,
+        get_text(&s3, "u/src_000").await,
         "\"1\"|\"a\\|b\"\n\"2\"|\"say \\\"hi\\\"\"\n\"3\"|\n\"4\"|\"back\\\\slash\"\n"
     );
     let manifest: serde_json::Value =
-        serde_json::from_str(&get(&s3, "u/src_manifest").await).unwrap();
+        serde_json::from_str(&get_text(&s3, "u/src_manifest").await).unwrap();
     assert_eq!(
         manifest,
         serde_json::json!({"entries": [{"url": format!("s3://{BUCKET}/u/src_000")}]})
