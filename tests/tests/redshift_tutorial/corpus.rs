@@ -290,13 +290,12 @@ fn aggregates_and_windows(db: &Tickit, cs: &mut Vec<Case>) {
         "select approximate count(distinct buyerid) from sales",
         Expect::Rows(vec![vec![t(buyers.len())]]),
     ));
-    let mut sports: Vec<&str> = CATEGORIES
+    let sports: Vec<&str> = CATEGORIES
         .iter()
         .filter(|c| c.1 == "Sports")
         .map(|c| c.2)
         .collect();
     let listed = sports.join(",");
-    sports.clear();
     cs.push(case("listagg within group", "LISTAGG function",
         "select listagg(catname, ',') within group (order by catid) from category where catgroup = 'Sports'",
         Expect::Rows(vec![vec![listed]])));
