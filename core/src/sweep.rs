@@ -17,6 +17,11 @@ use tracing::{info, warn};
 /// Records the sweeper reads per page.
 pub(crate) const SWEEP_PAGE: usize = 100;
 
+/// Records of a page the sweeper settles at once. Each record is its own claim, so they are independent; one
+/// after the other, a burst of 2,000 lost events took 19 scheduled passes to drain at 30 ms per AWS call
+/// (BENCHMARKS.md, "Scale"). Bounded, so that a pass stays well inside DynamoDB's and Step Functions' rates.
+const SWEEP_CONCURRENCY: usize = 8;
+
 /// How much one sweep may do: the Lambda's time, or (in tests) a number of records.
 #[derive(Debug, Clone, Copy)]
 pub struct SweepBudget {
@@ -79,36 +84,44 @@ pub async fn sweep(
             warn!(decision = "sweep_undecodable", statement_name = %name);
         }
         report.undecodable += page.undecodable.len();
-        for record in page.records {
+        let mut records = page.records.into_iter();
+        loop {
+            let room = match budget.max_records {
+                Some(n) => n.saturating_sub(report.examined).min(SWEEP_CONCURRENCY),
+                None => SWEEP_CONCURRENCY,
+            };
+            let chunk: Vec<StatementRecord> = records.by_ref().take(room.max(1)).collect();
+            if chunk.is_empty() {
+                break;
+            }
             if budget.exhausted(report.examined) {
                 report.stopped_early = true;
                 break 'pages;
             }
-            report.examined += 1;
-            let name = record.statement_name.as_str();
-            let verdict = sweep_one(ports, settings, &record, now).await;
-            if !matches!(verdict, Ok(Disposition::Settled(_))) {
-                // To the back of the order at once, whatever kept it unsettled (still running, busy, or failing at
-                // every sweep): the next sweep, or this one cut short by the Lambda timeout, goes on with the
-                // others. The index is paged by position, so a record moved out of the range is not met again.
-                if let Err(e) = ports.store.touch(name, now).await {
-                    warn!(decision = "sweep_touch_failed", statement_name = %name, error = %e);
-                }
-            }
-            match verdict {
-                Ok(Disposition::Settled(status)) => {
-                    report.settled += 1;
-                    match status {
-                        RecordStatus::Lost => report.lost += 1,
-                        RecordStatus::NotStarted => report.not_started += 1,
-                        _ => {}
+            report.examined += chunk.len();
+            let verdicts = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|record| sweep_record(ports, settings, record, now)),
+            )
+            .await;
+            for (record, verdict) in chunk.iter().zip(verdicts) {
+                let name = record.statement_name.as_str();
+                match verdict {
+                    Ok(Disposition::Settled(status)) => {
+                        report.settled += 1;
+                        match status {
+                            RecordStatus::Lost => report.lost += 1,
+                            RecordStatus::NotStarted => report.not_started += 1,
+                            _ => {}
+                        }
                     }
-                }
-                Ok(Disposition::StillRunning) => report.still_running += 1,
-                Ok(_) => {}
-                Err(e) => {
-                    warn!(decision = "sweep_settle_failed", statement_name = %name, error = %e);
-                    report.failed += 1;
+                    Ok(Disposition::StillRunning) => report.still_running += 1,
+                    Ok(_) => {}
+                    Err(e) => {
+                        warn!(decision = "sweep_settle_failed", statement_name = %name, error = %e);
+                        report.failed += 1;
+                    }
                 }
             }
         }
@@ -129,6 +142,25 @@ pub async fn sweep(
         stopped_early = report.stopped_early
     );
     Ok(report)
+}
+
+/// Sweeps one record, and moves it to the back of the order when it stays unsettled, whatever kept it so (still
+/// running, busy, or failing at every sweep): the next sweep, or this one cut short by the Lambda timeout, goes on
+/// with the others. The index is paged by position, so a record moved out of the range is not met again.
+async fn sweep_record(
+    ports: &CompleterPorts<'_>,
+    settings: &Settings,
+    record: &StatementRecord,
+    now: DateTime<Utc>,
+) -> Result<Disposition, TaskerError> {
+    let verdict = sweep_one(ports, settings, record, now).await;
+    if !matches!(verdict, Ok(Disposition::Settled(_))) {
+        let name = record.statement_name.as_str();
+        if let Err(e) = ports.store.touch(name, now).await {
+            warn!(decision = "sweep_touch_failed", statement_name = %name, error = %e);
+        }
+    }
+    verdict
 }
 
 /// Looks at one unsettled record and settles it if its statement ended (or never existed, or is lost).
