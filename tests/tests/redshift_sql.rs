@@ -2,9 +2,9 @@
 //! `redshift_local::dialect`, executed for real on PostgreSQL) and return the values Redshift would. Checked
 //! through aws-sdk-redshiftdata, value by value, not only by status.
 
-use aws_sdk_redshiftdata::types::{Field, StatusString};
+use aws_sdk_redshiftdata::types::Field;
 use aws_sdk_redshiftdata::Client;
-use tasker_tests::stack::{run_statement, Stack, StackOptions};
+use tasker_tests::stack::{run_finished, Stack, StackOptions};
 
 async fn stack() -> Stack {
     Stack::start(StackOptions {
@@ -18,11 +18,7 @@ async fn stack() -> Stack {
 
 /// Runs one statement to its end; its error text when it failed.
 async fn run(c: &Client, sql: &str) -> Result<String, String> {
-    let d = run_statement(c, sql).await?;
-    match d.status() {
-        Some(StatusString::Finished) => Ok(d.id().to_string()),
-        _ => Err(d.error().unwrap_or_default().to_string()),
-    }
+    Ok(run_finished(c, sql).await?.id().to_string())
 }
 
 /// The first row of a statement's result, each field as text.

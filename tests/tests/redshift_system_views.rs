@@ -7,7 +7,7 @@
 use aws_sdk_redshiftdata::types::{Field, StatusString};
 use aws_sdk_redshiftdata::Client;
 use tasker_tests::stack::{
-    execute_on_cluster, run_statement, statement_end, Stack, StackOptions, CLUSTER, DATABASE,
+    execute_on_cluster, run_finished, statement_end, Stack, StackOptions, CLUSTER, DATABASE,
     DB_USER,
 };
 
@@ -23,11 +23,7 @@ async fn stack() -> Stack {
 
 /// Runs one statement to its end; its error text when it failed.
 async fn run(c: &Client, sql: &str) -> Result<String, String> {
-    let d = run_statement(c, sql).await?;
-    match d.status() {
-        Some(StatusString::Finished) => Ok(d.id().to_string()),
-        _ => Err(d.error().unwrap_or_default().to_string()),
-    }
+    Ok(run_finished(c, sql).await?.id().to_string())
 }
 
 /// Every row of a statement's result, each field as text (`NULL` for a null).

@@ -96,3 +96,16 @@ pub async fn run_statement(
         .await
         .map_err(|e| e.to_string())
 }
+
+/// Runs one statement on the local cluster to its end: its description when it `FINISHED`, otherwise its `Error`
+/// text (or the SDK's, if it was refused): what the SQL tests compare.
+pub async fn run_finished(
+    c: &aws_sdk_redshiftdata::Client,
+    sql: &str,
+) -> Result<aws_sdk_redshiftdata::operation::describe_statement::DescribeStatementOutput, String> {
+    let d = run_statement(c, sql).await?;
+    match d.status() {
+        Some(aws_sdk_redshiftdata::types::StatusString::Finished) => Ok(d),
+        _ => Err(d.error().unwrap_or("no error given").to_string()),
+    }
+}

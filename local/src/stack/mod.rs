@@ -15,7 +15,7 @@ mod start;
 
 pub use crate::names::{ACCOUNT, CLUSTER, DATABASE, DB_USER, REGION};
 pub use clients::{sdk_config, sdk_config_as, signed_as, ROLE};
-pub use data_api::{execute_on_cluster, run_statement, statement_end};
+pub use data_api::{execute_on_cluster, run_finished, run_statement, statement_end};
 pub use executions::Execution;
 pub use options::StackOptions;
 

@@ -10,7 +10,7 @@ use aws_sdk_redshiftdata::types::StatusString;
 use aws_sdk_redshiftdata::Client;
 use std::io::{Read, Write};
 use tasker_tests::stack::{
-    run_statement, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
+    run_finished, statement_end, Stack, StackOptions, CLUSTER, DATABASE, DB_USER,
 };
 
 const ROLE: &str = "IAM_ROLE 'arn:aws:iam::123456789012:role/RedshiftLoader'";
@@ -78,11 +78,8 @@ async fn get_text(s3: &aws_sdk_s3::Client, key: &str) -> String {
 
 /// Runs one statement to its end: `(ResultRows, RedshiftQueryId)` when it finished, its `Error` otherwise.
 async fn run(c: &Client, sql: &str) -> Result<(i64, i64), String> {
-    let d = run_statement(c, sql).await?;
-    match d.status() {
-        Some(StatusString::Finished) => Ok((d.result_rows(), d.redshift_query_id())),
-        _ => Err(d.error().unwrap_or_default().to_string()),
-    }
+    let d = run_finished(c, sql).await?;
+    Ok((d.result_rows(), d.redshift_query_id()))
 }
 
 async fn ok(c: &Client, sql: &str) -> i64 {

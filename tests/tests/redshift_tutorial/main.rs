@@ -14,10 +14,10 @@
 mod corpus;
 mod tickit;
 
-use aws_sdk_redshiftdata::types::{Field, StatusString};
+use aws_sdk_redshiftdata::types::Field;
 use aws_sdk_redshiftdata::Client;
 use corpus::{Case, Expect};
-use tasker_tests::stack::{run_statement, Stack, StackOptions};
+use tasker_tests::stack::{run_finished, Stack, StackOptions};
 
 const BUCKET: &str = "redshift-downloads";
 
@@ -29,10 +29,7 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
 
 /// A statement's answer: its rows as text, or why it failed.
 async fn answer(c: &Client, sql: &str) -> Result<(i64, Vec<Vec<String>>), String> {
-    let d = run_statement(c, sql).await?;
-    if d.status() != Some(&StatusString::Finished) {
-        return Err(d.error().unwrap_or("no error given").to_string());
-    }
+    let d = run_finished(c, sql).await?;
     let mut rows = Vec::new();
     if d.has_result_set() == Some(true) {
         let mut token: Option<String> = None;
