@@ -6,6 +6,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 bash scripts/setup.sh
 export TASKER_VENV="${TASKER_VENV:-$root/.venv}"
+if [ "${CI:-}" = true ]; then
+  # CI's disk is small and its clone is built once: no incremental caches (GBs for ~30 test targets) and line
+  # tables only as debug info (backtraces keep file and line). A run ran out of disk without these.
+  export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
+fi
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
