@@ -36,6 +36,8 @@ pub struct Stack {
     /// What the SQS poller and the sweeper invoke: the completer, in-process or its binary.
     completer_handler: Handler,
     batching_window: Duration,
+    /// How many batches the event source mapping works on at once ([`StackOptions::pollers`]).
+    pollers: usize,
     /// The endpoint every client uses (and its call log and faults).
     pub front: Front,
     /// The local Data API.

@@ -15,8 +15,13 @@ pub struct StackOptions {
     pub page_rows: usize,
     /// The template's `SweepGraceSeconds`.
     pub sweep_grace_seconds: u64,
-    /// Run the SQS poller that drives the completer (or start it later with [`Stack::start_polling`](crate::stack::Stack::start_polling)).
+    /// Run the SQS pollers that drive the completer (or start them later with [`Stack::start_polling`](crate::stack::Stack::start_polling)).
     pub poll: bool,
+    /// How many batches the event source mapping works on at once. Lambda "starts processing five batches at a
+    /// time with five concurrent invocations of your function" once messages are available (AWS Lambda Developer
+    /// Guide, "Configuring scaling behavior for SQS event source mappings"), and scales up from there with the
+    /// queue's depth, which is not emulated: five pollers, each receiving and invoking one batch at a time.
+    pub pollers: usize,
     /// Run the completer's sweeper this often, as its schedule would.
     pub sweep_every: Option<Duration>,
     /// Serve the functions with the real binaries in this directory (`starter`, `completer`, `canceller`)
@@ -53,6 +58,7 @@ impl Default for StackOptions {
             page_rows: 1000,
             sweep_grace_seconds: 300,
             poll: true,
+            pollers: 5,
             sweep_every: None,
             binaries: None,
             function_logs: None,

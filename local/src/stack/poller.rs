@@ -1,5 +1,5 @@
-//! The SQS event source mapping: a poller that receives the queue's batches and invokes the completer as Lambda
-//! does.
+//! The SQS event source mapping: pollers that receive the queue's batches and invoke the completer as Lambda
+//! does, five batches at a time as Lambda starts (it scales up beyond that with the queue's depth; not emulated).
 
 use super::Stack;
 use crate::front::Handler;
@@ -10,15 +10,18 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 impl Stack {
-    /// Starts (another) SQS poller driving the stack's completer.
+    /// Starts the event source mapping's pollers ([`StackOptions::pollers`](super::StackOptions::pollers) of
+    /// them, each receiving and invoking one batch at a time) driving the stack's completer.
     pub fn start_polling(&mut self) {
-        self.background.push(tokio::spawn(poll(
-            self.sdk.clone(),
-            self.queue_url.clone(),
-            self.completer_handler.clone(),
-            self.batching_window,
-            self.front.state.clone(),
-        )));
+        for _ in 0..self.pollers {
+            self.background.push(tokio::spawn(poll(
+                self.sdk.clone(),
+                self.queue_url.clone(),
+                self.completer_handler.clone(),
+                self.batching_window,
+                self.front.state.clone(),
+            )));
+        }
     }
 }
 

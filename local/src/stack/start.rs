@@ -238,6 +238,7 @@ impl Stack {
                 Duration::ZERO => Duration::from_secs(mapping.batching_window_seconds),
                 window => window,
             },
+            pollers: options.pollers.max(1),
             front,
             redshift,
             moto,
