@@ -18,7 +18,9 @@ use tasker_core::{FaultKind, PortError, TaskCallbacks};
 #[derive(Debug)]
 pub struct SfnCallbacks {
     sfn: aws_sdk_sfn::Client,
-    http: Result<ResponseClient, String>,
+    /// Built on the first `PUT`: loading the system's trusted roots is a measurable part of every cold
+    /// start (`BENCHMARKS.md`, init), and only deploy-time SQL ever sends a response.
+    http: std::sync::OnceLock<Result<ResponseClient, String>>,
     response_endpoint: Option<String>,
 }
 
@@ -57,7 +59,7 @@ impl SfnCallbacks {
             .filter(|e| !e.is_empty());
         SfnCallbacks {
             sfn,
-            http: response_client(),
+            http: std::sync::OnceLock::new(),
             response_endpoint,
         }
     }
@@ -65,7 +67,11 @@ impl SfnCallbacks {
     /// One `PUT` within [`RESPONSE_TIMEOUT`]: the status, or why there is none (never the URL: it carries a
     /// signature).
     async fn put(&self, url: &str, body: &str) -> Result<StatusCode, String> {
-        let client = self.http.as_ref().map_err(Clone::clone)?;
+        let client = self
+            .http
+            .get_or_init(response_client)
+            .as_ref()
+            .map_err(Clone::clone)?;
         // A presigned S3 URL signs an empty content type.
         let request = Request::put(url)
             .header(CONTENT_TYPE, "")
