@@ -25,6 +25,11 @@ echo "== cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+if [ "${CI:-}" = true ]; then
+  # The trial's release build comes next, on CI's small disk: the test binaries that have run (about 80 MB each,
+  # 2 GB in all) are not needed again. Their paths are the ones cargo printed as it ran them.
+  grep -oE '\(target/debug/deps/[^)]+\)' "$log" | tr -d '()' | xargs -r rm -f
+fi
 echo "== the local trial (the README's first command) and Ctrl-C in its middle"
 bash scripts/check-trial.sh
 # One closing line over every test binary (cargo's own last line is the last binary's, often an empty doc-test run).
