@@ -93,3 +93,38 @@ pub fn native_long_poll_states(sql: &str, next: &str) -> Value {
         }
     })
 }
+
+/// A fan-out: a `Map` over `$.items` (`{sql}` each, at most 40 at once, an inline `Map`'s largest fan-out) of the
+/// recommended SQL state, named `RunSql-<index>`, with the seed's `Retry` on `Lambda.TooManyRequestsException`
+/// (1 s, x1.5, 10 attempts); `wait_seconds` puts each start on the fast path. Each iteration's output is the
+/// statement's. Input: [`map_items`].
+pub fn map_of_sql(wait_seconds: Option<u32>) -> String {
+    let mut payload = json!({
+        "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
+        "stateName.$": "States.Format('RunSql-{}', $.index)",
+        "stateEnteredTime.$": "$$.State.EnteredTime", "sqlStatement.$": "$.sql"
+    });
+    if let Some(w) = wait_seconds {
+        payload["waitSeconds"] = json!(w);
+    }
+    let iteration = json!({"StartAt": "RunSql", "States": {
+        "RunSql": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": payload},
+            "HeartbeatSeconds": 120, "TimeoutSeconds": 600,
+            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1,
+                       "MaxAttempts": 10, "BackoffRate": 1.5}],
+            "End": true
+        }
+    }});
+    json!({"StartAt": "Fan", "States": {
+        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 40, "Iterator": iteration, "End": true,
+                "Parameters": {"index.$": "$$.Map.Item.Index", "sql.$": "$$.Map.Item.Value.sql"}}
+    }})
+    .to_string()
+}
+
+/// The input of [`map_of_sql`]: `n` items running `sql`.
+pub fn map_items(n: usize, sql: &str) -> Value {
+    json!({"items": (0..n).map(|_| json!({"sql": sql})).collect::<Vec<_>>()})
+}

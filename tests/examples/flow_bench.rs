@@ -60,6 +60,9 @@ struct Cell {
     answer_ms: Vec<f64>,
     transitions: f64,
     data_api_calls: f64,
+    /// The median time one plain AWS call took at the front during the cell (DynamoDB, and Data API calls that do
+    /// not wait): the per-call latency the physical limit is counted in.
+    call_ms: f64,
     /// What a statement costs, per statement: the billable calls the front saw (BENCHMARKS.md, "Cost").
     counts: std::collections::BTreeMap<&'static str, f64>,
 }
@@ -250,13 +253,42 @@ async fn cell(stack: &Stack, pattern: Pattern, sql: &str, n: usize) -> anyhow::R
     }
     latencies_ms.sort_by(|a, b| a.total_cmp(b));
     answer_ms.sort_by(|a, b| a.total_cmp(b));
+    let mut call_ms: Vec<f64> = calls
+        .iter()
+        .filter(|c| {
+            c.operation.starts_with("DynamoDB_")
+                || (c.operation.starts_with("RedshiftData.") && c.body["WaitTimeSeconds"].is_null())
+        })
+        .filter_map(|c| c.at.duration_since(c.received).ok())
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .collect();
+    call_ms.sort_by(|a, b| a.total_cmp(b));
     Ok(Cell {
+        call_ms: if call_ms.is_empty() {
+            f64::NAN
+        } else {
+            percentile(&call_ms, 0.5)
+        },
         counts: billable(&calls, n, transitions as f64 / n as f64),
         latencies_ms,
         answer_ms,
         transitions: transitions as f64 / n as f64,
         data_api_calls: data_api_calls as f64 / n as f64,
     })
+}
+
+/// The AWS round trips between a statement's end and its answer reaching the front, for a pattern: the fewest
+/// the path could make (issue 26: the event path needs the event's delivery, a describe and the claim before
+/// the callback; the fast path only the claim; the long-poll's answer is the reply already in flight), and the
+/// ones this tasker makes (the fast path marks the record `STARTED` and describes the statement before it
+/// claims). The front adds its latency as each request arrives, so each of these costs one added latency.
+fn round_trips(pattern: Pattern) -> Option<(u32, u32)> {
+    match pattern {
+        Pattern::Event { .. } => Some((3, 3)),
+        Pattern::Fast { .. } => Some((1, 3)),
+        Pattern::LongPoll => Some((0, 0)),
+        Pattern::Polling { .. } => None,
+    }
 }
 
 /// The side-by-side table of BENCHMARKS.md: the same statements (short, 5 s, 10 s, 30 s, 2 min) through the event path,
@@ -292,6 +324,7 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
     std::fs::create_dir_all(&out)?;
     let stack = Stack::start(StackOptions::default()).await?;
+    let mut limits = Vec::new();
     for added in [Duration::ZERO, latency] {
         stack.front.set_latency(added);
         for (label, seconds, sql, n) in statements {
@@ -313,6 +346,16 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
                     c.counts.get("dynamodb_reads").copied().unwrap_or(0.0)
                         + c.counts.get("dynamodb_writes").copied().unwrap_or(0.0),
                 );
+                if let (false, Some((least, ours))) = (added.is_zero(), round_trips(pattern)) {
+                    let measured = percentile(&c.answer_ms, 0.5);
+                    let floor = f64::from(ours) * c.call_ms;
+                    limits.push(format!(
+                        "| {label} | {pattern} | {least} | {ours} | {:.1} ms | {floor:.0} ms | {measured:.0} ms | {:+.0} ms ({:.1} calls' worth) |",
+                        c.call_ms,
+                        measured - floor,
+                        (measured - floor) / c.call_ms,
+                    ));
+                }
                 records.push(json!({
                     "pattern": pattern.to_string(), "statement_seconds": seconds,
                     "added_latency_ms": added.as_millis() as u64, "n": n, "counts": c.counts,
@@ -328,12 +371,19 @@ async fn side_by_side(latency: Duration) -> anyhow::Result<()> {
         }
     }
     stack.front.set_latency(Duration::ZERO);
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    std::fs::create_dir_all(&out)?;
-    std::fs::write(
-        out.join("flow_counts.json"),
-        serde_json::to_string_pretty(&records)?,
-    )?;
+    println!(
+        "\nPhysical limit, {} ms added per AWS call: round trips between the statement's end and the answer \
+         (the fewest the path needs, and ours), the median time of one AWS call measured in the same cell, ours \
+         times that, the measured p50 end -> answer, and how far it is beyond that floor",
+        latency.as_millis()
+    );
+    println!(
+        "| statement | pattern | fewest round trips | ours | one call (median) | floor | end -> answer p50 | beyond the floor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for line in limits {
+        println!("{line}");
+    }
     Ok(())
 }
 

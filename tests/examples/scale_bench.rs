@@ -10,6 +10,9 @@
 //!   being over, so a task counts as answered when its first `SendTaskSuccess` reaches the front.
 //! - **Sweep:** the same starts on a stack with no poller (every event left in the queue), then the scheduled
 //!   sweeper invoked until nothing is unsettled: the time and records of each pass.
+//! - **A `Map` of 40** (an inline `Map`'s largest fan-out) through Step Functions, on the event path and on the
+//!   fast path, of short and of 5-second statements: from the execution's start to the last iteration's answer
+//!   at the front, and to the execution's end (Step Functions' own `startDate` and `stopDate`).
 //!
 //! `cargo run -p tasker-tests --example scale_bench` (also run by `bash scripts/bench.sh`). Nothing is asserted.
 
@@ -232,10 +235,65 @@ async fn sweep(n: usize, latency: Duration) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Seconds since the Unix epoch.
+fn epoch_secs(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+async fn map_of_40(latency: Duration) -> anyhow::Result<()> {
+    use tasker_local::asl::{map_items, map_of_sql};
+    let stack = Stack::start(StackOptions::default()).await?;
+    stack.front.set_latency(latency);
+    let cells = [
+        ("event path", None, "select 1"),
+        ("fast path (waitSeconds 10)", Some(10), "select 1"),
+        ("event path", None, "select pg_sleep(5)"),
+        ("fast path (waitSeconds 10)", Some(10), "select pg_sleep(5)"),
+    ];
+    for (i, (path, wait, sql)) in cells.into_iter().enumerate() {
+        let sm = stack
+            .create_state_machine(&format!("map40-{i}"), &map_of_sql(wait))
+            .await?;
+        let throttled_before = stack.front.throttled("Lambda.Invoke:starter");
+        let t0 = SystemTime::now();
+        let arn = stack.start_execution(&sm, map_items(40, sql)).await?;
+        let run = stack.wait(&arn, Duration::from_secs(600)).await?;
+        anyhow::ensure!(run.status == "SUCCEEDED", "Map of 40 ({path}): {run:?}");
+        let d = stack
+            .sfn()
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await?;
+        let start = d.start_date().as_secs_f64();
+        let stop = d.stop_date().map_or(f64::NAN, |t| t.as_secs_f64());
+        let answers: Vec<f64> = stack
+            .front
+            .calls()
+            .iter()
+            .filter(|c| c.received >= t0 && c.operation.starts_with("AWSStepFunctions.SendTask"))
+            .map(|c| epoch_secs(c.received))
+            .collect();
+        let last = answers.iter().copied().fold(f64::NAN, f64::max);
+        println!(
+            "Map of 40 `{sql}`, {path}, {} ms per AWS call: last answer {:.2} s after the execution's start, \
+             execution ended at {:.2} s; {} answers, {} starts throttled",
+            latency.as_millis(),
+            last - start,
+            stop - start,
+            answers.len(),
+            stack.front.throttled("Lambda.Invoke:starter") - throttled_before,
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() -> anyhow::Result<()> {
     let n = env_or("SCALE_N", 2000);
     let latency = Duration::from_millis(env_or("LATENCY_MS", 30) as u64);
+    map_of_40(latency).await?;
     in_flight(n, latency).await?;
     sweep(n, latency).await?;
     Ok(())

@@ -4,43 +4,11 @@
 //! fan-out queue behind one waiting start. Timings are printed and kept in BENCHMARKS.md, not asserted: what is
 //! asserted is the mechanism (no start throttled, each fast-path iteration answered by the starter itself).
 
-use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use tasker_local::asl::{map_items as items, map_of_sql as fan_out};
 use tasker_tests::stack::{Stack, StackOptions};
 
 const TIMEOUT: Duration = Duration::from_secs(180);
-
-/// A `Map` over `$.items` (`{sql}` each, at most 40 at once, an inline Map's largest fan-out) of the recommended
-/// SQL state with the seed's `Retry` on `Lambda.TooManyRequestsException` (1 s, x1.5, 10 attempts).
-fn fan_out(wait_seconds: Option<u32>) -> String {
-    let mut payload = json!({
-        "taskToken.$": "$$.Task.Token", "executionArn.$": "$$.Execution.Id",
-        "stateName.$": "States.Format('RunSql-{}', $.index)",
-        "stateEnteredTime.$": "$$.State.EnteredTime", "sqlStatement.$": "$.sql"
-    });
-    if let Some(w) = wait_seconds {
-        payload["waitSeconds"] = json!(w);
-    }
-    let iteration = json!({"StartAt": "RunSql", "States": {
-        "RunSql": {
-            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
-            "Parameters": {"FunctionName": "${StarterFunctionArn}", "Payload": payload},
-            "HeartbeatSeconds": 120, "TimeoutSeconds": 600,
-            "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1,
-                       "MaxAttempts": 10, "BackoffRate": 1.5}],
-            "End": true
-        }
-    }});
-    json!({"StartAt": "Fan", "States": {
-        "Fan": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 40, "Iterator": iteration, "End": true,
-                "Parameters": {"index.$": "$$.Map.Item.Index", "sql.$": "$$.Map.Item.Value.sql"}}
-    }})
-    .to_string()
-}
-
-fn items(n: usize, sql: &str) -> Value {
-    json!({"items": (0..n).map(|_| json!({"sql": sql})).collect::<Vec<_>>()})
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_map_of_40_with_the_seed_retry_is_never_throttled_out() {
