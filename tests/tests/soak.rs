@@ -187,23 +187,50 @@ async fn soak(name: &str, definition: &str, inputs: Vec<serde_json::Value>, stat
     }
     // Double callbacks: any answer sent to a task after its caller had seen an earlier answer accepted (the front
     // refuses it as Step Functions would, so it is counted where it was sent). A resend after a lost answer is
-    // not one: its sender never saw the first accepted.
+    // not one: its sender never saw the first accepted. An answer is lost when the fault says so, and also when
+    // its caller had stopped waiting (the SDK's attempt or operation timeout, `tasker_aws::clients::call_timeouts`)
+    // before the front, slowed by the load on 2 cores, accepted it.
     let calls = stack.front.calls();
-    let mut answered: BTreeMap<String, (bool, usize, usize)> = BTreeMap::new();
-    for c in calls
+    let timeouts = tasker_aws::clients::call_timeouts();
+    let attempt_limit = timeouts
+        .operation_attempt_timeout()
+        .expect("an attempt timeout");
+    let operation_limit = timeouts.operation_timeout().expect("an operation timeout");
+    let callbacks: Vec<_> = calls
         .iter()
         .filter(|c| c.operation.starts_with("AWSStepFunctions.SendTask"))
-    {
+        .collect();
+    let task_of = |c: &tasker_tests::front::Call| {
         let token = c.body["taskToken"].as_str().unwrap_or_default();
-        let task = token.rsplit_once('~').map_or(token, |(t, _)| t).to_string();
-        let e = answered.entry(task).or_default();
+        token.rsplit_once('~').map_or(token, |(t, _)| t).to_string()
+    };
+    let abandoned = |c: &tasker_tests::front::Call| {
+        let held = c.at.duration_since(c.received).unwrap_or_default();
+        // The operation began with the first attempt the same caller made for the task within one operation.
+        let began = callbacks
+            .iter()
+            .filter(|o| o.principal == c.principal && task_of(o) == task_of(c))
+            .map(|o| o.received)
+            .filter(|r| {
+                *r <= c.received
+                    && c.received.duration_since(*r).unwrap_or_default() < operation_limit
+            })
+            .min()
+            .unwrap_or(c.received);
+        held >= attempt_limit || c.at.duration_since(began).unwrap_or_default() >= operation_limit
+    };
+    let mut answered: BTreeMap<String, (bool, usize, usize)> = BTreeMap::new();
+    for c in &callbacks {
+        let e = answered.entry(task_of(c)).or_default();
         if e.0 {
             e.1 += 1;
         }
-        if c.status < 300 && c.fault.is_none() {
+        let lost = c.fault == Some(FaultKind::LostResponse)
+            || (c.status < 300 && c.fault.is_none() && abandoned(c));
+        if c.status < 300 && c.fault.is_none() && !lost {
             e.0 = true;
         }
-        if c.fault == Some(FaultKind::LostResponse) {
+        if lost {
             e.2 += 1;
         }
     }
